@@ -1,0 +1,245 @@
+//! `Waypoint`: the one surface of the core for every caller (Tauri commands, benchmarks, tests).
+//! Each Tauri command is a one-line call of one method here.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::audit::AuditReport as ChainReport;
+use crate::error::{AppError, Error, Result};
+use crate::keys::{KdfParams, KeyFile};
+use crate::model::{Encounter, EncounterDetail, EncounterSummary, ListQuery};
+use crate::store::Store;
+use crate::validate;
+use crate::vocab::AgencyConfig;
+
+pub use crate::audit::AuditReport;
+
+/// What the unlock screen and the header need to know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AppStatus {
+    /// A passphrase has been chosen on this device.
+    pub initialized: bool,
+    pub unlocked: bool,
+    pub officer_id: Option<String>,
+    pub device_id: Option<String>,
+    pub agency_name: String,
+    /// Submitted versions not yet acknowledged by the server.
+    pub pending_sync: u32,
+}
+
+/// The result of an autosave: the stored draft and what would still stop it being submitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SaveOutcome {
+    pub encounter: Encounter,
+    pub issues: Vec<AppError>,
+}
+
+/// The shortest passphrase or PIN accepted.
+pub const MIN_PASSPHRASE_CHARS: usize = 6;
+
+pub struct Waypoint {
+    data_dir: PathBuf,
+    config: AgencyConfig,
+    kdf: KdfParams,
+    store: Mutex<Option<Store>>,
+}
+
+impl Waypoint {
+    /// Opens the data folder (created if missing) with the given agency configuration. The store
+    /// stays locked until `setup` (first run) or `unlock`.
+    pub fn open(data_dir: impl Into<PathBuf>, config: AgencyConfig) -> Result<Self> {
+        Self::open_with_kdf(data_dir, config, KdfParams::default())
+    }
+
+    /// As `open`, with explicit key-derivation cost (tests use a cheap one).
+    pub fn open_with_kdf(data_dir: impl Into<PathBuf>, config: AgencyConfig, kdf: KdfParams) -> Result<Self> {
+        let data_dir = data_dir.into();
+        std::fs::create_dir_all(&data_dir)?;
+        restrict_dir(&data_dir)?;
+        Ok(Waypoint { data_dir, config, kdf, store: Mutex::new(None) })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn config(&self) -> AgencyConfig {
+        self.config.clone()
+    }
+
+    pub fn status(&self) -> Result<AppStatus> {
+        let guard = self.lock_store();
+        let key_file = KeyFile::read(&self.data_dir).ok().flatten();
+        let pending_sync = match guard.as_ref() {
+            Some(store) => store.pending_outbox()?,
+            None => 0,
+        };
+        Ok(AppStatus {
+            initialized: key_file.is_some(),
+            unlocked: guard.is_some(),
+            officer_id: key_file.as_ref().map(|k| k.officer_id.clone()),
+            device_id: key_file.as_ref().map(|k| k.device_id.clone()),
+            agency_name: self.config.agency_name.clone(),
+            pending_sync,
+        })
+    }
+
+    /// First run: choose the officer id and passphrase/PIN, create the encrypted store, unlock it.
+    pub fn setup(&self, officer_id: &str, passphrase: &str) -> Result<AppStatus> {
+        let officer_id = officer_id.trim();
+        if officer_id.is_empty() {
+            return Err(Error::validation("officer_id", "Enter your officer ID or badge number."));
+        }
+        check_passphrase_strength(passphrase)?;
+        if KeyFile::read(&self.data_dir)?.is_some() {
+            return Err(Error::AlreadyInitialized("Waypoint is already set up on this device: unlock it instead.".into()));
+        }
+        let device_id = Uuid::now_v7().to_string();
+        let (key_file, data_key) = KeyFile::create(officer_id, &device_id, passphrase, &self.kdf)?;
+        key_file.write(&self.data_dir)?;
+        let store = Store::open(&self.data_dir, &data_key, &key_file, &self.config)?;
+        store.audit("setup", None, "ok")?;
+        *self.lock_store() = Some(store);
+        self.status()
+    }
+
+    /// Unlocks the store. A wrong passphrase leaves it closed and is written to the audit log
+    /// at the next successful unlock (the log is inside the encrypted store).
+    pub fn unlock(&self, passphrase: &str) -> Result<AppStatus> {
+        let key_file = KeyFile::read(&self.data_dir)?
+            .ok_or_else(|| Error::InvalidState("Waypoint is not set up on this device yet.".into()))?;
+        let data_key = match key_file.unwrap_data_key(passphrase) {
+            Ok(key) => key,
+            Err(error) => {
+                if matches!(error, Error::WrongPassphrase) {
+                    crate::keys::record_failed_unlock(&self.data_dir, Utc::now())?;
+                }
+                return Err(error);
+            }
+        };
+        let store = Store::open(&self.data_dir, &data_key, &key_file, &self.config)?;
+        for at in crate::keys::take_failed_unlocks(&self.data_dir)? {
+            store.audit_at(at, "unlock", None, "failed: wrong passphrase")?;
+        }
+        store.audit("unlock", None, "ok")?;
+        *self.lock_store() = Some(store);
+        self.status()
+    }
+
+    pub fn lock(&self) -> Result<AppStatus> {
+        *self.lock_store() = None;
+        self.status()
+    }
+
+    /// Re-wraps the data key: the database is not re-encrypted.
+    pub fn change_passphrase(&self, old: &str, new: &str) -> Result<()> {
+        check_passphrase_strength(new)?;
+        let key_file = KeyFile::read(&self.data_dir)?
+            .ok_or_else(|| Error::InvalidState("Waypoint is not set up on this device yet.".into()))?;
+        let data_key = key_file.unwrap_data_key(old)?;
+        key_file.rewrap(&data_key, new, &self.kdf)?.write(&self.data_dir)?;
+        self.with_store(|s| s.audit("change_passphrase", None, "ok"))
+    }
+
+    /// A new draft, saved at once so that nothing typed into it can be lost.
+    pub fn new_encounter(&self) -> Result<Encounter> {
+        self.with_store(|s| s.create_draft(Utc::now()))
+    }
+
+    /// Autosave: stores the draft whatever its state and says what would still block submit.
+    pub fn save_draft(&self, encounter: Encounter) -> Result<SaveOutcome> {
+        self.with_store(|s| {
+            let encounter = s.save_draft(&encounter, Utc::now())?;
+            let issues = validate::check(&encounter, &self.config, Utc::now()).iter().map(AppError::from).collect();
+            Ok(SaveOutcome { encounter, issues })
+        })
+    }
+
+    /// What would still block submit, without saving.
+    pub fn check(&self, encounter: Encounter) -> Vec<AppError> {
+        validate::check(&encounter, &self.config, Utc::now()).iter().map(AppError::from).collect()
+    }
+
+    /// Saves the draft, then submits it if it is complete. On a validation error the draft is
+    /// kept as saved and the first problem is returned, naming its field.
+    pub fn submit(&self, encounter: Encounter) -> Result<Encounter> {
+        self.with_store(|s| {
+            let saved = s.save_draft(&encounter, Utc::now())?;
+            if let Some(problem) = validate::check(&saved, &self.config, Utc::now()).into_iter().next() {
+                return Err(problem);
+            }
+            s.submit(saved.id, saved.version, Utc::now())
+        })
+    }
+
+    /// Starts an amendment: a new draft version that supersedes the newest submitted one.
+    pub fn amend(&self, id: Uuid) -> Result<Encounter> {
+        self.with_store(|s| s.amend(id, Utc::now()))
+    }
+
+    pub fn list(&self, query: ListQuery) -> Result<Vec<EncounterSummary>> {
+        self.with_store(|s| s.list(&query))
+    }
+
+    /// The newest version and the history of one encounter (a "view" in the audit log).
+    pub fn get(&self, id: Uuid) -> Result<EncounterDetail> {
+        self.with_store(|s| {
+            let detail = s.detail(id)?;
+            s.audit("view", Some(&id.to_string()), "ok")?;
+            Ok(detail)
+        })
+    }
+
+    pub fn get_version(&self, id: Uuid, version: u32) -> Result<Encounter> {
+        self.with_store(|s| {
+            let encounter = s.version(id, version)?;
+            s.audit("view", Some(&format!("{id} v{version}")), "ok")?;
+            Ok(encounter)
+        })
+    }
+
+    /// Checks the whole hash chain of the audit log.
+    pub fn verify_audit(&self) -> Result<ChainReport> {
+        self.with_store(|s| s.verify_audit())
+    }
+
+    fn with_store<T>(&self, action: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        let guard = self.lock_store();
+        let store = guard.as_ref().ok_or(Error::Locked)?;
+        action(store)
+    }
+
+    fn lock_store(&self) -> MutexGuard<'_, Option<Store>> {
+        // A panic while holding the lock leaves the store as SQLite left it: still consistent.
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn check_passphrase_strength(passphrase: &str) -> Result<()> {
+    if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(Error::validation(
+            "passphrase",
+            format!("Use at least {MIN_PASSPHRASE_CHARS} characters or digits."),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn restrict_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict_dir(_dir: &Path) -> Result<()> {
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! The one error type of Waypoint. It crosses the IPC boundary as `{kind, message, field?}`.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A field of a record is wrong; `field` is its dotted path (`call.call_type`).
+    #[error("{message}")]
+    Validation { field: String, message: String },
+    #[error("wrong passphrase or PIN")]
+    WrongPassphrase,
+    #[error("the store is locked: unlock it first")]
+    Locked,
+    #[error("{0}")]
+    AlreadyInitialized(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The action is not allowed in the record's current state (e.g. editing a submitted version).
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("agency configuration: {0}")]
+    Config(String),
+    #[error("audit log: {0}")]
+    AuditTampered(String),
+    #[error("encryption: {0}")]
+    Crypto(String),
+    #[error("database: {0}")]
+    Storage(#[from] rusqlite::Error),
+    #[error("file system: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("data format: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl Error {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation { field: field.into(), message: message.into() }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Validation { .. } => ErrorKind::Validation,
+            Error::WrongPassphrase => ErrorKind::WrongPassphrase,
+            Error::Locked => ErrorKind::Locked,
+            Error::AlreadyInitialized(_) => ErrorKind::AlreadyInitialized,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::InvalidState(_) => ErrorKind::InvalidState,
+            Error::Config(_) => ErrorKind::Config,
+            Error::AuditTampered(_) => ErrorKind::AuditTampered,
+            Error::Crypto(_) => ErrorKind::Crypto,
+            Error::Storage(_) => ErrorKind::Storage,
+            Error::Io(_) => ErrorKind::Io,
+            Error::Json(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+/// The closed set of error kinds the UI may match on (it never matches on messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ErrorKind {
+    Validation,
+    WrongPassphrase,
+    Locked,
+    AlreadyInitialized,
+    NotFound,
+    InvalidState,
+    Config,
+    AuditTampered,
+    Crypto,
+    Storage,
+    Io,
+    Internal,
+}
+
+/// What the UI receives when a command fails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AppError {
+    pub kind: ErrorKind,
+    pub message: String,
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl From<&Error> for AppError {
+    fn from(error: &Error) -> Self {
+        let field = match error {
+            Error::Validation { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        AppError { kind: error.kind(), message: error.to_string(), field }
+    }
+}
+
+impl From<Error> for AppError {
+    fn from(error: Error) -> Self {
+        AppError::from(&error)
+    }
+}
+
+impl Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        AppError::from(self).serialize(serializer)
+    }
+}

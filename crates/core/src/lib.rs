@@ -1,0 +1,18 @@
+//! waypoint-core: the domain of Waypoint, with no Tauri and no web server in it.
+//!
+//! The one surface every caller (the Tauri shell, benchmarks, tests) uses is [`api::Waypoint`].
+
+pub mod api;
+pub mod audit;
+pub mod error;
+pub mod keys;
+pub mod migrations;
+pub mod model;
+pub mod store;
+pub mod validate;
+pub mod vocab;
+
+pub use api::{AppStatus, AuditReport, SaveOutcome, Waypoint};
+pub use error::{AppError, Error, ErrorKind, Result};
+pub use model::*;
+pub use vocab::{AgencyConfig, Term};
