@@ -203,6 +203,16 @@ impl Waypoint {
         })
     }
 
+    /// Records a supervisor's decision pulled from the server.
+    pub fn apply_review(&self, id: Uuid, version: u32, review: crate::model::Review) -> Result<Encounter> {
+        self.with_store(|s| s.apply_review(id, version, review))
+    }
+
+    /// The newest audit events first.
+    pub fn recent_audit(&self, limit: u32) -> Result<Vec<crate::audit::AuditEntry>> {
+        self.with_store(|s| s.recent_audit(limit))
+    }
+
     /// Checks the whole hash chain of the audit log.
     pub fn verify_audit(&self) -> Result<AuditReport> {
         self.with_store(|s| s.verify_audit())
