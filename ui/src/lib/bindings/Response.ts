@@ -1,0 +1,2 @@
+// Hand-written stand-in for the ts-rs output; the generated file replaces it.
+export type Response = { cit_officer_requested: boolean; cit_officer_dispatched: boolean; cit_officer_arrived: boolean; officer_cit_certified: boolean; supervisor_on_scene: boolean; mobile_crisis_team: boolean; verbal_deescalation: boolean; handcuffs: boolean; reportable_force: boolean; subject_injured: boolean; officer_injured: boolean; minutes_on_scene: number | null };
