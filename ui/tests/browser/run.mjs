@@ -165,6 +165,12 @@ async function run({ width, height }, index) {
   const top = tid(page, "encounter-row").first();
   check((await top.getByTestId("status-badge").innerText()) === "draft", "amended draft heads the list");
   check((await top.innerText()).includes("amended v2"), "amended draft shows amended v2");
+  // What was typed just before leaving the form was saved on the way out.
+  await top.click();
+  await tid(page, "field-narrative").waitFor();
+  check((await tid(page, "field-narrative").inputValue()) === "Amended: referral accepted next morning.", "text typed before leaving the form was saved");
+  await tid(page, "nav-encounters").click();
+  await tid(page, "encounter-list").waitFor();
   await noHorizontalOverflow(page, `${size} list (dark)`);
   await shot(page, `${size}-8-list-dark`);
 
