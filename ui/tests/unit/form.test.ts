@@ -122,3 +122,21 @@ describe("EncounterForm", () => {
     expect(screen.getByText(/read-only/)).toBeInTheDocument();
   });
 });
+
+describe("EncounterForm errors without a field of their own", () => {
+  it("shows a rejection about a field with no error slot in the general error", async () => {
+    const { backend } = await openDraft();
+    backend.failures.set("submitEncounter", { kind: "validation", message: "Outcome is missing.", field: "referrals[0].outcome" });
+    await fireEvent.click(screen.getByTestId("submit-encounter"));
+    await fireEvent.click(await screen.findByTestId("confirm-submit"));
+    expect(await screen.findByTestId("form-error")).toHaveTextContent("referrals[0].outcome: Outcome is missing.");
+  });
+
+  it("shows a rejection without a field in the general error", async () => {
+    const { backend } = await openDraft();
+    backend.failures.set("submitEncounter", { kind: "locked", message: "the store is locked: unlock it first" });
+    await fireEvent.click(screen.getByTestId("submit-encounter"));
+    await fireEvent.click(await screen.findByTestId("confirm-submit"));
+    expect(await screen.findByTestId("form-error")).toHaveTextContent("the store is locked");
+  });
+});
