@@ -22,3 +22,20 @@ export function applyTheme(theme: Theme, remember: boolean): void {
     // Not remembered; the toggle still works for this session.
   }
 }
+
+export function hasRememberedTheme(): boolean {
+  try {
+    return localStorage.getItem(KEY) !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** Calls back when the system switches between light and dark. */
+export function onSystemThemeChange(callback: (theme: Theme) => void): () => void {
+  if (typeof matchMedia !== "function") return () => {};
+  const query = matchMedia("(prefers-color-scheme: dark)");
+  const listener = (event: MediaQueryListEvent) => callback(event.matches ? "dark" : "light");
+  query.addEventListener?.("change", listener);
+  return () => query.removeEventListener?.("change", listener);
+}
