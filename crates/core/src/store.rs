@@ -66,8 +66,12 @@ impl Store {
         self.audit_at(Utc::now(), action, record_id, outcome)
     }
 
+    /// An event on its own: the row and the new chain head are written in one transaction.
     pub fn audit_at(&self, at: DateTime<Utc>, action: &str, record_id: Option<&str>, outcome: &str) -> Result<()> {
-        audit::append(&self.conn, at, &self.officer_id, &self.device_id, action, record_id, outcome)
+        let tx = self.conn.unchecked_transaction()?;
+        audit::append(&tx, at, &self.officer_id, &self.device_id, action, record_id, outcome)?;
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn verify_audit(&self) -> Result<AuditReport> {
