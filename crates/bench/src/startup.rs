@@ -67,7 +67,14 @@ fn ensure_display() -> Result<(VirtualDisplay, String), String> {
             continue;
         }
         let child = Command::new("Xvfb")
-            .args([format!(":{number}"), "-screen".into(), "0".into(), "1280x800x24".into(), "-nolisten".into(), "tcp".into()])
+            .args([
+                format!(":{number}"),
+                "-screen".into(),
+                "0".into(),
+                "1280x800x24".into(),
+                "-nolisten".into(),
+                "tcp".into(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -140,7 +147,9 @@ pub fn run(args: Args) -> Result<serde_json::Value, String> {
     }
     let app_ms = quantile_ms(&mut app_times, 0.5);
     let bare_ms = quantile_ms(&mut bare_times, 0.5);
-    eprintln!("startup: median app {app_ms:.0} ms vs bare window {bare_ms:.0} ms (target ratio <= 1.3)");
+    eprintln!(
+        "startup: median app {app_ms:.0} ms vs bare window {bare_ms:.0} ms (target ratio <= 1.3)"
+    );
     Ok(json!({
         "bench": "startup",
         "runs": args.runs,

@@ -56,11 +56,20 @@ impl Waypoint {
     }
 
     /// As `open`, with explicit key-derivation cost (tests use a cheap one).
-    pub fn open_with_kdf(data_dir: impl Into<PathBuf>, config: AgencyConfig, kdf: KdfParams) -> Result<Self> {
+    pub fn open_with_kdf(
+        data_dir: impl Into<PathBuf>,
+        config: AgencyConfig,
+        kdf: KdfParams,
+    ) -> Result<Self> {
         let data_dir = data_dir.into();
         std::fs::create_dir_all(&data_dir)?;
         restrict_dir(&data_dir)?;
-        Ok(Waypoint { data_dir, config, kdf, store: Mutex::new(None) })
+        Ok(Waypoint {
+            data_dir,
+            config,
+            kdf,
+            store: Mutex::new(None),
+        })
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -92,11 +101,16 @@ impl Waypoint {
     pub fn setup(&self, officer_id: &str, passphrase: &str) -> Result<AppStatus> {
         let officer_id = officer_id.trim();
         if officer_id.is_empty() {
-            return Err(Error::validation("officer_id", "Enter your officer ID or badge number."));
+            return Err(Error::validation(
+                "officer_id",
+                "Enter your officer ID or badge number.",
+            ));
         }
         check_passphrase_strength(passphrase)?;
         if KeyFile::read(&self.data_dir)?.is_some() {
-            return Err(Error::AlreadyInitialized("Waypoint is already set up on this device: unlock it instead.".into()));
+            return Err(Error::AlreadyInitialized(
+                "Waypoint is already set up on this device: unlock it instead.".into(),
+            ));
         }
         let device_id = Uuid::now_v7().to_string();
         let (key_file, data_key) = KeyFile::create(officer_id, &device_id, passphrase, &self.kdf)?;
@@ -110,8 +124,9 @@ impl Waypoint {
     /// Unlocks the store. A wrong passphrase leaves it closed and is written to the audit log
     /// at the next successful unlock (the log is inside the encrypted store).
     pub fn unlock(&self, passphrase: &str) -> Result<AppStatus> {
-        let key_file = KeyFile::read(&self.data_dir)?
-            .ok_or_else(|| Error::InvalidState("Waypoint is not set up on this device yet.".into()))?;
+        let key_file = KeyFile::read(&self.data_dir)?.ok_or_else(|| {
+            Error::InvalidState("Waypoint is not set up on this device yet.".into())
+        })?;
         let data_key = match key_file.unwrap_data_key(passphrase) {
             Ok(key) => key,
             Err(error) => {
@@ -139,10 +154,13 @@ impl Waypoint {
     /// Re-wraps the data key: the database is not re-encrypted.
     pub fn change_passphrase(&self, old: &str, new: &str) -> Result<()> {
         check_passphrase_strength(new)?;
-        let key_file = KeyFile::read(&self.data_dir)?
-            .ok_or_else(|| Error::InvalidState("Waypoint is not set up on this device yet.".into()))?;
+        let key_file = KeyFile::read(&self.data_dir)?.ok_or_else(|| {
+            Error::InvalidState("Waypoint is not set up on this device yet.".into())
+        })?;
         let data_key = key_file.unwrap_data_key(old)?;
-        key_file.rewrap(&data_key, new, &self.kdf)?.write(&self.data_dir)?;
+        key_file
+            .rewrap(&data_key, new, &self.kdf)?
+            .write(&self.data_dir)?;
         self.with_store(|s| s.audit("change_passphrase", None, "ok"))
     }
 
@@ -155,14 +173,20 @@ impl Waypoint {
     pub fn save_draft(&self, encounter: Encounter) -> Result<SaveOutcome> {
         self.with_store(|s| {
             let encounter = s.save_draft(&encounter, Utc::now())?;
-            let issues = validate::check(&encounter, &self.config, Utc::now()).iter().map(AppError::from).collect();
+            let issues = validate::check(&encounter, &self.config, Utc::now())
+                .iter()
+                .map(AppError::from)
+                .collect();
             Ok(SaveOutcome { encounter, issues })
         })
     }
 
     /// What would still block submit, without saving.
     pub fn check(&self, encounter: Encounter) -> Vec<AppError> {
-        validate::check(&encounter, &self.config, Utc::now()).iter().map(AppError::from).collect()
+        validate::check(&encounter, &self.config, Utc::now())
+            .iter()
+            .map(AppError::from)
+            .collect()
     }
 
     /// Saves the draft, then submits it if it is complete. On a validation error the draft is
@@ -170,7 +194,10 @@ impl Waypoint {
     pub fn submit(&self, encounter: Encounter) -> Result<Encounter> {
         self.with_store(|s| {
             let saved = s.save_draft(&encounter, Utc::now())?;
-            if let Some(problem) = validate::check(&saved, &self.config, Utc::now()).into_iter().next() {
+            if let Some(problem) = validate::check(&saved, &self.config, Utc::now())
+                .into_iter()
+                .next()
+            {
                 return Err(problem);
             }
             s.submit(saved.id, saved.version, Utc::now())
@@ -203,8 +230,28 @@ impl Waypoint {
         })
     }
 
+    /// Every version of the encounters the query finds, for a hand-over file (an "export" in the audit log).
+    pub fn export(&self, query: ListQuery) -> Result<Vec<Encounter>> {
+        self.with_store(|s| {
+            let mut out = Vec::new();
+            for summary in s.list(&query)? {
+                let detail = s.detail(summary.id)?;
+                for info in &detail.versions {
+                    out.push(s.version(summary.id, info.version)?);
+                }
+            }
+            s.audit("export", None, &format!("ok: {} versions", out.len()))?;
+            Ok(out)
+        })
+    }
+
     /// Records a supervisor's decision pulled from the server.
-    pub fn apply_review(&self, id: Uuid, version: u32, review: crate::model::Review) -> Result<Encounter> {
+    pub fn apply_review(
+        &self,
+        id: Uuid,
+        version: u32,
+        review: crate::model::Review,
+    ) -> Result<Encounter> {
         self.with_store(|s| s.apply_review(id, version, review))
     }
 
@@ -226,7 +273,9 @@ impl Waypoint {
 
     fn lock_store(&self) -> MutexGuard<'_, Option<Store>> {
         // A panic while holding the lock leaves the store as SQLite left it: still consistent.
-        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -50,16 +50,35 @@ fn entry_hash(prev_hash: &str, e: &AuditEntry) -> String {
     hex::encode(hasher.finalize())
 }
 
+const ENTRY_COLUMNS: &str = "seq, at, actor, device, action, record_id, outcome";
+
+fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: row.get(0)?,
+        at: row.get(1)?,
+        actor: row.get(2)?,
+        device: row.get(3)?,
+        action: row.get(4)?,
+        record_id: row.get(5)?,
+        outcome: row.get(6)?,
+    })
+}
+
 fn head(conn: &Connection) -> Result<(i64, String)> {
-    let value: Option<String> =
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [HEAD_KEY], |row| row.get(0)).optional()?;
+    let value: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [HEAD_KEY], |row| {
+            row.get(0)
+        })
+        .optional()?;
     match value {
         None => Ok((0, GENESIS.to_owned())),
         Some(value) => {
-            let (seq, hash) = value
-                .split_once(':')
-                .ok_or_else(|| Error::AuditTampered("the recorded head of the chain is damaged".into()))?;
-            let seq = seq.parse().map_err(|_| Error::AuditTampered("the recorded head of the chain is damaged".into()))?;
+            let (seq, hash) = value.split_once(':').ok_or_else(|| {
+                Error::AuditTampered("the recorded head of the chain is damaged".into())
+            })?;
+            let seq = seq.parse().map_err(|_| {
+                Error::AuditTampered("the recorded head of the chain is damaged".into())
+            })?;
             Ok((seq, hash.to_owned()))
         }
     }
@@ -100,22 +119,14 @@ pub fn append(
 
 /// Walks the chain from the first row; the first row that does not fit is named in the error.
 pub fn verify(conn: &Connection) -> Result<AuditReport> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, actor, device, action, record_id, outcome, prev_hash, hash FROM audit_log ORDER BY seq",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {ENTRY_COLUMNS}, prev_hash, hash FROM audit_log ORDER BY seq"
+    ))?;
     let mut rows = stmt.query([])?;
     let mut expected_seq = 1i64;
     let mut prev_hash = GENESIS.to_owned();
     while let Some(row) = rows.next()? {
-        let entry = AuditEntry {
-            seq: row.get(0)?,
-            at: row.get(1)?,
-            actor: row.get(2)?,
-            device: row.get(3)?,
-            action: row.get(4)?,
-            record_id: row.get(5)?,
-            outcome: row.get(6)?,
-        };
+        let entry = entry_from_row(row)?;
         let stored_prev: String = row.get(7)?;
         let stored_hash: String = row.get(8)?;
         if entry.seq != expected_seq {
@@ -125,10 +136,17 @@ pub fn verify(conn: &Connection) -> Result<AuditReport> {
             )));
         }
         if stored_prev != prev_hash {
-            return Err(Error::AuditTampered(format!("row {} does not follow row {}", entry.seq, entry.seq - 1)));
+            return Err(Error::AuditTampered(format!(
+                "row {} does not follow row {}",
+                entry.seq,
+                entry.seq - 1
+            )));
         }
         if entry_hash(&prev_hash, &entry) != stored_hash {
-            return Err(Error::AuditTampered(format!("row {} was changed", entry.seq)));
+            return Err(Error::AuditTampered(format!(
+                "row {} was changed",
+                entry.seq
+            )));
         }
         prev_hash = stored_hash;
         expected_seq += 1;
@@ -145,19 +163,9 @@ pub fn verify(conn: &Connection) -> Result<AuditReport> {
 
 /// The newest events first.
 pub fn recent(conn: &Connection, limit: u32) -> Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, actor, device, action, record_id, outcome FROM audit_log ORDER BY seq DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit], |row| {
-        Ok(AuditEntry {
-            seq: row.get(0)?,
-            at: row.get(1)?,
-            actor: row.get(2)?,
-            device: row.get(3)?,
-            action: row.get(4)?,
-            record_id: row.get(5)?,
-            outcome: row.get(6)?,
-        })
-    })?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit], entry_from_row)?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }

@@ -42,5 +42,9 @@ pub fn migrate(conn: &mut Connection) -> Result<u32> {
 }
 
 pub fn current_version(conn: &Connection) -> Result<u32> {
-    Ok(conn.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |row| row.get(0))?)
+    Ok(conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )?)
 }

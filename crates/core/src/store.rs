@@ -16,7 +16,9 @@ use crate::audit::{self, AuditEntry, AuditReport};
 use crate::error::{Error, Result};
 use crate::keys::{DataKey, KeyFile};
 use crate::migrations;
-use crate::model::{Encounter, EncounterDetail, EncounterStatus, EncounterSummary, ListQuery, Review, VersionInfo};
+use crate::model::{
+    Encounter, EncounterDetail, EncounterStatus, EncounterSummary, ListQuery, Review, VersionInfo,
+};
 use crate::vocab::AgencyConfig;
 
 pub const DB_FILE_NAME: &str = "waypoint.db";
@@ -47,7 +49,12 @@ impl Store {
         dir.join(DB_FILE_NAME)
     }
 
-    pub fn open(dir: &Path, data_key: &DataKey, key_file: &KeyFile, config: &AgencyConfig) -> Result<Store> {
+    pub fn open(
+        dir: &Path,
+        data_key: &DataKey,
+        key_file: &KeyFile,
+        config: &AgencyConfig,
+    ) -> Result<Store> {
         let conn = open_encrypted(&Self::db_path(dir), data_key)?;
         Ok(Store {
             conn,
@@ -67,9 +74,23 @@ impl Store {
     }
 
     /// An event on its own: the row and the new chain head are written in one transaction.
-    pub fn audit_at(&self, at: DateTime<Utc>, action: &str, record_id: Option<&str>, outcome: &str) -> Result<()> {
+    pub fn audit_at(
+        &self,
+        at: DateTime<Utc>,
+        action: &str,
+        record_id: Option<&str>,
+        outcome: &str,
+    ) -> Result<()> {
         let tx = self.conn.unchecked_transaction()?;
-        audit::append(&tx, at, &self.officer_id, &self.device_id, action, record_id, outcome)?;
+        audit::append(
+            &tx,
+            at,
+            &self.officer_id,
+            &self.device_id,
+            action,
+            record_id,
+            outcome,
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -83,14 +104,27 @@ impl Store {
     }
 
     pub fn pending_outbox(&self) -> Result<u32> {
-        Ok(self.conn.query_row("SELECT count(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn create_draft(&self, now: DateTime<Utc>) -> Result<Encounter> {
-        let encounter = Encounter::new_draft(&self.device_id, &self.officer_id, self.config_version, now);
+        let encounter =
+            Encounter::new_draft(&self.device_id, &self.officer_id, self.config_version, now);
         let tx = self.conn.unchecked_transaction()?;
         insert_version(&tx, &encounter)?;
-        audit::append(&tx, now, &self.officer_id, &self.device_id, "create", Some(&record_ref(&encounter)), "ok")?;
+        audit::append(
+            &tx,
+            now,
+            &self.officer_id,
+            &self.device_id,
+            "create",
+            Some(&record_ref(&encounter)),
+            "ok",
+        )?;
         tx.commit()?;
         Ok(encounter)
     }
@@ -115,7 +149,15 @@ impl Store {
                 fresh.review = None;
                 fresh.updated_at = now;
                 insert_version(&tx, &fresh)?;
-                audit::append(&tx, now, &self.officer_id, &self.device_id, "create", Some(&record_ref(&fresh)), "ok")?;
+                audit::append(
+                    &tx,
+                    now,
+                    &self.officer_id,
+                    &self.device_id,
+                    "create",
+                    Some(&record_ref(&fresh)),
+                    "ok",
+                )?;
                 fresh
             }
             Some(stored) if stored.status != EncounterStatus::Draft => {
@@ -137,7 +179,15 @@ impl Store {
                 merged.updated_at = now;
                 update_version(&tx, &merged, None)?;
                 if self.should_audit_edit(merged.id, merged.version) {
-                    audit::append(&tx, now, &self.officer_id, &self.device_id, "edit", Some(&record_ref(&merged)), "ok")?;
+                    audit::append(
+                        &tx,
+                        now,
+                        &self.officer_id,
+                        &self.device_id,
+                        "edit",
+                        Some(&record_ref(&merged)),
+                        "ok",
+                    )?;
                 }
                 merged
             }
@@ -185,7 +235,8 @@ impl Store {
     /// A new draft version that supersedes the newest version, which must not be a draft.
     pub fn amend(&self, id: Uuid, now: DateTime<Utc>) -> Result<Encounter> {
         self.durably(|tx| {
-            let newest = latest_version(tx, id)?.ok_or_else(|| Error::NotFound(format!("report {id}")))?;
+            let newest =
+                latest_version(tx, id)?.ok_or_else(|| Error::NotFound(format!("report {id}")))?;
             if newest.status == EncounterStatus::Draft {
                 return Err(Error::InvalidState(format!(
                     "Version {} of this report is still a draft: continue it instead.",
@@ -201,15 +252,29 @@ impl Store {
             amendment.updated_at = now;
             amendment.officer_id = self.officer_id.clone();
             insert_version(tx, &amendment)?;
-            audit::append(tx, now, &self.officer_id, &self.device_id, "amend", Some(&record_ref(&amendment)), "ok")?;
+            audit::append(
+                tx,
+                now,
+                &self.officer_id,
+                &self.device_id,
+                "amend",
+                Some(&record_ref(&amendment)),
+                "ok",
+            )?;
             Ok(amendment)
         })
     }
 
     /// Records a supervisor's decision on a submitted version. Only the status and the review change.
     pub fn apply_review(&self, id: Uuid, version: u32, review: Review) -> Result<Encounter> {
-        if !matches!(review.decision, EncounterStatus::Approved | EncounterStatus::Returned) {
-            return Err(Error::validation("review.decision", "A review either approves or returns a report."));
+        if !matches!(
+            review.decision,
+            EncounterStatus::Approved | EncounterStatus::Returned
+        ) {
+            return Err(Error::validation(
+                "review.decision",
+                "A review either approves or returns a report.",
+            ));
         }
         self.durably(|tx| {
             let mut encounter = load_version(tx, id, version)?
@@ -233,10 +298,19 @@ impl Store {
     }
 
     pub fn list(&self, query: &ListQuery) -> Result<Vec<EncounterSummary>> {
-        let text = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|t| {
-            let escaped = t.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            format!("%{escaped}%")
-        });
+        let text = query
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                let escaped = t
+                    .to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{escaped}%")
+            });
         let mut stmt = self.conn.prepare_cached(
             "SELECT body FROM encounter_versions v
              WHERE version = (SELECT max(version) FROM encounter_versions w WHERE w.encounter_id = v.encounter_id)
@@ -266,15 +340,18 @@ impl Store {
     }
 
     pub fn detail(&self, id: Uuid) -> Result<EncounterDetail> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT body FROM encounter_versions WHERE encounter_id = ?1 ORDER BY version DESC")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT body FROM encounter_versions WHERE encounter_id = ?1 ORDER BY version DESC",
+        )?;
         let bodies = stmt.query_map([id.to_string()], |row| row.get::<_, String>(0))?;
         let mut versions = Vec::new();
         for body in bodies {
             versions.push(serde_json::from_str::<Encounter>(&body?)?);
         }
-        let current = versions.first().cloned().ok_or_else(|| Error::NotFound(format!("report {id}")))?;
+        let current = versions
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("report {id}")))?;
         let versions = versions
             .iter()
             .map(|v| VersionInfo {
@@ -290,7 +367,8 @@ impl Store {
     }
 
     pub fn version(&self, id: Uuid, version: u32) -> Result<Encounter> {
-        load_version(&self.conn, id, version)?.ok_or_else(|| Error::NotFound(format!("report {id} version {version}")))
+        load_version(&self.conn, id, version)?
+            .ok_or_else(|| Error::NotFound(format!("report {id} version {version}")))
     }
 
     /// Runs `work` in a transaction committed with `synchronous=FULL`.
@@ -316,7 +394,10 @@ pub fn open_encrypted(path: &Path, data_key: &DataKey) -> Result<Connection> {
     create_private_file(path)?;
     let mut conn = Connection::open(path)?;
     // A raw key (x'..') skips SQLCipher's own passphrase KDF: our key is already random.
-    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(data_key.as_ref())))?;
+    conn.execute_batch(&format!(
+        "PRAGMA key = \"x'{}'\";",
+        hex::encode(data_key.as_ref())
+    ))?;
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|_| {
         Error::Crypto("the database does not open with this device's key: it is damaged or belongs to another key".into())
     })?;
@@ -385,27 +466,27 @@ fn update_version(conn: &Connection, e: &Encounter, content_hash: Option<&str>) 
 }
 
 fn load_version(conn: &Connection, id: Uuid, version: u32) -> Result<Option<Encounter>> {
-    let body: Option<String> = conn
-        .query_row(
-            "SELECT body FROM encounter_versions WHERE encounter_id = ?1 AND version = ?2",
-            params![id.to_string(), version],
-            |row| row.get(0),
-        )
-        .optional()?;
-    Ok(match body {
-        Some(body) => Some(serde_json::from_str(&body)?),
-        None => None,
-    })
+    one_body(
+        conn,
+        "SELECT body FROM encounter_versions WHERE encounter_id = ?1 AND version = ?2",
+        params![id.to_string(), version],
+    )
 }
 
 fn latest_version(conn: &Connection, id: Uuid) -> Result<Option<Encounter>> {
-    let body: Option<String> = conn
-        .query_row(
-            "SELECT body FROM encounter_versions WHERE encounter_id = ?1 ORDER BY version DESC LIMIT 1",
-            [id.to_string()],
-            |row| row.get(0),
-        )
-        .optional()?;
+    one_body(
+        conn,
+        "SELECT body FROM encounter_versions WHERE encounter_id = ?1 ORDER BY version DESC LIMIT 1",
+        params![id.to_string()],
+    )
+}
+
+fn one_body(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<Encounter>> {
+    let body: Option<String> = conn.query_row(sql, params, |row| row.get(0)).optional()?;
     Ok(match body {
         Some(body) => Some(serde_json::from_str(&body)?),
         None => None,
