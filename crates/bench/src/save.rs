@@ -24,32 +24,22 @@ fn complete(mut e: Encounter, n: usize) -> Encounter {
     e.call.call_type = Some("911".into());
     e.call.nature_of_call = Some("welfare check, person talking about ending their life".into());
     e.crisis_natures = vec!["unknown".into()];
-    e.behaviours = vec![
-        "suicide_threat".into(),
-        "hopeless_depressed".into(),
-        "disoriented".into(),
-    ];
+    e.behaviours = vec!["suicide_threat".into(), "hopeless_depressed".into(), "disoriented".into()];
     e.risk.substances = vec!["alcohol".into()];
     e.dispositions = vec!["transport_crisis_centre".into(), "referral_made".into()];
     e.diversion.custody_diverted = Some(true);
     e.response.minutes_on_scene = Some(45);
-    e.narrative = format!(
-        "Encounter {n}. {}",
-        "Officer arrived, de-escalated, subject agreed to go. ".repeat(20)
-    );
+    e.narrative = format!("Encounter {n}. {}", "Officer arrived, de-escalated, subject agreed to go. ".repeat(20));
     e
 }
 
 pub fn run(args: Args) -> Result<serde_json::Value, String> {
-    let tmp = tempfile::tempdir_in(args.dir.clone().unwrap_or_else(std::env::temp_dir))
-        .map_err(|e| e.to_string())?;
+    let tmp = tempfile::tempdir_in(args.dir.clone().unwrap_or_else(std::env::temp_dir)).map_err(|e| e.to_string())?;
     let core_dir = tmp.path().join("core");
     let wp = Waypoint::open(&core_dir, AgencyConfig::demo()).map_err(|e| e.to_string())?;
-    wp.setup("bench-officer", "bench-passphrase")
-        .map_err(|e| e.to_string())?;
+    wp.setup("bench-officer", "bench-passphrase").map_err(|e| e.to_string())?;
 
-    let plain =
-        rusqlite::Connection::open(tmp.path().join("plain.db")).map_err(|e| e.to_string())?;
+    let plain = rusqlite::Connection::open(tmp.path().join("plain.db")).map_err(|e| e.to_string())?;
     plain
         .execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
@@ -64,10 +54,7 @@ pub fn run(args: Args) -> Result<serde_json::Value, String> {
     let mut core = Vec::with_capacity(args.count);
     let mut draft = Vec::with_capacity(args.count);
     let mut baseline = Vec::with_capacity(args.count);
-    eprintln!(
-        "save: {} encrypted submits (FULL) and {} plain inserts (FULL)",
-        args.count, args.count
-    );
+    eprintln!("save: {} encrypted submits (FULL) and {} plain inserts (FULL)", args.count, args.count);
     for n in 0..warmup + args.count {
         let fresh = complete(wp.new_encounter().map_err(|e| e.to_string())?, n);
         // Interleave the two sides so that disk noise hits both alike.

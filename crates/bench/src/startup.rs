@@ -147,9 +147,7 @@ pub fn run(args: Args) -> Result<serde_json::Value, String> {
     }
     let app_ms = quantile_ms(&mut app_times, 0.5);
     let bare_ms = quantile_ms(&mut bare_times, 0.5);
-    eprintln!(
-        "startup: median app {app_ms:.0} ms vs bare window {bare_ms:.0} ms (target ratio <= 1.3)"
-    );
+    eprintln!("startup: median app {app_ms:.0} ms vs bare window {bare_ms:.0} ms (target ratio <= 1.3)");
     Ok(json!({
         "bench": "startup",
         "runs": args.runs,

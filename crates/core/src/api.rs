@@ -13,6 +13,7 @@ use crate::error::{AppError, Error, Result};
 use crate::keys::{KdfParams, KeyFile};
 use crate::model::{Encounter, EncounterDetail, EncounterSummary, ListQuery};
 use crate::store::Store;
+use crate::sync;
 use crate::validate;
 use crate::vocab::AgencyConfig;
 
@@ -56,20 +57,11 @@ impl Waypoint {
     }
 
     /// As `open`, with explicit key-derivation cost (tests use a cheap one).
-    pub fn open_with_kdf(
-        data_dir: impl Into<PathBuf>,
-        config: AgencyConfig,
-        kdf: KdfParams,
-    ) -> Result<Self> {
+    pub fn open_with_kdf(data_dir: impl Into<PathBuf>, config: AgencyConfig, kdf: KdfParams) -> Result<Self> {
         let data_dir = data_dir.into();
         std::fs::create_dir_all(&data_dir)?;
         restrict_dir(&data_dir)?;
-        Ok(Waypoint {
-            data_dir,
-            config,
-            kdf,
-            store: Mutex::new(None),
-        })
+        Ok(Waypoint { data_dir, config, kdf, store: Mutex::new(None) })
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -101,10 +93,7 @@ impl Waypoint {
     pub fn setup(&self, officer_id: &str, passphrase: &str) -> Result<AppStatus> {
         let officer_id = officer_id.trim();
         if officer_id.is_empty() {
-            return Err(Error::validation(
-                "officer_id",
-                "Enter your officer ID or badge number.",
-            ));
+            return Err(Error::validation("officer_id", "Enter your officer ID or badge number."));
         }
         check_passphrase_strength(passphrase)?;
         if KeyFile::read(&self.data_dir)?.is_some() {
@@ -124,9 +113,8 @@ impl Waypoint {
     /// Unlocks the store. A wrong passphrase leaves it closed and is written to the audit log
     /// at the next successful unlock (the log is inside the encrypted store).
     pub fn unlock(&self, passphrase: &str) -> Result<AppStatus> {
-        let key_file = KeyFile::read(&self.data_dir)?.ok_or_else(|| {
-            Error::InvalidState("Waypoint is not set up on this device yet.".into())
-        })?;
+        let key_file = KeyFile::read(&self.data_dir)?
+            .ok_or_else(|| Error::InvalidState("Waypoint is not set up on this device yet.".into()))?;
         let data_key = match key_file.unwrap_data_key(passphrase) {
             Ok(key) => key,
             Err(error) => {
@@ -154,13 +142,10 @@ impl Waypoint {
     /// Re-wraps the data key: the database is not re-encrypted.
     pub fn change_passphrase(&self, old: &str, new: &str) -> Result<()> {
         check_passphrase_strength(new)?;
-        let key_file = KeyFile::read(&self.data_dir)?.ok_or_else(|| {
-            Error::InvalidState("Waypoint is not set up on this device yet.".into())
-        })?;
+        let key_file = KeyFile::read(&self.data_dir)?
+            .ok_or_else(|| Error::InvalidState("Waypoint is not set up on this device yet.".into()))?;
         let data_key = key_file.unwrap_data_key(old)?;
-        key_file
-            .rewrap(&data_key, new, &self.kdf)?
-            .write(&self.data_dir)?;
+        key_file.rewrap(&data_key, new, &self.kdf)?.write(&self.data_dir)?;
         self.with_store(|s| s.audit("change_passphrase", None, "ok"))
     }
 
@@ -173,20 +158,14 @@ impl Waypoint {
     pub fn save_draft(&self, encounter: Encounter) -> Result<SaveOutcome> {
         self.with_store(|s| {
             let encounter = s.save_draft(&encounter, Utc::now())?;
-            let issues = validate::check(&encounter, &self.config, Utc::now())
-                .iter()
-                .map(AppError::from)
-                .collect();
+            let issues = validate::check(&encounter, &self.config, Utc::now()).iter().map(AppError::from).collect();
             Ok(SaveOutcome { encounter, issues })
         })
     }
 
     /// What would still block submit, without saving.
     pub fn check(&self, encounter: Encounter) -> Vec<AppError> {
-        validate::check(&encounter, &self.config, Utc::now())
-            .iter()
-            .map(AppError::from)
-            .collect()
+        validate::check(&encounter, &self.config, Utc::now()).iter().map(AppError::from).collect()
     }
 
     /// Saves the draft, then submits it if it is complete. On a validation error the draft is
@@ -194,10 +173,7 @@ impl Waypoint {
     pub fn submit(&self, encounter: Encounter) -> Result<Encounter> {
         self.with_store(|s| {
             let saved = s.save_draft(&encounter, Utc::now())?;
-            if let Some(problem) = validate::check(&saved, &self.config, Utc::now())
-                .into_iter()
-                .next()
-            {
+            if let Some(problem) = validate::check(&saved, &self.config, Utc::now()).into_iter().next() {
                 return Err(problem);
             }
             s.submit(saved.id, saved.version, Utc::now())
@@ -245,13 +221,52 @@ impl Waypoint {
         })
     }
 
-    /// Records a supervisor's decision pulled from the server.
-    pub fn apply_review(
+    /// One sync round: push the whole outbox, then pull until the feed is drained. The store is
+    /// locked only between network calls, so saving never waits for the network. A transport
+    /// error ends the round with the outbox as it was; the caller retries with backoff.
+    pub fn sync_once(
         &self,
-        id: Uuid,
-        version: u32,
-        review: crate::model::Review,
-    ) -> Result<Encounter> {
+        transport: &mut dyn sync::Transport,
+        max_bytes: usize,
+        directory: &mut dyn FnMut(&waypoint_protocol::Change) -> Result<()>,
+    ) -> std::result::Result<sync::SyncReport, sync::SyncError> {
+        let mut report = sync::SyncReport::default();
+        loop {
+            let batch = self.with_store(|s| sync::outbox_batch(s, max_bytes))?;
+            if batch.is_empty() {
+                break;
+            }
+            report.pushed += batch.len() as u32;
+            report.requests += 1;
+            let response = transport.push(&waypoint_protocol::PushRequest { records: batch })?;
+            let settled = |r: &sync::SyncReport| r.stored + r.duplicates + r.conflicts + r.rejected;
+            let before = settled(&report);
+            self.with_store(|s| sync::apply_acks(s, &response.acks, &mut report))?;
+            if settled(&report) == before {
+                // The server answered without settling anything: stop rather than loop.
+                return Err(sync::TransportError::Server("the server acknowledged none of the records".into()).into());
+            }
+        }
+        loop {
+            report.requests += 1;
+            let cursor = self.with_store(sync::cursor)?;
+            let page = transport.pull(cursor, max_bytes)?;
+            report.pulled += self.with_store(|s| sync::apply_pull(s, &page, directory))?;
+            if !page.more {
+                break;
+            }
+        }
+        self.with_store(sync::mark_synced)?;
+        Ok(report)
+    }
+
+    /// The sync state of one version (`None` for a draft).
+    pub fn sync_state(&self, id: Uuid, version: u32) -> Result<Option<sync::SyncState>> {
+        self.with_store(|s| sync::state_of(s, id, version))
+    }
+
+    /// Records a supervisor's decision pulled from the server.
+    pub fn apply_review(&self, id: Uuid, version: u32, review: crate::model::Review) -> Result<Encounter> {
         self.with_store(|s| s.apply_review(id, version, review))
     }
 
@@ -273,9 +288,7 @@ impl Waypoint {
 
     fn lock_store(&self) -> MutexGuard<'_, Option<Store>> {
         // A panic while holding the lock leaves the store as SQLite left it: still consistent.
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -65,20 +65,16 @@ fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
 }
 
 fn head(conn: &Connection) -> Result<(i64, String)> {
-    let value: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [HEAD_KEY], |row| {
-            row.get(0)
-        })
-        .optional()?;
+    let value: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [HEAD_KEY], |row| row.get(0)).optional()?;
     match value {
         None => Ok((0, GENESIS.to_owned())),
         Some(value) => {
-            let (seq, hash) = value.split_once(':').ok_or_else(|| {
-                Error::AuditTampered("the recorded head of the chain is damaged".into())
-            })?;
-            let seq = seq.parse().map_err(|_| {
-                Error::AuditTampered("the recorded head of the chain is damaged".into())
-            })?;
+            let (seq, hash) = value
+                .split_once(':')
+                .ok_or_else(|| Error::AuditTampered("the recorded head of the chain is damaged".into()))?;
+            let seq =
+                seq.parse().map_err(|_| Error::AuditTampered("the recorded head of the chain is damaged".into()))?;
             Ok((seq, hash.to_owned()))
         }
     }
@@ -108,7 +104,17 @@ pub fn append(
     conn.execute(
         "INSERT INTO audit_log (seq, at, actor, device, action, record_id, outcome, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![entry.seq, entry.at, entry.actor, entry.device, entry.action, entry.record_id, entry.outcome, prev_hash, hash],
+        params![
+            entry.seq,
+            entry.at,
+            entry.actor,
+            entry.device,
+            entry.action,
+            entry.record_id,
+            entry.outcome,
+            prev_hash,
+            hash
+        ],
     )?;
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -119,9 +125,7 @@ pub fn append(
 
 /// Walks the chain from the first row; the first row that does not fit is named in the error.
 pub fn verify(conn: &Connection) -> Result<AuditReport> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {ENTRY_COLUMNS}, prev_hash, hash FROM audit_log ORDER BY seq"
-    ))?;
+    let mut stmt = conn.prepare(&format!("SELECT {ENTRY_COLUMNS}, prev_hash, hash FROM audit_log ORDER BY seq"))?;
     let mut rows = stmt.query([])?;
     let mut expected_seq = 1i64;
     let mut prev_hash = GENESIS.to_owned();
@@ -130,23 +134,13 @@ pub fn verify(conn: &Connection) -> Result<AuditReport> {
         let stored_prev: String = row.get(7)?;
         let stored_hash: String = row.get(8)?;
         if entry.seq != expected_seq {
-            return Err(Error::AuditTampered(format!(
-                "row {expected_seq} is missing (the next row is {})",
-                entry.seq
-            )));
+            return Err(Error::AuditTampered(format!("row {expected_seq} is missing (the next row is {})", entry.seq)));
         }
         if stored_prev != prev_hash {
-            return Err(Error::AuditTampered(format!(
-                "row {} does not follow row {}",
-                entry.seq,
-                entry.seq - 1
-            )));
+            return Err(Error::AuditTampered(format!("row {} does not follow row {}", entry.seq, entry.seq - 1)));
         }
         if entry_hash(&prev_hash, &entry) != stored_hash {
-            return Err(Error::AuditTampered(format!(
-                "row {} was changed",
-                entry.seq
-            )));
+            return Err(Error::AuditTampered(format!("row {} was changed", entry.seq)));
         }
         prev_hash = stored_hash;
         expected_seq += 1;
@@ -163,9 +157,7 @@ pub fn verify(conn: &Connection) -> Result<AuditReport> {
 
 /// The newest events first.
 pub fn recent(conn: &Connection, limit: u32) -> Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT ?1"
-    ))?;
+    let mut stmt = conn.prepare(&format!("SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT ?1"))?;
     let rows = stmt.query_map([limit], entry_from_row)?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }

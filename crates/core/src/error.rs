@@ -37,10 +37,7 @@ pub enum Error {
 
 impl Error {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Validation {
-            field: field.into(),
-            message: message.into(),
-        }
+        Error::Validation { field: field.into(), message: message.into() }
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -95,11 +92,7 @@ impl From<&Error> for AppError {
             Error::Validation { field, .. } => Some(field.clone()),
             _ => None,
         };
-        AppError {
-            kind: error.kind(),
-            message: error.to_string(),
-            field,
-        }
+        AppError { kind: error.kind(), message: error.to_string(), field }
     }
 }
 

@@ -27,22 +27,14 @@ pub struct KdfParams {
 
 impl Default for KdfParams {
     fn default() -> Self {
-        KdfParams {
-            memory_kib: 64 * 1024,
-            iterations: 3,
-            parallelism: 1,
-        }
+        KdfParams { memory_kib: 64 * 1024, iterations: 3, parallelism: 1 }
     }
 }
 
 impl KdfParams {
     /// Cheap parameters for tests and benchmarks only.
     pub fn insecure_fast() -> Self {
-        KdfParams {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        }
+        KdfParams { memory_kib: 64, iterations: 1, parallelism: 1 }
     }
 }
 
@@ -66,12 +58,7 @@ impl KeyFile {
     }
 
     /// Makes a fresh random data key and wraps it under the passphrase.
-    pub fn create(
-        officer_id: &str,
-        device_id: &str,
-        passphrase: &str,
-        kdf: &KdfParams,
-    ) -> Result<(KeyFile, DataKey)> {
+    pub fn create(officer_id: &str, device_id: &str, passphrase: &str, kdf: &KdfParams) -> Result<(KeyFile, DataKey)> {
         let mut data_key = Zeroizing::new([0u8; 32]);
         rand::rngs::OsRng.fill_bytes(data_key.as_mut());
         let template = KeyFile {
@@ -113,20 +100,15 @@ impl KeyFile {
         let nonce = decode_hex(&self.nonce, "nonce")?;
         let wrapped = decode_hex(&self.wrapped_key, "wrapped key")?;
         if nonce.len() != 24 {
-            return Err(Error::Crypto(
-                "the key file's nonce has the wrong length".into(),
-            ));
+            return Err(Error::Crypto("the key file's nonce has the wrong length".into()));
         }
         let wrapping_key = derive_key(passphrase, &salt, &self.kdf)?;
         let cipher = XChaCha20Poly1305::new(wrapping_key.as_ref().into());
-        let mut plain = cipher
-            .decrypt(XNonce::from_slice(&nonce), wrapped.as_slice())
-            .map_err(|_| Error::WrongPassphrase)?;
+        let mut plain =
+            cipher.decrypt(XNonce::from_slice(&nonce), wrapped.as_slice()).map_err(|_| Error::WrongPassphrase)?;
         if plain.len() != 32 {
             plain.zeroize();
-            return Err(Error::Crypto(
-                "the wrapped data key has the wrong length".into(),
-            ));
+            return Err(Error::Crypto("the wrapped data key has the wrong length".into()));
         }
         let mut key = Zeroizing::new([0u8; 32]);
         key.copy_from_slice(&plain);
@@ -137,11 +119,9 @@ impl KeyFile {
     /// `None` when the device has not been set up yet.
     pub fn read(dir: &Path) -> Result<Option<KeyFile>> {
         match std::fs::read_to_string(Self::path(dir)) {
-            Ok(text) => {
-                Ok(Some(serde_json::from_str(&text).map_err(|e| {
-                    Error::Crypto(format!("the key file is damaged: {e}"))
-                })?))
-            }
+            Ok(text) => Ok(Some(
+                serde_json::from_str(&text).map_err(|e| Error::Crypto(format!("the key file is damaged: {e}")))?,
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -149,10 +129,7 @@ impl KeyFile {
 
     /// Written to a temporary file, synced, then renamed: a crash leaves the old or the new key, never half.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        write_private_atomically(
-            &Self::path(dir),
-            serde_json::to_string_pretty(self)?.as_bytes(),
-        )
+        write_private_atomically(&Self::path(dir), serde_json::to_string_pretty(self)?.as_bytes())
     }
 }
 
@@ -201,10 +178,7 @@ pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn record_failed_unlock(dir: &Path, at: DateTime<Utc>) -> Result<()> {
     let mut pending = read_failed_unlocks(dir)?;
     pending.push(at);
-    write_private_atomically(
-        &dir.join(FAILED_UNLOCKS_FILE_NAME),
-        serde_json::to_string(&pending)?.as_bytes(),
-    )
+    write_private_atomically(&dir.join(FAILED_UNLOCKS_FILE_NAME), serde_json::to_string(&pending)?.as_bytes())
 }
 
 pub fn read_failed_unlocks(dir: &Path) -> Result<Vec<DateTime<Utc>>> {

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod migrations;
 pub mod model;
 pub mod store;
+pub mod sync;
 pub mod validate;
 pub mod vocab;
 

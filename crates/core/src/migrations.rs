@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "search", include_str!("../migrations/0002_search.sql")),
+    (3, "outbox_body", include_str!("../migrations/0003_outbox_body.sql")),
 ];
 
 /// Applies the migrations above `target` that are not applied yet, each in its own transaction.
@@ -42,9 +43,5 @@ pub fn migrate(conn: &mut Connection) -> Result<u32> {
 }
 
 pub fn current_version(conn: &Connection) -> Result<u32> {
-    Ok(conn.query_row(
-        "SELECT coalesce(max(version), 0) FROM schema_migrations",
-        [],
-        |row| row.get(0),
-    )?)
+    Ok(conn.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |row| row.get(0))?)
 }

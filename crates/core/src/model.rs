@@ -204,12 +204,7 @@ pub struct Encounter {
 
 impl Encounter {
     /// A blank draft made on this device, occurring now.
-    pub fn new_draft(
-        device_id: &str,
-        officer_id: &str,
-        config_version: u32,
-        now: DateTime<Utc>,
-    ) -> Self {
+    pub fn new_draft(device_id: &str, officer_id: &str, config_version: u32, now: DateTime<Utc>) -> Self {
         Encounter {
             id: Uuid::now_v7(),
             version: 1,
@@ -250,11 +245,7 @@ impl Encounter {
         parts.extend(self.behaviour_other.as_deref());
         parts.extend(self.behaviours.iter().map(String::as_str));
         parts.extend(self.dispositions.iter().map(String::as_str));
-        parts.extend(
-            self.referrals
-                .iter()
-                .filter_map(|r| r.service_name.as_deref()),
-        );
+        parts.extend(self.referrals.iter().filter_map(|r| r.service_name.as_deref()));
         parts.join(" ").to_lowercase()
     }
 }

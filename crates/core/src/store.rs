@@ -9,16 +9,13 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditEntry, AuditReport};
 use crate::error::{Error, Result};
 use crate::keys::{DataKey, KeyFile};
 use crate::migrations;
-use crate::model::{
-    Encounter, EncounterDetail, EncounterStatus, EncounterSummary, ListQuery, Review, VersionInfo,
-};
+use crate::model::{Encounter, EncounterDetail, EncounterStatus, EncounterSummary, ListQuery, Review, VersionInfo};
 use crate::vocab::AgencyConfig;
 
 pub const DB_FILE_NAME: &str = "waypoint.db";
@@ -39,9 +36,9 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// The SHA-256 of a version's JSON body, as sent to the server.
-pub fn content_hash(body: &str) -> String {
-    hex::encode(Sha256::digest(body.as_bytes()))
+/// The hash the server checks: SHA-256 of the canonical JSON of the version.
+pub fn content_hash(encounter: &Encounter) -> Result<String> {
+    Ok(waypoint_protocol::content_hash(&serde_json::to_value(encounter)?))
 }
 
 impl Store {
@@ -49,12 +46,7 @@ impl Store {
         dir.join(DB_FILE_NAME)
     }
 
-    pub fn open(
-        dir: &Path,
-        data_key: &DataKey,
-        key_file: &KeyFile,
-        config: &AgencyConfig,
-    ) -> Result<Store> {
+    pub fn open(dir: &Path, data_key: &DataKey, key_file: &KeyFile, config: &AgencyConfig) -> Result<Store> {
         let conn = open_encrypted(&Self::db_path(dir), data_key)?;
         Ok(Store {
             conn,
@@ -63,6 +55,14 @@ impl Store {
             config_version: config.config_version,
             last_edit_audit: RefCell::new(HashMap::new()),
         })
+    }
+
+    pub fn officer_id(&self) -> &str {
+        &self.officer_id
+    }
+
+    pub fn device_id(&self) -> &str {
+        &self.device_id
     }
 
     pub fn connection(&self) -> &Connection {
@@ -74,23 +74,9 @@ impl Store {
     }
 
     /// An event on its own: the row and the new chain head are written in one transaction.
-    pub fn audit_at(
-        &self,
-        at: DateTime<Utc>,
-        action: &str,
-        record_id: Option<&str>,
-        outcome: &str,
-    ) -> Result<()> {
+    pub fn audit_at(&self, at: DateTime<Utc>, action: &str, record_id: Option<&str>, outcome: &str) -> Result<()> {
         let tx = self.conn.unchecked_transaction()?;
-        audit::append(
-            &tx,
-            at,
-            &self.officer_id,
-            &self.device_id,
-            action,
-            record_id,
-            outcome,
-        )?;
+        audit::append(&tx, at, &self.officer_id, &self.device_id, action, record_id, outcome)?;
         tx.commit()?;
         Ok(())
     }
@@ -104,27 +90,14 @@ impl Store {
     }
 
     pub fn pending_outbox(&self) -> Result<u32> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE state = 'pending'",
-            [],
-            |r| r.get(0),
-        )?)
+        Ok(self.conn.query_row("SELECT count(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?)
     }
 
     pub fn create_draft(&self, now: DateTime<Utc>) -> Result<Encounter> {
-        let encounter =
-            Encounter::new_draft(&self.device_id, &self.officer_id, self.config_version, now);
+        let encounter = Encounter::new_draft(&self.device_id, &self.officer_id, self.config_version, now);
         let tx = self.conn.unchecked_transaction()?;
         insert_version(&tx, &encounter)?;
-        audit::append(
-            &tx,
-            now,
-            &self.officer_id,
-            &self.device_id,
-            "create",
-            Some(&record_ref(&encounter)),
-            "ok",
-        )?;
+        audit::append(&tx, now, &self.officer_id, &self.device_id, "create", Some(&record_ref(&encounter)), "ok")?;
         tx.commit()?;
         Ok(encounter)
     }
@@ -149,15 +122,7 @@ impl Store {
                 fresh.review = None;
                 fresh.updated_at = now;
                 insert_version(&tx, &fresh)?;
-                audit::append(
-                    &tx,
-                    now,
-                    &self.officer_id,
-                    &self.device_id,
-                    "create",
-                    Some(&record_ref(&fresh)),
-                    "ok",
-                )?;
+                audit::append(&tx, now, &self.officer_id, &self.device_id, "create", Some(&record_ref(&fresh)), "ok")?;
                 fresh
             }
             Some(stored) if stored.status != EncounterStatus::Draft => {
@@ -220,12 +185,11 @@ impl Store {
             encounter.status = EncounterStatus::Submitted;
             encounter.submitted_at = Some(now);
             encounter.updated_at = now;
-            let body = serde_json::to_string(&encounter)?;
-            let hash = content_hash(&body);
+            let hash = content_hash(&encounter)?;
             update_version(tx, &encounter, Some(&hash))?;
             tx.execute(
-                "INSERT INTO outbox (encounter_id, version, content_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id.to_string(), version, hash, timestamp(now)],
+                "INSERT INTO outbox (encounter_id, version, content_hash, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id.to_string(), version, hash, timestamp(now), serde_json::to_string(&encounter)?],
             )?;
             audit::append(tx, now, &self.officer_id, &self.device_id, "submit", Some(&record_ref(&encounter)), "ok")?;
             Ok(encounter)
@@ -235,8 +199,7 @@ impl Store {
     /// A new draft version that supersedes the newest version, which must not be a draft.
     pub fn amend(&self, id: Uuid, now: DateTime<Utc>) -> Result<Encounter> {
         self.durably(|tx| {
-            let newest =
-                latest_version(tx, id)?.ok_or_else(|| Error::NotFound(format!("report {id}")))?;
+            let newest = latest_version(tx, id)?.ok_or_else(|| Error::NotFound(format!("report {id}")))?;
             if newest.status == EncounterStatus::Draft {
                 return Err(Error::InvalidState(format!(
                     "Version {} of this report is still a draft: continue it instead.",
@@ -252,65 +215,50 @@ impl Store {
             amendment.updated_at = now;
             amendment.officer_id = self.officer_id.clone();
             insert_version(tx, &amendment)?;
-            audit::append(
-                tx,
-                now,
-                &self.officer_id,
-                &self.device_id,
-                "amend",
-                Some(&record_ref(&amendment)),
-                "ok",
-            )?;
+            audit::append(tx, now, &self.officer_id, &self.device_id, "amend", Some(&record_ref(&amendment)), "ok")?;
             Ok(amendment)
         })
     }
 
     /// Records a supervisor's decision on a submitted version. Only the status and the review change.
     pub fn apply_review(&self, id: Uuid, version: u32, review: Review) -> Result<Encounter> {
-        if !matches!(
-            review.decision,
-            EncounterStatus::Approved | EncounterStatus::Returned
-        ) {
-            return Err(Error::validation(
-                "review.decision",
-                "A review either approves or returns a report.",
-            ));
+        self.durably(|tx| self.apply_review_in(tx, id, version, review))
+    }
+
+    /// As `apply_review`, inside the caller's transaction (a pulled page is applied in one).
+    pub fn apply_review_in(&self, tx: &Transaction, id: Uuid, version: u32, review: Review) -> Result<Encounter> {
+        if !matches!(review.decision, EncounterStatus::Approved | EncounterStatus::Returned) {
+            return Err(Error::validation("review.decision", "A review either approves or returns a report."));
         }
-        self.durably(|tx| {
-            let mut encounter = load_version(tx, id, version)?
-                .ok_or_else(|| Error::NotFound(format!("report {id} version {version}")))?;
-            if encounter.status == EncounterStatus::Draft {
-                return Err(Error::InvalidState("A draft cannot be reviewed.".into()));
-            }
-            encounter.status = review.decision;
-            let at = review.at;
-            encounter.review = Some(review);
-            let hash: Option<String> = tx.query_row(
-                "SELECT content_hash FROM encounter_versions WHERE encounter_id = ?1 AND version = ?2",
-                params![id.to_string(), version],
-                |r| r.get(0),
-            )?;
-            update_version(tx, &encounter, hash.as_deref())?;
-            let outcome = encounter.status.as_str();
-            audit::append(tx, at, &self.officer_id, &self.device_id, "review", Some(&record_ref(&encounter)), outcome)?;
-            Ok(encounter)
-        })
+        let mut encounter =
+            load_version(tx, id, version)?.ok_or_else(|| Error::NotFound(format!("report {id} version {version}")))?;
+        if encounter.status == EncounterStatus::Draft {
+            return Err(Error::InvalidState("A draft cannot be reviewed.".into()));
+        }
+        encounter.status = review.decision;
+        let at = review.at;
+        encounter.review = Some(review);
+        let hash: Option<String> = tx.query_row(
+            "SELECT content_hash FROM encounter_versions WHERE encounter_id = ?1 AND version = ?2",
+            params![id.to_string(), version],
+            |r| r.get(0),
+        )?;
+        update_version(tx, &encounter, hash.as_deref())?;
+        let outcome = encounter.status.as_str();
+        audit::append(tx, at, &self.officer_id, &self.device_id, "review", Some(&record_ref(&encounter)), outcome)?;
+        Ok(encounter)
+    }
+
+    /// Runs `work` in one transaction committed with `synchronous=FULL`.
+    pub fn durable_transaction<T>(&self, work: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        self.durably(work)
     }
 
     pub fn list(&self, query: &ListQuery) -> Result<Vec<EncounterSummary>> {
-        let text = query
-            .text
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(|t| {
-                let escaped = t
-                    .to_lowercase()
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                format!("%{escaped}%")
-            });
+        let text = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|t| {
+            let escaped = t.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
         let mut stmt = self.conn.prepare_cached(
             "SELECT body FROM encounter_versions v
              WHERE version = (SELECT max(version) FROM encounter_versions w WHERE w.encounter_id = v.encounter_id)
@@ -340,18 +288,15 @@ impl Store {
     }
 
     pub fn detail(&self, id: Uuid) -> Result<EncounterDetail> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT body FROM encounter_versions WHERE encounter_id = ?1 ORDER BY version DESC",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT body FROM encounter_versions WHERE encounter_id = ?1 ORDER BY version DESC")?;
         let bodies = stmt.query_map([id.to_string()], |row| row.get::<_, String>(0))?;
         let mut versions = Vec::new();
         for body in bodies {
             versions.push(serde_json::from_str::<Encounter>(&body?)?);
         }
-        let current = versions
-            .first()
-            .cloned()
-            .ok_or_else(|| Error::NotFound(format!("report {id}")))?;
+        let current = versions.first().cloned().ok_or_else(|| Error::NotFound(format!("report {id}")))?;
         let versions = versions
             .iter()
             .map(|v| VersionInfo {
@@ -367,8 +312,7 @@ impl Store {
     }
 
     pub fn version(&self, id: Uuid, version: u32) -> Result<Encounter> {
-        load_version(&self.conn, id, version)?
-            .ok_or_else(|| Error::NotFound(format!("report {id} version {version}")))
+        load_version(&self.conn, id, version)?.ok_or_else(|| Error::NotFound(format!("report {id} version {version}")))
     }
 
     /// Runs `work` in a transaction committed with `synchronous=FULL`.
@@ -394,12 +338,11 @@ pub fn open_encrypted(path: &Path, data_key: &DataKey) -> Result<Connection> {
     create_private_file(path)?;
     let mut conn = Connection::open(path)?;
     // A raw key (x'..') skips SQLCipher's own passphrase KDF: our key is already random.
-    conn.execute_batch(&format!(
-        "PRAGMA key = \"x'{}'\";",
-        hex::encode(data_key.as_ref())
-    ))?;
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(data_key.as_ref())))?;
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|_| {
-        Error::Crypto("the database does not open with this device's key: it is damaged or belongs to another key".into())
+        Error::Crypto(
+            "the database does not open with this device's key: it is damaged or belongs to another key".into(),
+        )
     })?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -481,11 +424,7 @@ fn latest_version(conn: &Connection, id: Uuid) -> Result<Option<Encounter>> {
     )
 }
 
-fn one_body(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Option<Encounter>> {
+fn one_body(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Option<Encounter>> {
     let body: Option<String> = conn.query_row(sql, params, |row| row.get(0)).optional()?;
     Ok(match body {
         Some(body) => Some(serde_json::from_str(&body)?),

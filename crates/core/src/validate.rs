@@ -19,18 +19,12 @@ pub fn check(e: &Encounter, config: &AgencyConfig, now: DateTime<Utc>) -> Vec<Er
     let mut add = |field: &str, message: String| problems.push(Error::validation(field, message));
 
     if e.occurred_at > now + Duration::minutes(FUTURE_TOLERANCE_MINUTES) {
-        add(
-            "occurred_at",
-            "The time of the encounter is in the future.".into(),
-        );
+        add("occurred_at", "The time of the encounter is in the future.".into());
     }
     short_text(&mut add, "incident_number", e.incident_number.as_deref());
     if let Some(n) = e.incident_number.as_deref() {
         if n.trim().chars().any(|c| c.is_control()) {
-            add(
-                "incident_number",
-                "The incident number has control characters in it.".into(),
-            );
+            add("incident_number", "The incident number has control characters in it.".into());
         }
     }
 
@@ -38,128 +32,48 @@ pub fn check(e: &Encounter, config: &AgencyConfig, now: DateTime<Utc>) -> Vec<Er
     let loc = &e.location;
     if let Some(lat) = loc.lat {
         if !(-90.0..=90.0).contains(&lat) || lat.is_nan() {
-            add(
-                "location.lat",
-                format!("Latitude must be between -90 and 90 (got {lat})."),
-            );
+            add("location.lat", format!("Latitude must be between -90 and 90 (got {lat})."));
         }
     }
     if let Some(lon) = loc.lon {
         if !(-180.0..=180.0).contains(&lon) || lon.is_nan() {
-            add(
-                "location.lon",
-                format!("Longitude must be between -180 and 180 (got {lon})."),
-            );
+            add("location.lon", format!("Longitude must be between -180 and 180 (got {lon})."));
         }
     }
     if loc.lat.is_some() != loc.lon.is_some() {
-        let missing = if loc.lat.is_none() {
-            "location.lat"
-        } else {
-            "location.lon"
-        };
-        add(
-            missing,
-            "Give both latitude and longitude, or neither.".into(),
-        );
+        let missing = if loc.lat.is_none() { "location.lat" } else { "location.lon" };
+        add(missing, "Give both latitude and longitude, or neither.".into());
     }
     if loc.source != LocationSource::None && (loc.lat.is_none() || loc.lon.is_none()) {
-        add(
-            "location.source",
-            "A GPS or map location needs latitude and longitude.".into(),
-        );
+        add("location.source", "A GPS or map location needs latitude and longitude.".into());
     }
     if let Some(acc) = loc.accuracy_m {
         if acc.is_nan() || acc < 0.0 {
-            add(
-                "location.accuracy_m",
-                "Accuracy must be zero or more metres.".into(),
-            );
+            add("location.accuracy_m", "Accuracy must be zero or more metres.".into());
         }
     }
     short_text(&mut add, "location.address", loc.address.as_deref());
 
-    one_code(
-        &mut add,
-        config,
-        "call.call_type",
-        "call_types",
-        e.call.call_type.as_deref(),
-    );
-    short_text(
-        &mut add,
-        "call.nature_of_call",
-        e.call.nature_of_call.as_deref(),
-    );
+    one_code(&mut add, config, "call.call_type", "call_types", e.call.call_type.as_deref());
+    short_text(&mut add, "call.nature_of_call", e.call.nature_of_call.as_deref());
     short_text(&mut add, "subject.name", e.subject.name.as_deref());
-    one_code(
-        &mut add,
-        config,
-        "subject.age_band",
-        "age_bands",
-        e.subject.age_band.as_deref(),
-    );
-    one_code(
-        &mut add,
-        config,
-        "subject.gender",
-        "genders",
-        e.subject.gender.as_deref(),
-    );
-    one_code(
-        &mut add,
-        config,
-        "subject.housing_status",
-        "housing_statuses",
-        e.subject.housing_status.as_deref(),
-    );
-    many_codes(
-        &mut add,
-        config,
-        "crisis_natures",
-        "crisis_natures",
-        &e.crisis_natures,
-    );
+    one_code(&mut add, config, "subject.age_band", "age_bands", e.subject.age_band.as_deref());
+    one_code(&mut add, config, "subject.gender", "genders", e.subject.gender.as_deref());
+    one_code(&mut add, config, "subject.housing_status", "housing_statuses", e.subject.housing_status.as_deref());
+    many_codes(&mut add, config, "crisis_natures", "crisis_natures", &e.crisis_natures);
     many_codes(&mut add, config, "behaviours", "behaviours", &e.behaviours);
     if e.behaviours.iter().any(|b| b == "other") && blank(e.behaviour_other.as_deref()) {
         add("behaviour_other", "Describe the other behaviour.".into());
     }
-    one_code(
-        &mut add,
-        config,
-        "risk.weapon",
-        "weapons",
-        e.risk.weapon.as_deref(),
-    );
-    many_codes(
-        &mut add,
-        config,
-        "risk.substances",
-        "substances",
-        &e.risk.substances,
-    );
+    one_code(&mut add, config, "risk.weapon", "weapons", e.risk.weapon.as_deref());
+    many_codes(&mut add, config, "risk.substances", "substances", &e.risk.substances);
     if let Some(minutes) = e.response.minutes_on_scene {
         if minutes > MAX_MINUTES_ON_SCENE {
-            add(
-                "response.minutes_on_scene",
-                format!("Minutes on scene must be at most {MAX_MINUTES_ON_SCENE}."),
-            );
+            add("response.minutes_on_scene", format!("Minutes on scene must be at most {MAX_MINUTES_ON_SCENE}."));
         }
     }
-    many_codes(
-        &mut add,
-        config,
-        "dispositions",
-        "dispositions",
-        &e.dispositions,
-    );
-    many_codes(
-        &mut add,
-        config,
-        "diversion.offences_considered",
-        "offences",
-        &e.diversion.offences_considered,
-    );
+    many_codes(&mut add, config, "dispositions", "dispositions", &e.dispositions);
+    many_codes(&mut add, config, "diversion.offences_considered", "offences", &e.diversion.offences_considered);
     let arrested = e.dispositions.iter().any(|d| d == "arrested");
     if arrested && e.diversion.custody_diverted == Some(true) {
         add(
@@ -169,17 +83,11 @@ pub fn check(e: &Encounter, config: &AgencyConfig, now: DateTime<Utc>) -> Vec<Er
     }
     for (i, referral) in e.referrals.iter().enumerate() {
         if referral.service_id.trim().is_empty() {
-            add(
-                &format!("referrals.{i}"),
-                "A referral must name a service.".into(),
-            );
+            add(&format!("referrals.{i}"), "A referral must name a service.".into());
         }
     }
     if e.narrative.chars().count() > MAX_NARRATIVE_CHARS {
-        add(
-            "narrative",
-            format!("The narrative is longer than {MAX_NARRATIVE_CHARS} characters."),
-        );
+        add("narrative", format!("The narrative is longer than {MAX_NARRATIVE_CHARS} characters."));
     }
 
     for field in &config.required_on_submit {
@@ -203,12 +111,7 @@ fn short_text(add: &mut impl FnMut(&str, String), field: &str, text: Option<&str
 }
 
 fn allowed(config: &AgencyConfig, vocabulary: &str) -> String {
-    config
-        .terms(vocabulary)
-        .iter()
-        .map(|t| t.code.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    config.terms(vocabulary).iter().map(|t| t.code.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 fn one_code(
@@ -220,13 +123,7 @@ fn one_code(
 ) {
     if let Some(code) = code {
         if !config.has_code(vocabulary, code) {
-            add(
-                field,
-                format!(
-                    "`{code}` is not an allowed value; allowed: {}.",
-                    allowed(config, vocabulary)
-                ),
-            );
+            add(field, format!("`{code}` is not an allowed value; allowed: {}.", allowed(config, vocabulary)));
         }
     }
 }
@@ -240,13 +137,7 @@ fn many_codes(
 ) {
     for (i, code) in codes.iter().enumerate() {
         if !config.has_code(vocabulary, code) {
-            add(
-                field,
-                format!(
-                    "`{code}` is not an allowed value; allowed: {}.",
-                    allowed(config, vocabulary)
-                ),
-            );
+            add(field, format!("`{code}` is not an allowed value; allowed: {}.", allowed(config, vocabulary)));
         } else if codes[..i].contains(code) {
             add(field, format!("`{code}` is listed twice."));
         }

@@ -64,36 +64,29 @@ impl AgencyConfig {
     }
 
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
         Self::from_json(&text)
     }
 
     pub fn from_json(text: &str) -> Result<Self> {
-        let config: AgencyConfig = serde_json::from_str(text)
-            .map_err(|e| Error::Config(format!("not a valid configuration: {e}")))?;
+        let config: AgencyConfig =
+            serde_json::from_str(text).map_err(|e| Error::Config(format!("not a valid configuration: {e}")))?;
         config.check()?;
         Ok(config)
     }
 
     fn check(&self) -> Result<()> {
         for name in VOCABULARIES {
-            let terms = self
-                .vocabularies
-                .get(*name)
-                .ok_or_else(|| Error::Config(format!("vocabulary `{name}` is missing")))?;
+            let terms =
+                self.vocabularies.get(*name).ok_or_else(|| Error::Config(format!("vocabulary `{name}` is missing")))?;
             let mut seen = std::collections::HashSet::new();
             for term in terms {
                 if term.code.trim().is_empty() {
-                    return Err(Error::Config(format!(
-                        "vocabulary `{name}` has an empty code"
-                    )));
+                    return Err(Error::Config(format!("vocabulary `{name}` has an empty code")));
                 }
                 if !seen.insert(term.code.as_str()) {
-                    return Err(Error::Config(format!(
-                        "vocabulary `{name}` repeats code `{}`",
-                        term.code
-                    )));
+                    return Err(Error::Config(format!("vocabulary `{name}` repeats code `{}`", term.code)));
                 }
             }
         }
@@ -109,10 +102,7 @@ impl AgencyConfig {
     }
 
     pub fn terms(&self, vocabulary: &str) -> &[Term] {
-        self.vocabularies
-            .get(vocabulary)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.vocabularies.get(vocabulary).map(Vec::as_slice).unwrap_or(&[])
     }
 
     pub fn has_code(&self, vocabulary: &str, code: &str) -> bool {
@@ -120,11 +110,7 @@ impl AgencyConfig {
     }
 
     pub fn label<'a>(&'a self, vocabulary: &str, code: &'a str) -> &'a str {
-        self.terms(vocabulary)
-            .iter()
-            .find(|t| t.code == code)
-            .map(|t| t.label.as_str())
-            .unwrap_or(code)
+        self.terms(vocabulary).iter().find(|t| t.code == code).map(|t| t.label.as_str()).unwrap_or(code)
     }
 
     pub fn is_required(&self, field: &str) -> bool {

@@ -25,10 +25,7 @@ fn typescript_bindings_are_fresh() {
     let generated_dir = tempfile::tempdir().unwrap();
     waypoint_core::bindings::export_all(generated_dir.path()).unwrap();
     let generated = read_ts_files(generated_dir.path());
-    assert!(
-        generated.contains_key("Encounter.ts"),
-        "ts-rs generated no Encounter.ts"
-    );
+    assert!(generated.contains_key("Encounter.ts"), "ts-rs generated no Encounter.ts");
 
     let committed_dir = committed_dir();
     if std::env::var_os("WAYPOINT_UPDATE_BINDINGS").is_some() {
@@ -48,11 +45,7 @@ fn typescript_bindings_are_fresh() {
         .iter()
         .filter(|(name, text)| committed.get(*name) != Some(text))
         .map(|(name, _)| name)
-        .chain(
-            committed
-                .keys()
-                .filter(|name| !generated.contains_key(*name)),
-        )
+        .chain(committed.keys().filter(|name| !generated.contains_key(*name)))
         .collect();
     assert!(
         stale.is_empty(),

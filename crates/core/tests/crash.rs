@@ -21,10 +21,7 @@ fn crash_child_process() {
     let Some(dir) = std::env::var_os(CHILD_ENV) else {
         return;
     };
-    let run: u64 = std::env::var("WAYPOINT_CRASH_RUN")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let run: u64 = std::env::var("WAYPOINT_CRASH_RUN").unwrap().parse().unwrap();
     let wp = reopen(std::path::Path::new(&dir));
     wp.unlock(PIN).unwrap();
     for n in 0u64.. {
@@ -34,11 +31,7 @@ fn crash_child_process() {
         println!("saved {} draft {}", saved.id, saved.narrative.len());
         if n % 3 == 0 {
             let submitted = wp.submit(saved).unwrap();
-            println!(
-                "saved {} submitted {}",
-                submitted.id,
-                submitted.narrative.len()
-            );
+            println!("saved {} submitted {}", submitted.id, submitted.narrative.len());
         }
     }
 }
@@ -54,12 +47,7 @@ fn every_reported_save_survives_sigkill() {
     let mut killed_mid_run = 0;
     for run in 0..KILLS {
         let mut child = Command::new(&exe)
-            .args([
-                "crash_child_process",
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+            .args(["crash_child_process", "--exact", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, dir.path())
             .env("WAYPOINT_CRASH_RUN", run.to_string())
             .stdout(Stdio::piped())
@@ -68,11 +56,7 @@ fn every_reported_save_survives_sigkill() {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .filter(|l| l.starts_with("saved "))
-                .collect::<Vec<_>>()
+            BufReader::new(stdout).lines().map_while(Result::ok).filter(|l| l.starts_with("saved ")).collect::<Vec<_>>()
         });
         std::thread::sleep(Duration::from_millis(rng.gen_range(5..80)));
         if child.try_wait().unwrap().is_none() {
@@ -82,72 +66,34 @@ fn every_reported_save_survives_sigkill() {
         child.wait().unwrap();
         for line in reader.join().unwrap() {
             let parts: Vec<&str> = line.split(' ').collect();
-            let status = if parts[2] == "submitted" {
-                EncounterStatus::Submitted
-            } else {
-                EncounterStatus::Draft
-            };
-            let entry = reported
-                .entry(parts[1].to_string())
-                .or_insert((status, parts[3].parse().unwrap()));
+            let status = if parts[2] == "submitted" { EncounterStatus::Submitted } else { EncounterStatus::Draft };
+            let entry = reported.entry(parts[1].to_string()).or_insert((status, parts[3].parse().unwrap()));
             if status == EncounterStatus::Submitted {
                 entry.0 = status;
             }
         }
     }
-    assert_eq!(
-        killed_mid_run, KILLS,
-        "every child was still saving when it was killed"
-    );
-    assert!(
-        reported.len() > KILLS,
-        "the children reported only {} saves: the test proves little",
-        reported.len()
-    );
+    assert_eq!(killed_mid_run, KILLS, "every child was still saving when it was killed");
+    assert!(reported.len() > KILLS, "the children reported only {} saves: the test proves little", reported.len());
 
     let wp = reopen(dir.path());
     wp.unlock(PIN).unwrap();
     for (id, (status, narrative_len)) in &reported {
-        let stored = wp
-            .get_version(id.parse().unwrap(), 1)
-            .unwrap_or_else(|e| panic!("reported save {id} is lost: {e}"));
+        let stored =
+            wp.get_version(id.parse().unwrap(), 1).unwrap_or_else(|e| panic!("reported save {id} is lost: {e}"));
         assert_eq!(stored.narrative.len(), *narrative_len, "{id} lost content");
         if *status == EncounterStatus::Submitted {
-            assert_eq!(
-                stored.status,
-                EncounterStatus::Submitted,
-                "{id} was reported submitted"
-            );
+            assert_eq!(stored.status, EncounterStatus::Submitted, "{id} was reported submitted");
         }
     }
-    let submitted = reported
-        .values()
-        .filter(|(s, _)| *s == EncounterStatus::Submitted)
-        .count() as u32;
-    assert!(
-        wp.status().unwrap().pending_sync >= submitted,
-        "every reported submit has its outbox row"
-    );
-    wp.verify_audit()
-        .expect("the audit chain survives the crashes");
+    let submitted = reported.values().filter(|(s, _)| *s == EncounterStatus::Submitted).count() as u32;
+    assert!(wp.status().unwrap().pending_sync >= submitted, "every reported submit has its outbox row");
+    wp.verify_audit().expect("the audit chain survives the crashes");
     drop(wp);
 
-    let key = waypoint_core::keys::KeyFile::read(dir.path())
-        .unwrap()
-        .unwrap()
-        .unwrap_data_key(PIN)
-        .unwrap();
-    let conn = waypoint_core::store::open_encrypted(
-        &waypoint_core::store::Store::db_path(dir.path()),
-        &key,
-    )
-    .unwrap();
-    let integrity: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
+    let key = waypoint_core::keys::KeyFile::read(dir.path()).unwrap().unwrap().unwrap_data_key(PIN).unwrap();
+    let conn = waypoint_core::store::open_encrypted(&waypoint_core::store::Store::db_path(dir.path()), &key).unwrap();
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(integrity, "ok");
-    eprintln!(
-        "{} saves reported across {KILLS} kills, all present; integrity ok",
-        reported.len()
-    );
+    eprintln!("{} saves reported across {KILLS} kills, all present; integrity ok", reported.len());
 }

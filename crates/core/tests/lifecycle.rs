@@ -9,11 +9,7 @@ fn a_draft_is_saved_at_once_and_listed() {
     let wp = unlocked(dir.path());
     let draft = wp.new_encounter().unwrap();
     assert_eq!(draft.status, EncounterStatus::Draft);
-    assert_eq!(
-        draft.id.get_version_num(),
-        7,
-        "ids are UUIDv7 made on the device"
-    );
+    assert_eq!(draft.id.get_version_num(), 7, "ids are UUIDv7 made on the device");
     let listed = wp.list(ListQuery::default()).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, draft.id);
@@ -27,16 +23,9 @@ fn autosave_keeps_an_incomplete_draft_and_reports_what_blocks_submit() {
     draft.narrative = "half written".into();
     let outcome = wp.save_draft(draft.clone()).unwrap();
     assert_eq!(outcome.encounter.narrative, "half written");
-    let fields: Vec<_> = outcome
-        .issues
-        .iter()
-        .filter_map(|i| i.field.clone())
-        .collect();
+    let fields: Vec<_> = outcome.issues.iter().filter_map(|i| i.field.clone()).collect();
     assert!(fields.contains(&"call.call_type".to_string()), "{fields:?}");
-    assert!(
-        fields.contains(&"diversion.custody_diverted".to_string()),
-        "{fields:?}"
-    );
+    assert!(fields.contains(&"diversion.custody_diverted".to_string()), "{fields:?}");
 }
 
 #[test]
@@ -64,52 +53,27 @@ fn a_submitted_version_is_never_overwritten_and_amendments_supersede_it() {
     let submitted = wp.submit(draft).unwrap();
     assert_eq!(submitted.status, EncounterStatus::Submitted);
     assert!(submitted.submitted_at.is_some());
-    assert_eq!(
-        wp.status().unwrap().pending_sync,
-        1,
-        "the submit wrote an outbox row"
-    );
+    assert_eq!(wp.status().unwrap().pending_sync, 1, "the submit wrote an outbox row");
 
     let mut tampered = submitted.clone();
     tampered.narrative = "rewritten after the fact".into();
     let err = wp.save_draft(tampered.clone()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidState);
-    assert_eq!(
-        wp.submit(tampered).unwrap_err().kind(),
-        ErrorKind::InvalidState
-    );
-    assert_eq!(
-        wp.get_version(submitted.id, 1).unwrap().narrative,
-        submitted.narrative
-    );
+    assert_eq!(wp.submit(tampered).unwrap_err().kind(), ErrorKind::InvalidState);
+    assert_eq!(wp.get_version(submitted.id, 1).unwrap().narrative, submitted.narrative);
 
     let mut amendment = wp.amend(submitted.id).unwrap();
     assert_eq!((amendment.version, amendment.supersedes), (2, Some(1)));
     assert_eq!(amendment.status, EncounterStatus::Draft);
-    assert_eq!(
-        wp.amend(submitted.id).unwrap_err().kind(),
-        ErrorKind::InvalidState,
-        "one open amendment at a time"
-    );
+    assert_eq!(wp.amend(submitted.id).unwrap_err().kind(), ErrorKind::InvalidState, "one open amendment at a time");
     amendment.narrative = "corrected: transported at 02:40".into();
     let second = wp.submit(amendment).unwrap();
     assert_eq!(second.version, 2);
 
     let detail = wp.get(submitted.id).unwrap();
     assert_eq!(detail.current.narrative, "corrected: transported at 02:40");
-    assert_eq!(
-        detail
-            .versions
-            .iter()
-            .map(|v| v.version)
-            .collect::<Vec<_>>(),
-        vec![2, 1]
-    );
-    assert_eq!(
-        wp.get_version(submitted.id, 1).unwrap().narrative,
-        submitted.narrative,
-        "version 1 is still readable"
-    );
+    assert_eq!(detail.versions.iter().map(|v| v.version).collect::<Vec<_>>(), vec![2, 1]);
+    assert_eq!(wp.get_version(submitted.id, 1).unwrap().narrative, submitted.narrative, "version 1 is still readable");
     assert_eq!(wp.status().unwrap().pending_sync, 2);
     let listed = wp.list(ListQuery::default()).unwrap();
     assert_eq!(listed.len(), 1, "the list shows one row per encounter");
@@ -135,16 +99,10 @@ fn a_returned_report_can_be_amended_and_keeps_the_review() {
     wp.apply_review(submitted.id, 1, review).unwrap();
     let listed = wp.list(ListQuery::default()).unwrap();
     assert_eq!(listed[0].status, EncounterStatus::Returned);
-    assert_eq!(
-        listed[0].review_comment.as_deref(),
-        Some("Add the mobile crisis team's arrival time.")
-    );
+    assert_eq!(listed[0].review_comment.as_deref(), Some("Add the mobile crisis team's arrival time."));
     let amendment = wp.amend(submitted.id).unwrap();
     assert_eq!(amendment.version, 2);
-    assert_eq!(
-        wp.get_version(submitted.id, 1).unwrap().status,
-        EncounterStatus::Returned
-    );
+    assert_eq!(wp.get_version(submitted.id, 1).unwrap().status, EncounterStatus::Returned);
 }
 
 #[test]
@@ -160,26 +118,11 @@ fn search_by_text_and_date() {
     b.occurred_at = "2026-11-20T02:00:00Z".parse().unwrap();
     wp.save_draft(b.clone()).unwrap();
 
-    let by_text = wp
-        .list(ListQuery {
-            text: Some("riverside".into()),
-            ..Default::default()
-        })
-        .unwrap();
+    let by_text = wp.list(ListQuery { text: Some("riverside".into()), ..Default::default() }).unwrap();
     assert_eq!(by_text.iter().map(|s| s.id).collect::<Vec<_>>(), vec![a.id]);
-    let by_cad = wp
-        .list(ListQuery {
-            text: Some("cad-2026".into()),
-            ..Default::default()
-        })
-        .unwrap();
+    let by_cad = wp.list(ListQuery { text: Some("cad-2026".into()), ..Default::default() }).unwrap();
     assert_eq!(by_cad.iter().map(|s| s.id).collect::<Vec<_>>(), vec![b.id]);
-    let wildcard = wp
-        .list(ListQuery {
-            text: Some("%".into()),
-            ..Default::default()
-        })
-        .unwrap();
+    let wildcard = wp.list(ListQuery { text: Some("%".into()), ..Default::default() }).unwrap();
     assert!(wildcard.is_empty(), "% is searched for literally");
     let by_date = wp
         .list(ListQuery {
@@ -190,11 +133,7 @@ fn search_by_text_and_date() {
         .unwrap();
     assert_eq!(by_date.iter().map(|s| s.id).collect::<Vec<_>>(), vec![b.id]);
     let all = wp.list(ListQuery::default()).unwrap();
-    assert_eq!(
-        all.iter().map(|s| s.id).collect::<Vec<_>>(),
-        vec![b.id, a.id],
-        "newest first"
-    );
+    assert_eq!(all.iter().map(|s| s.id).collect::<Vec<_>>(), vec![b.id, a.id], "newest first");
 }
 
 #[test]
@@ -218,10 +157,7 @@ fn a_locked_store_refuses_everything() {
     let wp = unlocked(dir.path());
     wp.lock().unwrap();
     assert_eq!(wp.new_encounter().unwrap_err().kind(), ErrorKind::Locked);
-    assert_eq!(
-        wp.list(ListQuery::default()).unwrap_err().kind(),
-        ErrorKind::Locked
-    );
+    assert_eq!(wp.list(ListQuery::default()).unwrap_err().kind(), ErrorKind::Locked);
 }
 
 #[test]
@@ -232,15 +168,8 @@ fn export_returns_every_version_and_is_audited() {
     wp.amend(first.id).unwrap();
     wp.new_encounter().unwrap();
     let exported = wp.export(ListQuery::default()).unwrap();
-    assert_eq!(
-        exported.len(),
-        3,
-        "two versions of the first report and the second report"
-    );
+    assert_eq!(exported.len(), 3, "two versions of the first report and the second report");
     let last = wp.recent_audit(1).unwrap().remove(0);
-    assert_eq!(
-        (last.action.as_str(), last.outcome.as_str()),
-        ("export", "ok: 3 versions")
-    );
+    assert_eq!((last.action.as_str(), last.outcome.as_str()), ("export", "ok: 3 versions"));
     wp.verify_audit().unwrap();
 }

@@ -11,11 +11,7 @@ fn upgrade_from_the_first_schema_keeps_and_indexes_old_rows() {
     let key = zeroize::Zeroizing::new([3u8; 32]);
     {
         let mut conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(&format!(
-            "PRAGMA key = \"x'{}'\";",
-            hex::encode(key.as_ref())
-        ))
-        .unwrap();
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key.as_ref()))).unwrap();
         assert_eq!(migrate_to(&mut conn, 1).unwrap(), 1);
         let old = waypoint_core::Encounter {
             narrative: "Written by schema one, found by schema two".into(),
@@ -24,7 +20,11 @@ fn upgrade_from_the_first_schema_keeps_and_indexes_old_rows() {
         conn.execute(
             "INSERT INTO encounter_versions (encounter_id, version, status, supersedes, occurred_at, updated_at, body)
              VALUES (?1, 1, 'draft', NULL, ?2, ?2, ?3)",
-            params![old.id.to_string(), waypoint_core::store::timestamp(old.occurred_at), serde_json::to_string(&old).unwrap()],
+            params![
+                old.id.to_string(),
+                waypoint_core::store::timestamp(old.occurred_at),
+                serde_json::to_string(&old).unwrap()
+            ],
         )
         .unwrap();
     }
@@ -41,16 +41,9 @@ fn upgrade_from_the_first_schema_keeps_and_indexes_old_rows() {
         .collect();
     assert_eq!(applied, (1..=newest).collect::<Vec<_>>());
     let found: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM encounter_versions WHERE search_text LIKE '%schema two%'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT count(*) FROM encounter_versions WHERE search_text LIKE '%schema two%'", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(
-        found, 1,
-        "the migration filled search_text for existing rows"
-    );
+    assert_eq!(found, 1, "the migration filled search_text for existing rows");
 }
 
 #[test]
@@ -60,11 +53,7 @@ fn migrating_twice_changes_nothing_and_a_newer_schema_is_refused() {
     let mut conn = open_encrypted(&Store::db_path(dir.path()), &key).unwrap();
     let version = current_version(&conn).unwrap();
     assert_eq!(migrate(&mut conn).unwrap(), version);
-    conn.execute(
-        "INSERT INTO schema_migrations VALUES (999, 'future', 'x')",
-        [],
-    )
-    .unwrap();
+    conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', 'x')", []).unwrap();
     let err = migrate(&mut conn).unwrap_err();
     assert!(err.to_string().contains("newer Waypoint"), "{err}");
 }

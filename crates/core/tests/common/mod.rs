@@ -7,8 +7,7 @@ pub const PIN: &str = "482913";
 
 /// A set-up, unlocked Waypoint in a fresh folder (cheap key derivation: tests only).
 pub fn unlocked(dir: &std::path::Path) -> Waypoint {
-    let wp =
-        Waypoint::open_with_kdf(dir, AgencyConfig::demo(), KdfParams::insecure_fast()).unwrap();
+    let wp = Waypoint::open_with_kdf(dir, AgencyConfig::demo(), KdfParams::insecure_fast()).unwrap();
     wp.setup("badge-1207", PIN).unwrap();
     wp
 }

@@ -1,0 +1,249 @@
+//! The device side of sync. The outbox is drained in batches sized by bytes; every record gets
+//! an acknowledgement that settles it (stored, duplicate, conflict) or marks it "needs attention"
+//! (rejected, with the server's reason) without holding back the records behind it. Pulled pages
+//! (review results, directory changes) are applied with their cursor in one transaction.
+//!
+//! The network is behind [`Transport`], so the same engine runs over HTTP in the app and over
+//! a model server in the property test.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use uuid::Uuid;
+use waypoint_protocol::{
+    AckStatus, Change, ChangeKind, PullResponse, PushRecord, PushRequest, PushResponse, RecordAck,
+};
+
+use crate::audit;
+use crate::error::{Error, Result};
+use crate::model::{EncounterStatus, Review};
+use crate::store::{timestamp, Store};
+
+const CURSOR_KEY: &str = "sync_cursor";
+const LAST_SYNC_KEY: &str = "last_sync_at";
+/// Batches stay under this many body bytes (one oversized record still goes alone).
+pub const DEFAULT_BATCH_BYTES: usize = 256 * 1024;
+
+/// Why a round trip failed. None of these changes the outbox: the next attempt resends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// No connection, a cut connection or a timeout.
+    Unreachable(String),
+    /// The server asked to wait (HTTP 429/503 with Retry-After).
+    RetryAfter(std::time::Duration),
+    /// The device credential or session is not accepted.
+    Unauthorized(String),
+    /// Anything else the server said.
+    Server(String),
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportError::Unreachable(why) => write!(f, "server unreachable: {why}"),
+            TransportError::RetryAfter(wait) => write!(f, "server busy: retry after {} s", wait.as_secs()),
+            TransportError::Unauthorized(why) => write!(f, "not authorized: {why}"),
+            TransportError::Server(why) => write!(f, "server error: {why}"),
+        }
+    }
+}
+
+pub trait Transport {
+    fn push(&mut self, request: &PushRequest) -> std::result::Result<PushResponse, TransportError>;
+    fn pull(&mut self, cursor: u64, max_bytes: usize) -> std::result::Result<PullResponse, TransportError>;
+}
+
+/// A version's place in sync, as the officer sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SyncState {
+    Pending { attempts: u32 },
+    Synced { at: Option<String>, note: Option<String> },
+    NeedsAttention { reason: String },
+}
+
+/// What one `sync_once` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SyncReport {
+    pub pushed: u32,
+    pub stored: u32,
+    pub duplicates: u32,
+    pub conflicts: u32,
+    pub rejected: u32,
+    pub pulled: u32,
+    pub requests: u32,
+}
+
+/// What a review result in the pull feed carries (key: the encounter id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewResultBody {
+    pub version: u32,
+    pub decision: EncounterStatus,
+    pub comment: Option<String>,
+    pub reviewer: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+pub enum SyncError {
+    Transport(TransportError),
+    Store(Error),
+}
+
+impl From<Error> for SyncError {
+    fn from(error: Error) -> Self {
+        SyncError::Store(error)
+    }
+}
+
+impl From<TransportError> for SyncError {
+    fn from(error: TransportError) -> Self {
+        SyncError::Transport(error)
+    }
+}
+
+impl std::fmt::Display for SyncError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyncError::Transport(e) => e.fmt(f),
+            SyncError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+/// The oldest pending records, in sequence order, up to `max_bytes` of bodies.
+pub fn outbox_batch(store: &Store, max_bytes: usize) -> Result<Vec<PushRecord>> {
+    let mut stmt = store.connection().prepare_cached(
+        "SELECT seq, encounter_id, version, content_hash, body FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1000",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut batch = Vec::new();
+    let mut bytes = 0usize;
+    while let Some(row) = rows.next()? {
+        let body: String = row.get(4)?;
+        if !batch.is_empty() && bytes + body.len() > max_bytes {
+            break;
+        }
+        bytes += body.len();
+        let id: String = row.get(1)?;
+        batch.push(PushRecord {
+            seq: row.get::<_, i64>(0)? as u64,
+            encounter_id: Uuid::parse_str(&id).map_err(|e| Error::InvalidState(format!("bad id in outbox: {e}")))?,
+            version: row.get(2)?,
+            content_hash: row.get(3)?,
+            body: serde_json::from_str(&body)?,
+        });
+    }
+    Ok(batch)
+}
+
+/// Settles the records the server acknowledged, in one durable transaction. Acks for records
+/// this device does not hold pending are ignored (a duplicate reply).
+pub fn apply_acks(store: &Store, acks: &[RecordAck], report: &mut SyncReport) -> Result<()> {
+    let now = Utc::now();
+    store.durable_transaction(|tx| {
+        for ack in acks {
+            let (state, note) = match ack.status {
+                AckStatus::Stored => ("acknowledged", None),
+                AckStatus::Duplicate => ("acknowledged", None),
+                AckStatus::Conflict => (
+                    "acknowledged",
+                    Some("the server already held different content for this version; both were kept".to_string()),
+                ),
+                AckStatus::Rejected => {
+                    ("rejected", Some(ack.reason.clone().unwrap_or_else(|| "rejected without a reason".into())))
+                }
+            };
+            let changed = tx.execute(
+                "UPDATE outbox SET state = ?1, last_error = ?2, acknowledged_at = ?3, attempts = attempts + 1
+                 WHERE seq = ?4 AND encounter_id = ?5 AND version = ?6 AND state = 'pending'",
+                params![state, note, timestamp(now), ack.seq as i64, ack.encounter_id.to_string(), ack.version],
+            )?;
+            if changed == 0 {
+                continue;
+            }
+            match ack.status {
+                AckStatus::Stored => report.stored += 1,
+                AckStatus::Duplicate => report.duplicates += 1,
+                AckStatus::Conflict => report.conflicts += 1,
+                AckStatus::Rejected => report.rejected += 1,
+            }
+            let record = format!("{} v{}", ack.encounter_id, ack.version);
+            let outcome = match &note {
+                Some(note) if ack.status == AckStatus::Rejected => format!("rejected: {note}"),
+                _ => format!("{:?}", ack.status).to_lowercase(),
+            };
+            audit::append(tx, now, store.officer_id(), store.device_id(), "sync", Some(&record), &outcome)?;
+        }
+        Ok(())
+    })
+}
+
+pub fn cursor(store: &Store) -> Result<u64> {
+    let value: Option<String> =
+        store.connection().query_row("SELECT value FROM meta WHERE key = ?1", [CURSOR_KEY], |r| r.get(0)).optional()?;
+    Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// Applies one pulled page and stores its cursor in the same transaction. Directory changes go
+/// to `directory`, which must apply them idempotently (they are re-sent if this commit is lost).
+pub fn apply_pull(store: &Store, page: &PullResponse, directory: &mut dyn FnMut(&Change) -> Result<()>) -> Result<u32> {
+    for change in page.changes.iter().filter(|c| c.kind != ChangeKind::ReviewResult) {
+        directory(change)?;
+    }
+    store.durable_transaction(|tx| {
+        let mut applied = 0;
+        for change in page.changes.iter().filter(|c| c.kind == ChangeKind::ReviewResult) {
+            let id = Uuid::parse_str(&change.key)
+                .map_err(|_| Error::InvalidState(format!("review result for a bad id `{}`", change.key)))?;
+            let body: ReviewResultBody = serde_json::from_value(change.body.clone())?;
+            let review =
+                Review { decision: body.decision, comment: body.comment, reviewer: body.reviewer, at: body.at };
+            match store.apply_review_in(tx, id, body.version, review) {
+                Ok(_) => applied += 1,
+                // A report made on another device: nothing to update here.
+                Err(Error::NotFound(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![CURSOR_KEY, page.cursor.to_string()],
+        )?;
+        Ok(applied)
+    })
+}
+
+/// Records the end of a complete round.
+pub fn mark_synced(store: &Store) -> Result<()> {
+    store.connection().execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![LAST_SYNC_KEY, timestamp(Utc::now())],
+    )?;
+    Ok(())
+}
+
+pub fn last_sync_at(store: &Store) -> Result<Option<String>> {
+    Ok(store
+        .connection()
+        .query_row("SELECT value FROM meta WHERE key = ?1", [LAST_SYNC_KEY], |r| r.get(0))
+        .optional()?)
+}
+
+/// The sync state of one submitted version; `None` for drafts.
+pub fn state_of(store: &Store, id: Uuid, version: u32) -> Result<Option<SyncState>> {
+    let row: Option<(String, u32, Option<String>, Option<String>)> = store
+        .connection()
+        .query_row(
+            "SELECT state, attempts, last_error, acknowledged_at FROM outbox WHERE encounter_id = ?1 AND version = ?2",
+            params![id.to_string(), version],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    Ok(row.map(|(state, attempts, last_error, at)| match state.as_str() {
+        "pending" => SyncState::Pending { attempts },
+        "rejected" => SyncState::NeedsAttention { reason: last_error.unwrap_or_default() },
+        _ => SyncState::Synced { at, note: last_error },
+    }))
+}

@@ -1,0 +1,298 @@
+//! waypoint-protocol: the wire types of Waypoint sync, shared by the device (core) and the server.
+//!
+//! Push (device -> server): `POST /v1/sync/push` with a [`PushRequest`]; the reply is a [`PushResponse`]
+//! with one [`RecordAck`] per record. Pull (server -> device): `GET /v1/sync/pull?cursor=N&max_bytes=M`
+//! replies with a [`PullResponse`]: the changes after the cursor and the cursor to store with them.
+//! Bodies travel zstd- (or gzip-) compressed via HTTP `Content-Encoding`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use ts_rs::TS;
+use uuid::Uuid;
+
+/// One version of one encounter as the device sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct PushRecord {
+    /// Device-made UUIDv7.
+    #[ts(type = "string")]
+    pub encounter_id: Uuid,
+    /// 1 for the original report; each amendment adds one.
+    pub version: u32,
+    /// Per-device, strictly increasing outbox sequence number.
+    pub seq: u64,
+    /// Lower-case hex SHA-256 of the canonical JSON of `body` (see [`content_hash`]).
+    pub content_hash: String,
+    /// The encounter (waypoint_core::Encounter as JSON).
+    pub body: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct PushRequest {
+    pub records: Vec<PushRecord>,
+}
+
+/// What the server did with one pushed record. Every status except none is final: the device
+/// removes `stored`, `duplicate` and `conflict` records from its outbox and marks `rejected` ones
+/// "needs attention" with the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum AckStatus {
+    /// New version, stored now.
+    Stored,
+    /// The server already had this exact version (a retry after a lost reply).
+    Duplicate,
+    /// The server had the same id and version with different content; both are kept.
+    Conflict,
+    /// Invalid; not stored. See `reason`.
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct RecordAck {
+    #[ts(type = "string")]
+    pub encounter_id: Uuid,
+    pub version: u32,
+    pub seq: u64,
+    pub status: AckStatus,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct PushResponse {
+    pub acks: Vec<RecordAck>,
+    /// Highest sequence number the server has acknowledged from this device (all time).
+    pub device_seq: u64,
+}
+
+/// Kinds of change the pull feed carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ChangeKind {
+    /// A supervisor approved or returned an encounter version (body: review result).
+    ReviewResult,
+    /// A directory entry was added or changed (body: the entry).
+    DirectoryUpsert,
+    /// A directory entry was removed (body: null).
+    DirectoryDelete,
+    /// A service's capacity changed (body: the capacity update).
+    CapacityUpdate,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::ReviewResult => "review_result",
+            ChangeKind::DirectoryUpsert => "directory_upsert",
+            ChangeKind::DirectoryDelete => "directory_delete",
+            ChangeKind::CapacityUpdate => "capacity_update",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "review_result" => ChangeKind::ReviewResult,
+            "directory_upsert" => ChangeKind::DirectoryUpsert,
+            "directory_delete" => ChangeKind::DirectoryDelete,
+            "capacity_update" => ChangeKind::CapacityUpdate,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct Change {
+    /// Position in the server's change feed; gap-free and in commit order.
+    pub seq: u64,
+    pub kind: ChangeKind,
+    /// What changed: an encounter id for review results, an entry id for directory changes.
+    pub key: String,
+    pub body: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct PullResponse {
+    pub changes: Vec<Change>,
+    /// Store this (in the same transaction as the changes) and send it on the next pull.
+    pub cursor: u64,
+    /// True when more changes wait after this page.
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct EnrollRequest {
+    /// The one-time code printed by `waypoint-server device enroll`.
+    pub code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct EnrollResponse {
+    pub device_id: String,
+    /// Bearer credential for every later request of this device. Shown once.
+    pub device_token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Role {
+    Officer,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "officer" => Role::Officer,
+            "supervisor" => Role::Supervisor,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct LoginResponse {
+    pub session_token: String,
+    pub role: Role,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// Body of every error reply (4xx/5xx).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[ts(export)]
+pub struct ErrorBody {
+    /// Stable machine-readable kind, e.g. `unauthorized`, `forbidden`, `payload_too_large`.
+    pub error: String,
+    pub message: String,
+}
+
+/// Canonical JSON: object keys sorted at every level, no whitespace. Independent of serde_json's
+/// `preserve_order` feature, so device and server always hash the same bytes.
+pub fn canonical_json(value: &Value) -> Vec<u8> {
+    fn write(value: &Value, out: &mut Vec<u8>) {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                out.push(b'{');
+                for (i, (key, item)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend(serde_json::to_vec(key).expect("string serializes"));
+                    out.push(b':');
+                    write(item, out);
+                }
+                out.push(b'}');
+            }
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(item, out);
+                }
+                out.push(b']');
+            }
+            scalar => out.extend(serde_json::to_vec(scalar).expect("scalar serializes")),
+        }
+    }
+    let mut out = Vec::new();
+    write(value, &mut out);
+    out
+}
+
+/// Lower-case hex SHA-256 of [`canonical_json`] of `body`.
+pub fn content_hash(body: &Value) -> String {
+    hex::encode(Sha256::digest(canonical_json(body)))
+}
+
+impl PushRecord {
+    /// Builds a record with its content hash filled in.
+    pub fn new(encounter_id: Uuid, version: u32, seq: u64, body: Value) -> Self {
+        let content_hash = content_hash(&body);
+        PushRecord { encounter_id, version, seq, content_hash, body }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn hash_ignores_key_order_but_not_content() {
+        let a = json!({"b": 1, "a": {"y": [1, 2], "x": "s"}});
+        let b = json!({"a": {"x": "s", "y": [1, 2]}, "b": 1});
+        let c = json!({"a": {"x": "s", "y": [2, 1]}, "b": 1});
+        assert_eq!(content_hash(&a), content_hash(&b));
+        assert_ne!(content_hash(&a), content_hash(&c));
+        assert_eq!(canonical_json(&a), br#"{"a":{"x":"s","y":[1,2]},"b":1}"#.to_vec());
+    }
+
+    #[test]
+    fn wire_names_are_snake_case() {
+        let ack = RecordAck {
+            encounter_id: Uuid::nil(),
+            version: 1,
+            seq: 3,
+            status: AckStatus::Rejected,
+            reason: Some("bad".into()),
+        };
+        let text = serde_json::to_string(&ack).unwrap();
+        assert!(text.contains(r#""status":"rejected""#), "{text}");
+        for kind in [
+            ChangeKind::ReviewResult,
+            ChangeKind::DirectoryUpsert,
+            ChangeKind::DirectoryDelete,
+            ChangeKind::CapacityUpdate,
+        ] {
+            assert_eq!(ChangeKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
+        }
+    }
+}
