@@ -3,7 +3,7 @@
 // (WAYPOINT_APP, default <target>/debug/waypoint-app).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -70,6 +70,11 @@ async function launchApp() {
 
 async function shot(browser, name) {
   await browser.saveScreenshot(join(artifacts, `${name}.png`));
+  // For the README: the whole X screen (the real window), not just the page.
+  if (process.env.WAYPOINT_ROOT_SHOTS) {
+    mkdirSync(process.env.WAYPOINT_ROOT_SHOTS, { recursive: true });
+    execFileSync('import', ['-window', 'root', join(process.env.WAYPOINT_ROOT_SHOTS, `${name}.png`)]);
+  }
 }
 
 async function el(browser, testId, timeout = 15000) {
