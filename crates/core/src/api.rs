@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::audit::AuditReport as ChainReport;
 use crate::error::{AppError, Error, Result};
 use crate::keys::{KdfParams, KeyFile};
 use crate::model::{Encounter, EncounterDetail, EncounterSummary, ListQuery};
@@ -21,7 +20,6 @@ pub use crate::audit::AuditReport;
 
 /// What the unlock screen and the header need to know.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
 pub struct AppStatus {
     /// A passphrase has been chosen on this device.
     pub initialized: bool,
@@ -35,7 +33,6 @@ pub struct AppStatus {
 
 /// The result of an autosave: the stored draft and what would still stop it being submitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
 pub struct SaveOutcome {
     pub encounter: Encounter,
     pub issues: Vec<AppError>,
@@ -125,9 +122,10 @@ impl Waypoint {
             }
         };
         let store = Store::open(&self.data_dir, &data_key, &key_file, &self.config)?;
-        for at in crate::keys::take_failed_unlocks(&self.data_dir)? {
+        for at in crate::keys::read_failed_unlocks(&self.data_dir)? {
             store.audit_at(at, "unlock", None, "failed: wrong passphrase")?;
         }
+        crate::keys::clear_failed_unlocks(&self.data_dir)?;
         store.audit("unlock", None, "ok")?;
         *self.lock_store() = Some(store);
         self.status()
@@ -205,8 +203,18 @@ impl Waypoint {
         })
     }
 
+    /// Records a supervisor's decision pulled from the server.
+    pub fn apply_review(&self, id: Uuid, version: u32, review: crate::model::Review) -> Result<Encounter> {
+        self.with_store(|s| s.apply_review(id, version, review))
+    }
+
+    /// The newest audit events first.
+    pub fn recent_audit(&self, limit: u32) -> Result<Vec<crate::audit::AuditEntry>> {
+        self.with_store(|s| s.recent_audit(limit))
+    }
+
     /// Checks the whole hash chain of the audit log.
-    pub fn verify_audit(&self) -> Result<ChainReport> {
+    pub fn verify_audit(&self) -> Result<AuditReport> {
         self.with_store(|s| s.verify_audit())
     }
 

@@ -61,7 +61,6 @@ impl Error {
 /// The closed set of error kinds the UI may match on (it never matches on messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum ErrorKind {
     Validation,
     WrongPassphrase,
@@ -79,7 +78,6 @@ pub enum ErrorKind {
 
 /// What the UI receives when a command fails.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
 pub struct AppError {
     pub kind: ErrorKind,
     pub message: String,

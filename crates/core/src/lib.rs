@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod bindings;
 pub mod error;
 pub mod keys;
 pub mod migrations;

@@ -11,7 +11,6 @@ use uuid::Uuid;
 /// Where a version is in its lifecycle. Only `Draft` can be edited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum EncounterStatus {
     Draft,
     Submitted,
@@ -42,7 +41,6 @@ impl EncounterStatus {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum LocationSource {
     Gps,
     Manual,
@@ -53,7 +51,6 @@ pub enum LocationSource {
 /// A yes/no question where "unknown" is a real answer and `None` means "not asked".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum YesNoUnknown {
     Yes,
     No,
@@ -62,7 +59,6 @@ pub enum YesNoUnknown {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, Default)]
 #[serde(default)]
-#[ts(export)]
 pub struct Location {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
@@ -73,7 +69,6 @@ pub struct Location {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, Default)]
 #[serde(default)]
-#[ts(export)]
 pub struct CallInfo {
     /// Code from the `call_types` vocabulary.
     pub call_type: Option<String>,
@@ -83,7 +78,6 @@ pub struct CallInfo {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, Default)]
 #[serde(default)]
-#[ts(export)]
 pub struct Subject {
     pub name: Option<String>,
     /// Code from `age_bands` ("unknown" is a code).
@@ -97,7 +91,6 @@ pub struct Subject {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, Default)]
 #[serde(default)]
-#[ts(export)]
 pub struct Risk {
     /// Code from `weapons` ("none" is a code).
     pub weapon: Option<String>,
@@ -110,7 +103,6 @@ pub struct Risk {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, Default)]
 #[serde(default)]
-#[ts(export)]
 pub struct Response {
     pub cit_officer_requested: bool,
     pub cit_officer_dispatched: bool,
@@ -128,7 +120,6 @@ pub struct Response {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, Default)]
 #[serde(default)]
-#[ts(export)]
 pub struct Diversion {
     /// "Was criminal custody diverted?" `None` until answered.
     pub custody_diverted: Option<bool>,
@@ -138,7 +129,6 @@ pub struct Diversion {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum ReferralOutcome {
     Accepted,
     Declined,
@@ -146,7 +136,6 @@ pub enum ReferralOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
 pub struct Referral {
     pub service_id: String,
     /// Name at the time of referral, so the report reads well even if the directory changes.
@@ -156,7 +145,6 @@ pub struct Referral {
 
 /// A supervisor's decision on a submitted version (made on the server, pulled by the device).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
 pub struct Review {
     pub decision: EncounterStatus,
     pub comment: Option<String>,
@@ -166,7 +154,6 @@ pub struct Review {
 
 /// One version of an encounter report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
 pub struct Encounter {
     #[ts(type = "string")]
     pub id: Uuid,
@@ -265,7 +252,6 @@ impl Encounter {
 
 /// A row of the encounter list: the newest version of each encounter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
 pub struct EncounterSummary {
     #[ts(type = "string")]
     pub id: Uuid,
@@ -303,7 +289,6 @@ impl From<&Encounter> for EncounterSummary {
 
 /// One entry of a record's version history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
 pub struct VersionInfo {
     pub version: u32,
     pub status: EncounterStatus,
@@ -315,7 +300,6 @@ pub struct VersionInfo {
 
 /// An encounter with its whole history, newest version first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
 pub struct EncounterDetail {
     pub current: Encounter,
     pub versions: Vec<VersionInfo>,
@@ -324,7 +308,6 @@ pub struct EncounterDetail {
 /// Filters for the encounter list; all optional.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, Default)]
 #[serde(default)]
-#[ts(export)]
 pub struct ListQuery {
     /// Words to look for in the narrative, names, addresses, incident numbers.
     pub text: Option<String>,

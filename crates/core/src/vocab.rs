@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 pub const DEMO_AGENCY_JSON: &str = include_str!("../../../assets/agency.json");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
 pub struct Term {
     pub code: String,
     pub label: String,
@@ -50,7 +49,6 @@ pub const REQUIRABLE_FIELDS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
 pub struct AgencyConfig {
     pub agency_name: String,
     /// Raised each time codes change; saved on every encounter.

@@ -1,0 +1,28 @@
+//! The TypeScript types the UI uses, generated from these Rust types with ts-rs.
+//! `ui/src/lib/bindings/` holds the committed copy; `tests/bindings.rs` fails when it is stale
+//! (regenerate with `WAYPOINT_UPDATE_BINDINGS=1 cargo test -p waypoint-core --test bindings`).
+
+use std::path::Path;
+
+use ts_rs::TS;
+
+use crate::api::{AppStatus, SaveOutcome};
+use crate::audit::{AuditEntry, AuditReport};
+use crate::error::AppError;
+use crate::model::{Encounter, EncounterDetail, EncounterSummary, ListQuery};
+use crate::vocab::AgencyConfig;
+
+/// Writes every type crossing the IPC boundary (and the types they use) into `dir`.
+pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
+    AppError::export_all_to(dir)?;
+    AppStatus::export_all_to(dir)?;
+    SaveOutcome::export_all_to(dir)?;
+    AgencyConfig::export_all_to(dir)?;
+    Encounter::export_all_to(dir)?;
+    EncounterSummary::export_all_to(dir)?;
+    EncounterDetail::export_all_to(dir)?;
+    ListQuery::export_all_to(dir)?;
+    AuditReport::export_all_to(dir)?;
+    AuditEntry::export_all_to(dir)?;
+    Ok(())
+}

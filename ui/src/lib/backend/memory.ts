@@ -1,0 +1,394 @@
+// An in-memory stand-in for the Rust core, used ONLY by the vitest/browser tests and the `?demo`
+// dev mode. It imitates the core's basic behaviour; the real rules live in crates/core.
+import agencyJson from "../../../../assets/agency.json";
+import type { AgencyConfig } from "../bindings/AgencyConfig";
+import type { AppError } from "../bindings/AppError";
+import type { AppStatus } from "../bindings/AppStatus";
+import type { AuditReport } from "../bindings/AuditReport";
+import type { Encounter } from "../bindings/Encounter";
+import type { EncounterDetail } from "../bindings/EncounterDetail";
+import type { EncounterSummary } from "../bindings/EncounterSummary";
+import type { ListQuery } from "../bindings/ListQuery";
+import type { SaveOutcome } from "../bindings/SaveOutcome";
+import type { Backend } from "./types";
+
+export const DEMO_CONFIG = agencyJson as AgencyConfig;
+
+export interface MemoryOptions {
+  config?: AgencyConfig;
+  /** Already set up with this officer id and passphrase (and locked). */
+  initialized?: { officerId: string; passphrase: string };
+  /** Add a few sample reports at setup/unlock (demo mode and screenshots). */
+  seed?: boolean;
+  /** Milliseconds each call takes, to make "Saving…" visible in demos. */
+  latencyMs?: number;
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+const fail = (error: AppError): never => {
+  throw error;
+};
+
+export function blankEncounter(id: string, officerId: string, now: string, configVersion = 1): Encounter {
+  return {
+    id,
+    version: 1,
+    supersedes: null,
+    status: "draft",
+    device_id: "demo-device",
+    officer_id: officerId,
+    config_version: configVersion,
+    created_at: now,
+    updated_at: now,
+    occurred_at: now,
+    submitted_at: null,
+    review: null,
+    incident_number: null,
+    location: { lat: null, lon: null, accuracy_m: null, source: "none", address: null },
+    call: { call_type: null, nature_of_call: null },
+    subject: { name: null, age_band: null, gender: null, veteran: null, housing_status: null },
+    crisis_natures: [],
+    behaviours: [],
+    behaviour_other: null,
+    risk: { weapon: null, threatened_violence: false, self_injury: false, substances: [], naloxone_administered: false },
+    response: {
+      cit_officer_requested: false,
+      cit_officer_dispatched: false,
+      cit_officer_arrived: false,
+      officer_cit_certified: false,
+      supervisor_on_scene: false,
+      mobile_crisis_team: false,
+      verbal_deescalation: false,
+      handcuffs: false,
+      reportable_force: false,
+      subject_injured: false,
+      officer_injured: false,
+      minutes_on_scene: null,
+    },
+    dispositions: [],
+    diversion: { custody_diverted: null, offences_considered: [] },
+    referrals: [],
+    narrative: "",
+  };
+}
+
+function fieldValue(encounter: Encounter, path: string): unknown {
+  return path.split(".").reduce<unknown>((value, key) => (value as Record<string, unknown> | null)?.[key], encounter);
+}
+
+function isBlank(value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  if (typeof value === "string") return value.trim() === "";
+  if (Array.isArray(value)) return value.length === 0;
+  return false;
+}
+
+export class MemoryBackend implements Backend {
+  private config: AgencyConfig;
+  private credentials: { officerId: string; passphrase: string } | null;
+  private unlocked = false;
+  private seeded: boolean;
+  /** id -> versions, oldest first. */
+  private records = new Map<string, Encounter[]>();
+  private counter = 0;
+  private latencyMs: number;
+  /** Every call made, for tests that check what the UI asked for. */
+  readonly calls: { method: string; args: unknown[] }[] = [];
+  /** Set to make the next calls of one method fail (tests). */
+  failures = new Map<string, AppError>();
+
+  constructor(options: MemoryOptions = {}) {
+    this.config = options.config ?? DEMO_CONFIG;
+    this.credentials = options.initialized ?? null;
+    this.seeded = !options.seed;
+    this.latencyMs = options.latencyMs ?? 0;
+  }
+
+  private async step<T>(method: string, args: unknown[], action: () => T): Promise<T> {
+    this.calls.push({ method, args: clone(args) });
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    else await Promise.resolve();
+    const failure = this.failures.get(method);
+    if (failure) throw clone(failure);
+    return clone(action());
+  }
+
+  private requireUnlocked(): void {
+    if (!this.unlocked) fail({ kind: "locked", message: "the store is locked: unlock it first" });
+  }
+
+  private now(): string {
+    return new Date().toISOString();
+  }
+
+  private newId(): string {
+    this.counter += 1;
+    return typeof crypto !== "undefined" && "randomUUID" in crypto
+      ? crypto.randomUUID()
+      : `00000000-0000-4000-8000-${String(this.counter).padStart(12, "0")}`;
+  }
+
+  private status(): AppStatus {
+    return {
+      initialized: this.credentials !== null,
+      unlocked: this.unlocked,
+      officer_id: this.credentials?.officerId ?? null,
+      device_id: this.credentials ? "demo-device" : null,
+      agency_name: this.config.agency_name,
+      pending_sync: 0,
+    };
+  }
+
+  private issues(encounter: Encounter): AppError[] {
+    return this.config.required_on_submit
+      .filter((field) => isBlank(fieldValue(encounter, field)))
+      .map((field) => ({ kind: "validation", message: "Required before submitting.", field }));
+  }
+
+  private versions(id: string): Encounter[] {
+    return this.records.get(id) ?? fail({ kind: "not_found", message: `encounter ${id} not found` });
+  }
+
+  private storeDraft(encounter: Encounter): Encounter {
+    const versions = this.versions(encounter.id);
+    const index = versions.findIndex((v) => v.version === encounter.version);
+    if (index < 0) fail({ kind: "not_found", message: `encounter ${encounter.id} v${encounter.version} not found` });
+    if (versions[index].status !== "draft") {
+      fail({ kind: "invalid_state", message: "This version was submitted and can no longer be edited." });
+    }
+    const saved: Encounter = { ...clone(encounter), status: "draft", updated_at: this.now() };
+    versions[index] = saved;
+    return saved;
+  }
+
+  private seedSamples(): void {
+    if (this.seeded) return;
+    this.seeded = true;
+    const officer = this.credentials?.officerId ?? "demo";
+    const at = (hoursAgo: number) => new Date(Date.now() - hoursAgo * 3_600_000).toISOString();
+    const make = (hoursAgo: number, fill: (e: Encounter) => void): Encounter => {
+      const e = blankEncounter(this.newId(), officer, at(hoursAgo), this.config.config_version);
+      fill(e);
+      e.status = "submitted";
+      e.submitted_at = at(hoursAgo - 0.5);
+      e.updated_at = e.submitted_at;
+      return e;
+    };
+    const approved = make(50, (e) => {
+      e.incident_number = "24-118734";
+      e.call = { call_type: "911", nature_of_call: "Man standing on overpass railing" };
+      e.location.address = "I-80 overpass at Mill Rd";
+      e.crisis_natures = ["unknown"];
+      e.behaviours = ["suicide_threat", "hopeless_depressed"];
+      e.dispositions = ["transport_crisis_centre"];
+      e.diversion.custody_diverted = true;
+      e.narrative = "Talked subject down from railing; voluntary transport to crisis centre.";
+    });
+    approved.status = "approved";
+    approved.review = { decision: "approved", comment: null, reviewer: "Sgt. Ortiz", at: at(40) };
+    const returned = make(26, (e) => {
+      e.incident_number = "24-119020";
+      e.call = { call_type: "telephone", nature_of_call: "Neighbour reports shouting, possible psychosis" };
+      e.subject.name = "J. Doe";
+      e.location.address = "412 Birch St, Apt 3";
+      e.crisis_natures = ["biological"];
+      e.behaviours = ["hallucinations", "disorganized_communication"];
+      e.dispositions = ["referral_made"];
+      e.diversion.custody_diverted = true;
+    });
+    returned.status = "returned";
+    returned.review = {
+      decision: "returned",
+      comment: "Please add the minutes on scene and describe the de-escalation used.",
+      reviewer: "Sgt. Ortiz",
+      at: at(20),
+    };
+    const first = make(8, (e) => {
+      e.incident_number = "24-119311";
+      e.call = { call_type: "on_view", nature_of_call: "Woman in distress at bus shelter" };
+      e.location.address = "Main St & 5th Ave";
+      e.crisis_natures = ["chemical"];
+      e.behaviours = ["disoriented"];
+      e.risk.substances = ["alcohol"];
+      e.dispositions = ["transport_detox"];
+      e.diversion.custody_diverted = false;
+    });
+    const amended: Encounter = {
+      ...clone(first),
+      version: 2,
+      supersedes: 1,
+      submitted_at: at(6),
+      updated_at: at(6),
+      narrative: "Corrected disposition after follow-up with detox staff.",
+      dispositions: ["transport_detox", "referral_made"],
+    };
+    for (const versions of [[approved], [returned], [first, amended]]) this.records.set(versions[0].id, versions);
+  }
+
+  appStatus() {
+    return this.step("appStatus", [], () => this.status());
+  }
+
+  setup(officerId: string, passphrase: string) {
+    return this.step("setup", [officerId], () => {
+      if (officerId.trim() === "") fail({ kind: "validation", field: "officer_id", message: "Enter your officer ID or badge number." });
+      if ([...passphrase].length < 6) fail({ kind: "validation", field: "passphrase", message: "Use at least 6 characters or digits." });
+      if (this.credentials) fail({ kind: "already_initialized", message: "Waypoint is already set up on this device: unlock it instead." });
+      this.credentials = { officerId: officerId.trim(), passphrase };
+      this.unlocked = true;
+      this.seedSamples();
+      return this.status();
+    });
+  }
+
+  unlock(passphrase: string) {
+    return this.step("unlock", [], () => {
+      if (!this.credentials) fail({ kind: "invalid_state", message: "Waypoint is not set up on this device yet." });
+      if (this.credentials!.passphrase !== passphrase) fail({ kind: "wrong_passphrase", message: "wrong passphrase or PIN" });
+      this.unlocked = true;
+      this.seedSamples();
+      return this.status();
+    });
+  }
+
+  lock() {
+    return this.step("lock", [], () => {
+      this.unlocked = false;
+      return this.status();
+    });
+  }
+
+  changePassphrase(old: string, next: string) {
+    return this.step("changePassphrase", [], () => {
+      if ([...next].length < 6) fail({ kind: "validation", field: "passphrase", message: "Use at least 6 characters or digits." });
+      if (this.credentials?.passphrase !== old) fail({ kind: "wrong_passphrase", message: "wrong passphrase or PIN" });
+      this.credentials!.passphrase = next;
+      return null;
+    });
+  }
+
+  agencyConfig() {
+    return this.step("agencyConfig", [], () => this.config);
+  }
+
+  newEncounter() {
+    return this.step("newEncounter", [], () => {
+      this.requireUnlocked();
+      const encounter = blankEncounter(this.newId(), this.credentials!.officerId, this.now(), this.config.config_version);
+      this.records.set(encounter.id, [encounter]);
+      return encounter;
+    });
+  }
+
+  saveDraft(encounter: Encounter) {
+    return this.step("saveDraft", [encounter], (): SaveOutcome => {
+      this.requireUnlocked();
+      const saved = this.storeDraft(encounter);
+      return { encounter: saved, issues: this.issues(saved) };
+    });
+  }
+
+  checkEncounter(encounter: Encounter) {
+    return this.step("checkEncounter", [encounter], () => this.issues(encounter));
+  }
+
+  submitEncounter(encounter: Encounter) {
+    return this.step("submitEncounter", [encounter], () => {
+      this.requireUnlocked();
+      const saved = this.storeDraft(encounter);
+      const problem = this.issues(saved)[0];
+      if (problem) fail(problem);
+      saved.status = "submitted";
+      saved.submitted_at = this.now();
+      return saved;
+    });
+  }
+
+  amendEncounter(id: string) {
+    return this.step("amendEncounter", [id], () => {
+      this.requireUnlocked();
+      const versions = this.versions(id);
+      const newest = versions[versions.length - 1];
+      if (newest.status === "draft") fail({ kind: "invalid_state", message: "This report already has a draft: finish it first." });
+      const draft: Encounter = {
+        ...clone(newest),
+        version: newest.version + 1,
+        supersedes: newest.version,
+        status: "draft",
+        submitted_at: null,
+        review: null,
+        updated_at: this.now(),
+      };
+      versions.push(draft);
+      return draft;
+    });
+  }
+
+  listEncounters(query: ListQuery) {
+    return this.step("listEncounters", [query], () => {
+      this.requireUnlocked();
+      const text = query.text?.trim().toLowerCase() ?? "";
+      const rows: EncounterSummary[] = [];
+      for (const versions of this.records.values()) {
+        const e = versions[versions.length - 1];
+        const haystack = [e.narrative, e.incident_number, e.call.nature_of_call, e.call.call_type, e.subject.name, e.location.address, ...e.behaviours, ...e.dispositions]
+          .filter(Boolean)
+          .join(" ")
+          .toLowerCase();
+        if (text && !haystack.includes(text)) continue;
+        if (query.from && e.occurred_at < query.from) continue;
+        if (query.to && e.occurred_at >= query.to) continue;
+        if (query.status && e.status !== query.status) continue;
+        rows.push({
+          id: e.id,
+          version: e.version,
+          status: e.status,
+          occurred_at: e.occurred_at,
+          updated_at: e.updated_at,
+          incident_number: e.incident_number,
+          call_type: e.call.call_type,
+          nature_of_call: e.call.nature_of_call,
+          subject_name: e.subject.name,
+          address: e.location.address,
+          dispositions: e.dispositions,
+          review_comment: e.review?.comment ?? null,
+        });
+      }
+      return rows.sort((a, b) => b.occurred_at.localeCompare(a.occurred_at));
+    });
+  }
+
+  getEncounter(id: string) {
+    return this.step("getEncounter", [id], (): EncounterDetail => {
+      this.requireUnlocked();
+      const versions = this.versions(id);
+      return {
+        current: versions[versions.length - 1],
+        versions: [...versions].reverse().map((v) => ({
+          version: v.version,
+          status: v.status,
+          supersedes: v.supersedes,
+          updated_at: v.updated_at,
+          submitted_at: v.submitted_at,
+          review: v.review,
+        })),
+      };
+    });
+  }
+
+  getEncounterVersion(id: string, version: number) {
+    return this.step("getEncounterVersion", [id, version], () => {
+      this.requireUnlocked();
+      return this.versions(id).find((v) => v.version === version) ?? fail({ kind: "not_found", message: `encounter ${id} v${version} not found` });
+    });
+  }
+
+  verifyAudit() {
+    // The demo has no audit chain; the shape of the real report belongs to the core.
+    return this.step("verifyAudit", [], () => ({ ok: true }) as unknown as AuditReport);
+  }
+
+  reportFirstPaint() {
+    return this.step("reportFirstPaint", [], () => null);
+  }
+}

@@ -1,0 +1,33 @@
+import { invoke } from "@tauri-apps/api/core";
+import { normalizeError } from "./errors";
+import type { Backend } from "./types";
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (error) {
+    throw normalizeError(error);
+  }
+}
+
+/** The real backend: Tauri commands (argument keys are camelCase, as Tauri 2 expects). */
+export function tauriBackend(): Backend {
+  return {
+    appStatus: () => call("app_status"),
+    setup: (officerId, passphrase) => call("setup", { officerId, passphrase }),
+    unlock: (passphrase) => call("unlock", { passphrase }),
+    lock: () => call("lock"),
+    changePassphrase: (old, next) => call("change_passphrase", { old, new: next }),
+    agencyConfig: () => call("agency_config"),
+    newEncounter: () => call("new_encounter"),
+    saveDraft: (encounter) => call("save_draft", { encounter }),
+    checkEncounter: (encounter) => call("check_encounter", { encounter }),
+    submitEncounter: (encounter) => call("submit_encounter", { encounter }),
+    amendEncounter: (id) => call("amend_encounter", { id }),
+    listEncounters: (query) => call("list_encounters", { query }),
+    getEncounter: (id) => call("get_encounter", { id }),
+    getEncounterVersion: (id, version) => call("get_encounter_version", { id, version }),
+    verifyAudit: () => call("verify_audit"),
+    reportFirstPaint: () => call("report_first_paint"),
+  };
+}

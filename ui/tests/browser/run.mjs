@@ -1,0 +1,198 @@
+// Browser check: serves the built UI (ui/dist) with the in-memory demo backend on 127.0.0.1 and
+// drives Debian's Chromium through setup -> new encounter -> fill -> submit at three screen sizes.
+// Screenshots go to ui/test-artifacts/. Never downloads a browser.
+import assert from "node:assert/strict";
+import { createReadStream, existsSync, mkdirSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import { extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const uiDir = fileURLToPath(new URL("../..", import.meta.url));
+const distDir = join(uiDir, "dist");
+const artifacts = join(uiDir, "test-artifacts");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const VIEWPORTS = [
+  { width: 1280, height: 800 },
+  { width: 1024, height: 768 },
+  { width: 800, height: 1280 },
+];
+
+if (!existsSync(join(distDir, "index.html"))) throw new Error("ui/dist is missing: run `npm run build` first");
+mkdirSync(artifacts, { recursive: true });
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".svg": "image/svg+xml", ".png": "image/png" };
+const server = createServer((req, res) => {
+  const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+  let file = join(distDir, path);
+  if (!file.startsWith(distDir) || !existsSync(file) || statSync(file).isDirectory()) file = join(distDir, "index.html");
+  res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+  createReadStream(file).pipe(res);
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const base = `http://127.0.0.1:${server.address().port}`;
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+
+let checks = 0;
+const check = (condition, message) => {
+  assert.ok(condition, message);
+  checks += 1;
+};
+
+async function noHorizontalOverflow(page, where) {
+  const sizes = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  check(sizes.scroll <= sizes.client, `${where}: page is ${sizes.scroll}px wide in a ${sizes.client}px window (horizontal overflow)`);
+}
+
+async function inViewport(page, locator, what) {
+  const box = await locator.boundingBox();
+  const view = page.viewportSize();
+  check(box && box.y >= 0 && box.y + box.height <= view.height && box.x >= 0 && box.x + box.width <= view.width, `${what} is not fully on screen: ${JSON.stringify(box)}`);
+  await locator.click({ trial: true }); // throws if something covers it
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`) });
+}
+
+const tid = (page, id) => page.getByTestId(id);
+
+async function run({ width, height }, index) {
+  const size = `${width}x${height}`;
+  const context = await browser.newContext({ viewport: { width, height }, colorScheme: "light" });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(String(error)));
+  await page.goto(`${base}/?demo`);
+
+  // --- setup (first run) ---
+  await tid(page, "officer-id").fill("B-4711");
+  await tid(page, "passphrase").fill("246810");
+  await tid(page, "passphrase-confirm").fill("246810");
+  await shot(page, `${size}-1-setup-light`);
+  await tid(page, "unlock-submit").click();
+  await tid(page, "encounter-list").waitFor();
+
+  if (index === 0) {
+    // Wrong PIN: clear error, still locked; right PIN unlocks.
+    await tid(page, "lock-button").click();
+    await tid(page, "passphrase").fill("000000");
+    await tid(page, "unlock-submit").click();
+    await tid(page, "unlock-error").waitFor();
+    check((await tid(page, "unlock-error").innerText()).includes("Wrong PIN"), "wrong PIN message");
+    check((await tid(page, "new-encounter").count()) === 0, "store stays locked after a wrong PIN");
+    await shot(page, `${size}-1b-unlock-error-light`);
+    await tid(page, "passphrase").fill("246810");
+    await tid(page, "unlock-submit").click();
+    await tid(page, "encounter-list").waitFor();
+  }
+
+  // --- list with sample reports ---
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="encounter-row"]').length >= 3);
+  const badges = await tid(page, "status-badge").allInnerTexts();
+  for (const status of ["approved", "returned", "submitted"]) check(badges.includes(status), `list shows a ${status} badge (got ${badges})`);
+  check((await page.getByText("amended v2").count()) === 1, "amended v2 chip");
+  check((await tid(page, "review-comment").count()) === 1, "returned report shows the supervisor's comment");
+  await noHorizontalOverflow(page, `${size} list`);
+  await shot(page, `${size}-2-list-light`);
+
+  // --- new encounter, fill ---
+  await tid(page, "new-encounter").click();
+  await tid(page, "field-incident_number").waitFor();
+  await tid(page, "field-incident_number").fill(`24-12${index}001`);
+  await tid(page, "field-call.nature_of_call").fill("Caller reports brother threatening self-harm");
+  await tid(page, "field-location.address").fill("18 Harbour View Rd");
+  await tid(page, "field-crisis_natures-unknown").check();
+  await tid(page, "field-behaviours-suicide_threat").check();
+  await tid(page, "field-behaviours-hopeless_depressed").check();
+  await tid(page, "field-response.verbal_deescalation").check();
+  await tid(page, "field-response.minutes_on_scene").fill("45");
+  await tid(page, "field-dispositions-referral_made").check();
+  await tid(page, "field-diversion.custody_diverted").selectOption("yes");
+  await tid(page, "field-narrative").fill("Spoke with subject for 40 minutes; agreed to a referral to the county crisis line.");
+  await page.waitForFunction(() => document.querySelector('[data-testid="save-status"]')?.textContent?.startsWith("Saved"));
+  await noHorizontalOverflow(page, `${size} form`);
+  await inViewport(page, tid(page, "submit-encounter"), `${size} submit button`);
+  await page.screenshot({ path: join(artifacts, `${size}-3-form-full-light.png`), fullPage: true });
+
+  // --- submit with a required field missing: the error appears beside the field, draft kept ---
+  await tid(page, "submit-encounter").click();
+  await tid(page, "confirm-submit").waitFor();
+  await inViewport(page, tid(page, "confirm-submit"), `${size} confirm button`);
+  await shot(page, `${size}-4-confirm-light`);
+  if (index === 0) {
+    await page.keyboard.press("Escape");
+    await tid(page, "confirm-submit").waitFor({ state: "detached" });
+    await page.keyboard.press("Control+Enter");
+    await tid(page, "confirm-submit").waitFor();
+  }
+  await tid(page, "confirm-submit").click();
+  await tid(page, "field-error-call.call_type").waitFor();
+  const errorInField = await page.locator('[data-field="call.call_type"] [data-testid="field-error-call.call_type"]').count();
+  check(errorInField === 1, "the call-type error is shown inside the call-type field");
+  check((await tid(page, "field-narrative").inputValue()).startsWith("Spoke with subject"), "draft kept after a rejected submit");
+  await shot(page, `${size}-5-field-error-light`);
+
+  // --- complete and submit ---
+  await tid(page, "field-call.call_type").selectOption("911");
+  if (index === 0) {
+    await page.keyboard.press("Control+s");
+    await page.waitForFunction(() => document.querySelector('[data-testid="save-status"]')?.textContent?.startsWith("Saved"));
+  }
+  // Dark mode from here on.
+  await tid(page, "theme-toggle").click();
+  check((await page.evaluate(() => document.documentElement.dataset.theme)) === "dark", "night mode on");
+  await inViewport(page, tid(page, "submit-encounter"), `${size} submit button (dark)`);
+  await shot(page, `${size}-6-form-dark`);
+  await tid(page, "submit-encounter").click();
+  await tid(page, "confirm-submit").click();
+  await tid(page, "encounter-detail").waitFor();
+  check((await tid(page, "detail-status").innerText()) === "submitted", "detail shows the submitted report");
+  await noHorizontalOverflow(page, `${size} detail`);
+  await shot(page, `${size}-7-detail-dark`);
+
+  // --- amend: a new draft version; the list shows it amended ---
+  await tid(page, "amend-encounter").click();
+  await tid(page, "field-narrative").waitFor();
+  await tid(page, "field-narrative").fill("Amended: referral accepted next morning.");
+  await tid(page, "nav-encounters").click();
+  await tid(page, "encounter-list").waitFor();
+  const top = tid(page, "encounter-row").first();
+  check((await top.getByTestId("status-badge").innerText()) === "draft", "amended draft heads the list");
+  check((await top.innerText()).includes("amended v2"), "amended draft shows amended v2");
+  // What was typed just before leaving the form was saved on the way out.
+  await top.click();
+  await tid(page, "field-narrative").waitFor();
+  check((await tid(page, "field-narrative").inputValue()) === "Amended: referral accepted next morning.", "text typed before leaving the form was saved");
+  await tid(page, "nav-encounters").click();
+  await tid(page, "encounter-list").waitFor();
+  await noHorizontalOverflow(page, `${size} list (dark)`);
+  await shot(page, `${size}-8-list-dark`);
+
+  // Night mode is remembered across reloads.
+  await page.reload();
+  await tid(page, "theme-toggle").waitFor();
+  check((await page.evaluate(() => document.documentElement.dataset.theme)) === "dark", "night mode remembered");
+
+  check(errors.length === 0, `no page errors: ${errors.join("; ")}`);
+  await context.close();
+  console.log(`ok ${size}`);
+}
+
+let failed = false;
+try {
+  for (const [index, viewport] of VIEWPORTS.entries()) await run(viewport, index);
+  console.log(`browser check passed: ${checks} checks at ${VIEWPORTS.length} sizes; screenshots in ${artifacts}`);
+} catch (error) {
+  failed = true;
+  console.error(error);
+} finally {
+  await browser.close();
+  server.close();
+}
+process.exit(failed ? 1 : 0);
