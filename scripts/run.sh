@@ -12,7 +12,7 @@ npm_ci "$REPO_ROOT"
 build_ui
 
 say "building the app (release, UI embedded)"
-npx --no-install tauri build --no-bundle </dev/null
+TAURI_APP_PATH="$REPO_ROOT/src-tauri" npx --no-install tauri build --no-bundle </dev/null
 
 APP="$(target_dir)/release/waypoint-app"
 [ -x "$APP" ] || die "the build did not produce $APP"

@@ -60,6 +60,8 @@ async function launchApp() {
     port: driverPort,
     logLevel: 'warn',
     connectionRetryCount: 0,
+    // A hung WebKitWebDriver call should fail the test, not stall it for minutes.
+    connectionRetryTimeout: 30000,
     capabilities: {
       browserName: 'wry',
       'wdio:enforceWebDriverClassic': true,
@@ -68,16 +70,18 @@ async function launchApp() {
   });
 }
 
-async function shot(browser, name) {
-  await browser.saveScreenshot(join(artifacts, `${name}.png`));
-  // For the README: the whole X screen (the real window), not just the page.
-  if (process.env.WAYPOINT_ROOT_SHOTS) {
-    mkdirSync(process.env.WAYPOINT_ROOT_SHOTS, { recursive: true });
-    execFileSync('import', ['-window', 'root', join(process.env.WAYPOINT_ROOT_SHOTS, `${name}.png`)]);
-  }
+// Screenshots of the whole X screen (the real window) with ImageMagick: WebKitWebDriver's own
+// screenshot command hangs now and then under Xvfb.
+async function shot(_browser, name) {
+  execFileSync('import', ['-window', 'root', join(artifacts, `${name}.png`)], { timeout: 15000 });
+}
+
+function step(what) {
+  console.error(`[e2e ${new Date().toISOString().slice(11, 19)}] ${what}`);
 }
 
 async function el(browser, testId, timeout = 15000) {
+  step(testId);
   const element = await browser.$(byTestId(testId));
   await element.waitForDisplayed({ timeout, timeoutMsg: `data-testid="${testId}" not displayed within ${timeout} ms` });
   return element;
@@ -163,6 +167,7 @@ test('first run: set up, record and submit an encounter', async () => {
     });
     await shot(browser, '03-list-submitted');
   } catch (error) {
+    console.error('first run failed:', error);
     await shot(browser, 'failure-first-run').catch(() => {});
     throw error;
   } finally {
@@ -218,6 +223,7 @@ test('second start: a wrong PIN is refused, the right one shows the saved encoun
     });
     await shot(browser, '06-detail');
   } catch (error) {
+    console.error('second run failed:', error);
     await shot(browser, 'failure-second-run').catch(() => {});
     throw error;
   } finally {

@@ -4,7 +4,7 @@
 fn main() {
     tauri::Builder::default()
         .invoke_handler(tauri::generate_handler![report_first_paint])
-        .run(tauri::generate_context!("bare/bare-window.conf.json"))
+        .run(tauri::generate_context!("bare/tauri.conf.json"))
         .expect("the bare window could not start");
 }
 
