@@ -2,8 +2,16 @@
 # Builds and starts Waypoint on Debian 12: installs what is missing, builds the UI and the app
 # (release, UI embedded), puts the demo agency configuration in place on first run, and runs it.
 # Safe to run again: every step is skipped when its result is already there.
+#   --debug   build the debug profile instead (much faster to compile, slower to run)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$REPO_ROOT"
+
+profile=release
+build_flags=()
+if [ "${1:-}" = "--debug" ]; then
+  profile=debug
+  build_flags=(--debug)
+fi
 
 apt_install "${BUILD_PACKAGES[@]}"
 ensure_rust
@@ -11,10 +19,10 @@ ensure_node
 npm_ci "$REPO_ROOT"
 build_ui
 
-say "building the app (release, UI embedded)"
-TAURI_APP_PATH="$REPO_ROOT/src-tauri" npx --no-install tauri build --no-bundle </dev/null
+say "building the app ($profile, UI embedded)"
+TAURI_APP_PATH="$REPO_ROOT/src-tauri" npx --no-install tauri build --no-bundle "${build_flags[@]}" </dev/null
 
-APP="$(target_dir)/release/waypoint-app"
+APP="$(target_dir)/$profile/waypoint-app"
 [ -x "$APP" ] || die "the build did not produce $APP"
 
 # Where the app keeps its data (see README): $WAYPOINT_DATA_DIR, else the XDG data folder.
