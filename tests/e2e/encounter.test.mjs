@@ -92,8 +92,13 @@ async function click(browser, testId) {
   await (await el(browser, testId)).click();
 }
 
+/** The list's rows, once it has loaded at least one (the list may render before its data). */
 async function rows(browser) {
   await el(browser, 'encounter-list');
+  await browser.waitUntil(async () => (await browser.$$(byTestId('encounter-row'))).length > 0, {
+    timeout: 10000,
+    timeoutMsg: 'the encounter list stayed empty',
+  });
   return browser.$$(byTestId('encounter-row'));
 }
 
