@@ -1,0 +1,92 @@
+//! The IPC surface (notes/ipc.md): each command is a one-line call of `Waypoint`.
+//! They run off the main thread (`async`) so that key derivation never freezes the window.
+
+use tauri::{AppHandle, State};
+use uuid::Uuid;
+use waypoint_core::{
+    AgencyConfig, AppError, AppStatus, AuditReport, Encounter, EncounterDetail, EncounterSummary, Error, ListQuery,
+    SaveOutcome, Waypoint,
+};
+
+type Result<T> = std::result::Result<T, Error>;
+
+#[tauri::command(async)]
+pub fn app_status(state: State<'_, Waypoint>) -> Result<AppStatus> {
+    state.status()
+}
+
+#[tauri::command(async)]
+pub fn setup(state: State<'_, Waypoint>, officer_id: String, passphrase: String) -> Result<AppStatus> {
+    state.setup(&officer_id, &passphrase)
+}
+
+#[tauri::command(async)]
+pub fn unlock(state: State<'_, Waypoint>, passphrase: String) -> Result<AppStatus> {
+    state.unlock(&passphrase)
+}
+
+#[tauri::command(async)]
+pub fn lock(state: State<'_, Waypoint>) -> Result<AppStatus> {
+    state.lock()
+}
+
+#[tauri::command(async)]
+pub fn change_passphrase(state: State<'_, Waypoint>, old: String, new: String) -> Result<()> {
+    state.change_passphrase(&old, &new)
+}
+
+#[tauri::command(async)]
+pub fn agency_config(state: State<'_, Waypoint>) -> Result<AgencyConfig> {
+    Ok(state.config())
+}
+
+#[tauri::command(async)]
+pub fn new_encounter(state: State<'_, Waypoint>) -> Result<Encounter> {
+    state.new_encounter()
+}
+
+#[tauri::command(async)]
+pub fn save_draft(state: State<'_, Waypoint>, encounter: Encounter) -> Result<SaveOutcome> {
+    state.save_draft(encounter)
+}
+
+#[tauri::command(async)]
+pub fn check_encounter(state: State<'_, Waypoint>, encounter: Encounter) -> Result<Vec<AppError>> {
+    Ok(state.check(encounter))
+}
+
+#[tauri::command(async)]
+pub fn submit_encounter(state: State<'_, Waypoint>, encounter: Encounter) -> Result<Encounter> {
+    state.submit(encounter)
+}
+
+#[tauri::command(async)]
+pub fn amend_encounter(state: State<'_, Waypoint>, id: Uuid) -> Result<Encounter> {
+    state.amend(id)
+}
+
+#[tauri::command(async)]
+pub fn list_encounters(state: State<'_, Waypoint>, query: ListQuery) -> Result<Vec<EncounterSummary>> {
+    state.list(query)
+}
+
+#[tauri::command(async)]
+pub fn get_encounter(state: State<'_, Waypoint>, id: Uuid) -> Result<EncounterDetail> {
+    state.get(id)
+}
+
+#[tauri::command(async)]
+pub fn get_encounter_version(state: State<'_, Waypoint>, id: Uuid, version: u32) -> Result<Encounter> {
+    state.get_version(id, version)
+}
+
+#[tauri::command(async)]
+pub fn verify_audit(state: State<'_, Waypoint>) -> Result<AuditReport> {
+    state.verify_audit()
+}
+
+/// Benchmark hook: the UI calls it once its first frame is painted.
+#[tauri::command]
+pub fn report_first_paint(app: AppHandle) {
+    crate::first_paint::report(&app);
+}

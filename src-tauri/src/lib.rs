@@ -1,0 +1,108 @@
+//! The Tauri shell of Waypoint. It opens the core on the app data folder and forwards commands;
+//! all domain rules live in waypoint-core.
+
+use std::path::{Path, PathBuf};
+
+use tauri::Manager;
+use waypoint_core::{AgencyConfig, Waypoint};
+
+mod commands;
+pub mod first_paint;
+
+/// Overrides the data folder (tests and benchmarks use a temporary one).
+pub const DATA_DIR_ENV: &str = "WAYPOINT_DATA_DIR";
+/// Path of an agency configuration file to use instead of the data folder's `agency.json`.
+pub const AGENCY_CONFIG_ENV: &str = "WAYPOINT_AGENCY_CONFIG";
+/// The agency configuration file looked for in the data folder.
+pub const AGENCY_FILE: &str = "agency.json";
+
+/// Builds and runs the Waypoint window until it is closed.
+pub fn run() -> Result<(), tauri::Error> {
+    tauri::Builder::default()
+        .setup(|app| {
+            let data_dir = match std::env::var_os(DATA_DIR_ENV) {
+                Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+                _ => app.path().app_data_dir()?,
+            };
+            let explicit = std::env::var_os(AGENCY_CONFIG_ENV).filter(|p| !p.is_empty()).map(PathBuf::from);
+            let config = agency_config(explicit.as_deref(), &data_dir)?;
+            app.manage(Waypoint::open(data_dir, config)?);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_status,
+            commands::setup,
+            commands::unlock,
+            commands::lock,
+            commands::change_passphrase,
+            commands::agency_config,
+            commands::new_encounter,
+            commands::save_draft,
+            commands::check_encounter,
+            commands::submit_encounter,
+            commands::amend_encounter,
+            commands::list_encounters,
+            commands::get_encounter,
+            commands::get_encounter_version,
+            commands::verify_audit,
+            commands::report_first_paint,
+        ])
+        .run(tauri::generate_context!())
+}
+
+/// Which agency configuration to use: the file named by `WAYPOINT_AGENCY_CONFIG`, else the data
+/// folder's `agency.json`, else the built-in demo agency. A file that is named but broken is an
+/// error rather than a silent fallback: officers must not record against the wrong vocabulary.
+pub fn agency_config(explicit: Option<&Path>, data_dir: &Path) -> waypoint_core::Result<AgencyConfig> {
+    if let Some(path) = explicit {
+        return AgencyConfig::load(path);
+    }
+    let in_data_dir = data_dir.join(AGENCY_FILE);
+    if in_data_dir.exists() {
+        return AgencyConfig::load(&in_data_dir);
+    }
+    Ok(AgencyConfig::demo())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_named(name: &str) -> String {
+        let mut value: serde_json::Value = serde_json::to_value(AgencyConfig::demo()).unwrap();
+        value["agency_name"] = serde_json::Value::String(name.into());
+        value.to_string()
+    }
+
+    #[test]
+    fn without_any_file_the_demo_agency_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = agency_config(None, dir.path()).unwrap();
+        assert_eq!(config.agency_name, AgencyConfig::demo().agency_name);
+    }
+
+    #[test]
+    fn the_data_folder_file_wins_over_the_demo() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(AGENCY_FILE), config_named("Data Folder PD")).unwrap();
+        assert_eq!(agency_config(None, dir.path()).unwrap().agency_name, "Data Folder PD");
+    }
+
+    #[test]
+    fn the_explicit_file_wins_over_the_data_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(AGENCY_FILE), config_named("Data Folder PD")).unwrap();
+        let explicit = dir.path().join("other.json");
+        std::fs::write(&explicit, config_named("Explicit PD")).unwrap();
+        assert_eq!(agency_config(Some(&explicit), dir.path()).unwrap().agency_name, "Explicit PD");
+    }
+
+    #[test]
+    fn a_broken_explicit_file_is_an_error_not_a_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        let explicit = dir.path().join("broken.json");
+        std::fs::write(&explicit, "{ not json").unwrap();
+        assert!(agency_config(Some(&explicit), dir.path()).is_err());
+        assert!(agency_config(Some(&dir.path().join("missing.json")), dir.path()).is_err());
+    }
+}

@@ -1,0 +1,237 @@
+// End-to-end: the real Waypoint binary, driven through tauri-driver -> WebKitWebDriver.
+// Needs an X display (scripts/test.sh and tests/e2e/run.sh start Xvfb) and a built app
+// (WAYPOINT_APP, default <target>/debug/waypoint-app).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { remote } from 'webdriverio';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const targetDir = process.env.CARGO_TARGET_DIR || join(repoRoot, 'target');
+const appBinary = process.env.WAYPOINT_APP || join(targetDir, 'debug', 'waypoint-app');
+const artifacts = join(repoRoot, 'tests', 'artifacts');
+
+const OFFICER_ID = 'E2E-4711';
+const PIN = '482916';
+const SENTINEL = `e2e-sentinel-${Date.now()}`;
+const INCIDENT = `INC-${Date.now() % 1000000}`;
+
+let dataDir;
+let driver;
+let driverPort;
+let driverLog = '';
+
+const byTestId = (id) => `[data-testid="${id}"]`;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+async function waitForDriver(port, deadlineMs = 20000) {
+  const start = Date.now();
+  while (Date.now() - start < deadlineMs) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/status`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`tauri-driver did not answer on port ${port}:\n${driverLog}`);
+}
+
+/** Starts the app (a new WebDriver session launches the binary) on the test's data folder. */
+async function launchApp() {
+  return remote({
+    hostname: '127.0.0.1',
+    port: driverPort,
+    logLevel: 'warn',
+    connectionRetryCount: 0,
+    // A hung WebKitWebDriver call should fail the test, not stall it for minutes.
+    connectionRetryTimeout: 30000,
+    capabilities: {
+      browserName: 'wry',
+      'wdio:enforceWebDriverClassic': true,
+      'tauri:options': { application: appBinary },
+    },
+  });
+}
+
+// Screenshots of the whole X screen (the real window) with ImageMagick: WebKitWebDriver's own
+// screenshot command hangs now and then under Xvfb.
+async function shot(_browser, name) {
+  execFileSync('import', ['-window', 'root', join(artifacts, `${name}.png`)], { timeout: 15000 });
+}
+
+function step(what) {
+  console.error(`[e2e ${new Date().toISOString().slice(11, 19)}] ${what}`);
+}
+
+async function el(browser, testId, timeout = 15000) {
+  step(testId);
+  const element = await browser.$(byTestId(testId));
+  await element.waitForDisplayed({ timeout, timeoutMsg: `data-testid="${testId}" not displayed within ${timeout} ms` });
+  return element;
+}
+
+/** Clicks and fails with a screenshot name if the element never shows. */
+async function click(browser, testId) {
+  await (await el(browser, testId)).click();
+}
+
+/** The list's rows, once it has loaded at least one (the list may render before its data). */
+async function rows(browser) {
+  await el(browser, 'encounter-list');
+  await browser.waitUntil(async () => (await browser.$$(byTestId('encounter-row'))).length > 0, {
+    timeout: 10000,
+    timeoutMsg: 'the encounter list stayed empty',
+  });
+  return browser.$$(byTestId('encounter-row'));
+}
+
+before(async () => {
+  assert.ok(existsSync(appBinary), `app binary missing: ${appBinary} (build it first: cargo build -p waypoint-app)`);
+  assert.ok(process.env.DISPLAY, 'DISPLAY is not set: run under Xvfb (tests/e2e/run.sh)');
+  mkdirSync(artifacts, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'waypoint-e2e-'));
+  driverPort = await freePort();
+  const nativePort = await freePort();
+  const tauriDriver = process.env.TAURI_DRIVER || 'tauri-driver';
+  driver = spawn(tauriDriver, ['--port', String(driverPort), '--native-port', String(nativePort)], {
+    // The app inherits this environment through WebKitWebDriver.
+    env: { ...process.env, WAYPOINT_DATA_DIR: dataDir, WAYPOINT_AGENCY_CONFIG: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  driver.stdout.on('data', (d) => (driverLog += d));
+  driver.stderr.on('data', (d) => (driverLog += d));
+  await waitForDriver(driverPort);
+});
+
+after(() => {
+  if (driver) driver.kill('SIGTERM');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('first run: set up, record and submit an encounter', async () => {
+  const browser = await launchApp();
+  try {
+    await el(browser, 'officer-id', 30000);
+    await shot(browser, '01-setup');
+    await (await el(browser, 'officer-id')).setValue(OFFICER_ID);
+    await (await el(browser, 'passphrase')).setValue(PIN);
+    await (await el(browser, 'passphrase-confirm')).setValue(PIN);
+    await click(browser, 'unlock-submit');
+
+    await click(browser, 'new-encounter');
+    await el(browser, 'field-call.call_type');
+    const incident = await browser.$(byTestId('field-incident_number'));
+    if (await incident.isExisting()) await incident.setValue(INCIDENT);
+    await (await el(browser, 'field-call.call_type')).selectByAttribute('value', '911');
+    await click(browser, 'field-crisis_natures-unknown');
+    await click(browser, 'field-behaviours-suicide_threat');
+    await click(browser, 'field-dispositions-referral_made');
+    await (await el(browser, 'field-diversion.custody_diverted')).selectByAttribute('value', 'yes');
+    await (await el(browser, 'field-narrative')).setValue(`Calm conversation, referral accepted. ${SENTINEL}`);
+    const saveStatus = await el(browser, 'save-status');
+    await browser.waitUntil(async () => (await saveStatus.getText()).includes('Saved'), {
+      timeout: 10000,
+      timeoutMsg: 'autosave never reported "Saved"',
+    });
+    await shot(browser, '02-form-filled');
+
+    await click(browser, 'submit-encounter');
+    await click(browser, 'confirm-submit');
+
+    // After submitting the UI may show the list or the detail: go to the list either way.
+    await browser.waitUntil(
+      async () =>
+        (await browser.$(byTestId('encounter-list')).isDisplayed()) ||
+        (await browser.$(byTestId('encounter-detail')).isDisplayed()),
+      { timeout: 15000, timeoutMsg: 'neither the list nor the detail appeared after submit' },
+    );
+    if (!(await browser.$(byTestId('encounter-list')).isDisplayed())) await click(browser, 'nav-encounters');
+    const list = await rows(browser);
+    assert.equal(list.length, 1, 'exactly one encounter in the list');
+    const badge = await list[0].$(byTestId('status-badge'));
+    await browser.waitUntil(async () => (await badge.getText()).trim().toLowerCase() === 'submitted', {
+      timeout: 10000,
+      timeoutMsg: 'status badge never read "submitted"',
+    });
+    await shot(browser, '03-list-submitted');
+  } catch (error) {
+    console.error('first run failed:', error);
+    await shot(browser, 'failure-first-run').catch(() => {});
+    throw error;
+  } finally {
+    // Ends the session, which closes the app.
+    await browser.deleteSession();
+  }
+});
+
+test('the data folder holds no plaintext of the record', () => {
+  const files = [];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else files.push(path);
+    }
+  };
+  walk(dataDir);
+  assert.ok(files.length > 0, 'the data folder is empty: nothing was stored');
+  for (const file of files) {
+    const bytes = readFileSync(file);
+    assert.ok(!bytes.includes(Buffer.from(SENTINEL)), `${file} contains the narrative in plain text`);
+    assert.ok(!bytes.includes(Buffer.from('suicide_threat')), `${file} contains a behaviour code in plain text`);
+  }
+});
+
+test('second start: a wrong PIN is refused, the right one shows the saved encounter', async () => {
+  const browser = await launchApp();
+  try {
+    await el(browser, 'passphrase', 30000);
+    assert.equal(await browser.$(byTestId('officer-id')).isExisting(), false, 'setup shown again on second start');
+    await (await el(browser, 'passphrase')).setValue('000000');
+    await click(browser, 'unlock-submit');
+    const error = await el(browser, 'unlock-error');
+    assert.notEqual((await error.getText()).trim(), '', 'unlock error is empty');
+    await shot(browser, '04-wrong-pin');
+
+    const passphrase = await el(browser, 'passphrase');
+    await passphrase.clearValue();
+    await passphrase.setValue(PIN);
+    await click(browser, 'unlock-submit');
+
+    const list = await rows(browser);
+    assert.equal(list.length, 1, 'the encounter survived the restart');
+    assert.equal((await (await list[0].$(byTestId('status-badge'))).getText()).trim().toLowerCase(), 'submitted');
+    await shot(browser, '05-after-restart');
+
+    await list[0].click();
+    const detail = await el(browser, 'encounter-detail');
+    await browser.waitUntil(async () => (await detail.getText()).includes(SENTINEL), {
+      timeout: 10000,
+      timeoutMsg: 'the detail view does not show the narrative typed before the restart',
+    });
+    await shot(browser, '06-detail');
+  } catch (error) {
+    console.error('second run failed:', error);
+    await shot(browser, 'failure-second-run').catch(() => {});
+    throw error;
+  } finally {
+    await browser.deleteSession();
+  }
+});
