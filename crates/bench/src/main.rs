@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 mod save;
 mod startup;
 mod stats;
+mod suggest;
 
 #[derive(Parser)]
 #[command(about = "Waypoint benchmarks")]
@@ -20,6 +21,8 @@ enum Bench {
     Save(save::Args),
     /// Cold start to first paint of the app vs a bare Tauri window (needs the built binaries and X/Xvfb).
     Startup(startup::Args),
+    /// Service suggestions: top 10 within 25 miles matching a crisis, index vs full scan.
+    Suggest(suggest::Args),
 }
 
 fn main() {
@@ -27,6 +30,7 @@ fn main() {
     let result = match cli.bench {
         Bench::Save(args) => save::run(args),
         Bench::Startup(args) => startup::run(args),
+        Bench::Suggest(args) => suggest::run(args).map_err(|e| e.to_string()),
     };
     match result {
         Ok(figures) => println!("{figures}"),

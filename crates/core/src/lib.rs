@@ -5,6 +5,7 @@
 pub mod api;
 pub mod audit;
 pub mod bindings;
+pub mod directory;
 pub mod error;
 pub mod keys;
 pub mod migrations;
