@@ -3,9 +3,12 @@
 
 use tauri::{AppHandle, State};
 use uuid::Uuid;
+use waypoint_core::directory::{Place, ResourceCard, ServiceHit, Suggestion, SuggestionRequest};
+use waypoint_core::gps::GpsReading;
+use waypoint_core::services::DirectoryStatus;
 use waypoint_core::{
     AgencyConfig, AppError, AppStatus, AuditReport, Encounter, EncounterDetail, EncounterSummary, Error, ListQuery,
-    SaveOutcome, Waypoint,
+    SaveOutcome, Term, Waypoint,
 };
 
 type Result<T> = std::result::Result<T, Error>;
@@ -83,6 +86,55 @@ pub fn get_encounter_version(state: State<'_, Waypoint>, id: Uuid, version: u32)
 #[tauri::command(async)]
 pub fn verify_audit(state: State<'_, Waypoint>) -> Result<AuditReport> {
     state.verify_audit()
+}
+
+#[tauri::command(async)]
+pub fn directory_status(state: State<'_, Waypoint>) -> DirectoryStatus {
+    state.directory_status()
+}
+
+#[tauri::command(async)]
+pub fn service_needs(state: State<'_, Waypoint>) -> Result<Vec<Term>> {
+    state.service_needs()
+}
+
+#[tauri::command(async)]
+pub fn suggest_services(state: State<'_, Waypoint>, request: SuggestionRequest) -> Result<Vec<Suggestion>> {
+    state.suggest_services(request)
+}
+
+#[tauri::command(async)]
+pub fn suggest_for_encounter(
+    state: State<'_, Waypoint>,
+    encounter: Encounter,
+    needs: Vec<String>,
+) -> Result<Vec<Suggestion>> {
+    state.suggest_for_encounter(encounter, needs)
+}
+
+#[tauri::command(async)]
+pub fn search_services(state: State<'_, Waypoint>, text: String) -> Result<Vec<ServiceHit>> {
+    state.search_services(text)
+}
+
+#[tauri::command(async)]
+pub fn find_places(state: State<'_, Waypoint>, text: String) -> Result<Vec<Place>> {
+    state.find_places(text)
+}
+
+#[tauri::command(async)]
+pub fn service_detail(state: State<'_, Waypoint>, id: String, from: Option<(f64, f64)>) -> Result<Suggestion> {
+    state.service_detail(id, from)
+}
+
+#[tauri::command(async)]
+pub fn resource_card(state: State<'_, Waypoint>, ids: Vec<String>) -> Result<ResourceCard> {
+    state.resource_card(ids)
+}
+
+#[tauri::command(async)]
+pub fn gps_reading(state: State<'_, Waypoint>) -> GpsReading {
+    state.gps_reading()
 }
 
 /// Benchmark hook: the UI calls it once its first frame is painted.

@@ -13,6 +13,8 @@ pub mod first_paint;
 pub const DATA_DIR_ENV: &str = "WAYPOINT_DATA_DIR";
 /// Path of an agency configuration file to use instead of the data folder's `agency.json`.
 pub const AGENCY_CONFIG_ENV: &str = "WAYPOINT_AGENCY_CONFIG";
+/// gpsd's address ("host:port"); gpsd's own default otherwise.
+pub const GPSD_ENV: &str = "WAYPOINT_GPSD";
 /// The agency configuration file looked for in the data folder.
 pub const AGENCY_FILE: &str = "agency.json";
 
@@ -27,6 +29,15 @@ pub fn run() -> Result<(), tauri::Error> {
             let explicit = std::env::var_os(AGENCY_CONFIG_ENV).filter(|p| !p.is_empty()).map(PathBuf::from);
             let config = agency_config(explicit.as_deref(), &data_dir)?;
             app.manage(Waypoint::open(data_dir, config)?);
+            let handle = app.handle().clone();
+            // First start loads the bundled national directory (a few seconds): off the window's thread.
+            std::thread::spawn(move || {
+                if let Err(error) = handle.state::<Waypoint>().prepare_directory() {
+                    tracing::error!(%error, "the service directory did not open");
+                }
+            });
+            let gpsd = std::env::var(GPSD_ENV).ok().filter(|a| !a.is_empty());
+            app.state::<Waypoint>().start_gps(gpsd.as_deref().unwrap_or(waypoint_core::gps::DEFAULT_GPSD_ADDR));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -45,6 +56,15 @@ pub fn run() -> Result<(), tauri::Error> {
             commands::get_encounter,
             commands::get_encounter_version,
             commands::verify_audit,
+            commands::directory_status,
+            commands::service_needs,
+            commands::suggest_services,
+            commands::suggest_for_encounter,
+            commands::search_services,
+            commands::find_places,
+            commands::service_detail,
+            commands::resource_card,
+            commands::gps_reading,
             commands::report_first_paint,
         ])
         .run(tauri::generate_context!())

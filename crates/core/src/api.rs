@@ -47,6 +47,10 @@ pub struct Waypoint {
     config: AgencyConfig,
     kdf: KdfParams,
     store: Mutex<Option<Store>>,
+    /// The service directory (public data, its own unencrypted file), opened on first use.
+    pub(crate) directory: Mutex<Option<crate::directory::Directory>>,
+    pub(crate) directory_load: Mutex<Option<crate::services::DirectoryStatus>>,
+    pub(crate) gps: Mutex<Option<crate::gps::GpsWatcher>>,
 }
 
 impl Waypoint {
@@ -61,7 +65,15 @@ impl Waypoint {
         let data_dir = data_dir.into();
         std::fs::create_dir_all(&data_dir)?;
         restrict_dir(&data_dir)?;
-        Ok(Waypoint { data_dir, config, kdf, store: Mutex::new(None) })
+        Ok(Waypoint {
+            data_dir,
+            config,
+            kdf,
+            store: Mutex::new(None),
+            directory: Mutex::new(None),
+            directory_load: Mutex::new(None),
+            gps: Mutex::new(None),
+        })
     }
 
     pub fn data_dir(&self) -> &Path {

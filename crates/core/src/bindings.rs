@@ -8,8 +8,11 @@ use ts_rs::TS;
 
 use crate::api::{AppStatus, SaveOutcome};
 use crate::audit::{AuditEntry, AuditReport};
+use crate::directory::{Place, ResourceCard, ServiceHit, Suggestion, SuggestionRequest};
 use crate::error::AppError;
+use crate::gps::GpsReading;
 use crate::model::{Encounter, EncounterDetail, EncounterSummary, ListQuery};
+use crate::services::DirectoryStatus;
 use crate::vocab::AgencyConfig;
 
 /// Writes every type crossing the IPC boundary (and the types they use) into `dir`.
@@ -24,5 +27,12 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     ListQuery::export_all_to(dir)?;
     AuditReport::export_all_to(dir)?;
     AuditEntry::export_all_to(dir)?;
+    SuggestionRequest::export_all_to(dir)?;
+    Suggestion::export_all_to(dir)?;
+    ServiceHit::export_all_to(dir)?;
+    Place::export_all_to(dir)?;
+    ResourceCard::export_all_to(dir)?;
+    DirectoryStatus::export_all_to(dir)?;
+    GpsReading::export_all_to(dir)?;
     Ok(())
 }

@@ -31,8 +31,12 @@ fn the_validator_can_fail() {
     // Guards the export test: a document missing `status` and with a bad uuid is refused.
     let v = validator();
     assert!(!v.is_valid(&serde_json::json!({"id": "not-a-uuid", "name": "x"})));
-    assert!(!v.is_valid(&serde_json::json!({"id": "ac148810-d857-441c-9679-408f346de14b", "name": "x", "status": "open"})));
-    assert!(v.is_valid(&serde_json::json!({"id": "ac148810-d857-441c-9679-408f346de14b", "name": "x", "status": "active"})));
+    assert!(
+        !v.is_valid(&serde_json::json!({"id": "ac148810-d857-441c-9679-408f346de14b", "name": "x", "status": "open"}))
+    );
+    assert!(
+        v.is_valid(&serde_json::json!({"id": "ac148810-d857-441c-9679-408f346de14b", "name": "x", "status": "active"}))
+    );
 }
 
 #[test]
@@ -102,10 +106,13 @@ fn export_validates_against_the_official_schema() {
     dir.import_hsds_json(&hsds().join("examples/service_full.json")).unwrap();
     dir.import_hsds_json(&hsds().join("examples/organization_full.json")).unwrap();
     // Real SAMHSA rows (the OTP file: odd ZIPs, a Latin-1 name) ...
-    let files = vec![samhsa::files_in(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/samhsa"), &Mapping::shipped())
-        .into_iter()
-        .find(|p| p.ends_with("opioid_treatment_programs.csv"))
-        .unwrap()];
+    let files = vec![samhsa::files_in(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/samhsa"),
+        &Mapping::shipped(),
+    )
+    .into_iter()
+    .find(|p| p.ends_with("opioid_treatment_programs.csv"))
+    .unwrap()];
     dir.import_samhsa(&files).unwrap();
     // ... and a service with an IANA-zoned schedule, drop-off policy and capacity.
     let id = |k: &str| stable_id(&["export-test", k]);
@@ -138,7 +145,13 @@ fn export_validates_against_the_official_schema() {
                 closes_at: Some("06:00".into()),
                 ..Default::default()
             }],
-            phones: vec![Phone { id: id("phone"), service_id: Some(id("svc")), number: "614-555-0100".into(), extension: Some("12".into()), ..Default::default() }],
+            phones: vec![Phone {
+                id: id("phone"),
+                service_id: Some(id("svc")),
+                number: "614-555-0100".into(),
+                extension: Some("12".into()),
+                ..Default::default()
+            }],
             types: vec![("crisis_stabilization".into(), LISTED.into())],
             capacity: Some(ServiceCapacity {
                 id: id("cap"),

@@ -48,14 +48,23 @@ fn imports_the_national_listings_and_reimport_never_duplicates() {
         "06708-2460"
     );
     // ZIP+4 in one column (OTP file): 99654-8525.
-    assert_eq!(one("SELECT postal_code FROM address WHERE address_1 LIKE '2521 E. Mountain Village Drive%'"), "99654-8525");
+    assert_eq!(
+        one("SELECT postal_code FROM address WHERE address_1 LIKE '2521 E. Mountain Village Drive%'"),
+        "99654-8525"
+    );
     // Puerto Rico's three-digit ZIPs get their zeros back.
     let pr_short: i64 = conn
-        .query_row("SELECT COUNT(*) FROM address WHERE state_province = 'PR' AND length(postal_code) < 5", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM address WHERE state_province = 'PR' AND length(postal_code) < 5", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(pr_short, 0);
     // The Latin-1 row reads as text, and FTS finds it without the accent.
-    assert!(dir.search_by_name("Clinica Tratamiento Cayey", 5).unwrap().iter().any(|h| h.name.starts_with("Clínica de Tratamiento")));
+    assert!(dir
+        .search_by_name("Clinica Tratamiento Cayey", 5)
+        .unwrap()
+        .iter()
+        .any(|h| h.name.starts_with("Clínica de Tratamiento")));
     // A facility in the mental-health and the substance-use files is one service with both types.
     let both: i64 = conn
         .query_row(
@@ -129,7 +138,10 @@ fn bad_rows_are_rejected_with_their_reason_and_a_changed_row_updates() {
     std::fs::write(&file, changed).unwrap();
     let report = dir.import_samhsa(&[file]).unwrap();
     assert_eq!((report.created, report.updated, report.unchanged), (0, 1, 1));
-    let n: i64 = dir.connection().query_row("SELECT COUNT(*) FROM phone WHERE number = '860-555-0101'", [], |r| r.get(0)).unwrap();
+    let n: i64 = dir
+        .connection()
+        .query_row("SELECT COUNT(*) FROM phone WHERE number = '860-555-0101'", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 0);
 }
 

@@ -92,25 +92,37 @@ fn unknown_is_never_shown_as_open() {
     assert_eq!(s.open_now, OpenNow::Unknown);
     assert!(s.text.contains("no timezone"), "{}", s.text);
     // Unreadable times, unknown zones, a rule with no days.
-    assert_eq!(open_state(&[weekly(WEEKDAYS, "9am", "5pm", Some("America/New_York"))], None, now).open_now, OpenNow::Unknown);
-    assert_eq!(open_state(&[weekly(WEEKDAYS, "09:00", "17:00", Some("Mars/Olympus"))], None, now).open_now, OpenNow::Unknown);
+    assert_eq!(
+        open_state(&[weekly(WEEKDAYS, "9am", "5pm", Some("America/New_York"))], None, now).open_now,
+        OpenNow::Unknown
+    );
+    assert_eq!(
+        open_state(&[weekly(WEEKDAYS, "09:00", "17:00", Some("Mars/Olympus"))], None, now).open_now,
+        OpenNow::Unknown
+    );
     let no_days = Schedule { byday: None, ..weekly("", "09:00", "17:00", Some("America/New_York")) };
     assert_eq!(open_state(&[no_days], None, now).open_now, OpenNow::Unknown);
     // Only an opening time.
     let half = Schedule { closes_at: None, ..weekly(WEEKDAYS, "09:00", "", Some("America/New_York")) };
     assert_eq!(open_state(&[half], None, now).open_now, OpenNow::Unknown);
     // A schedule that expired.
-    let old = Schedule { valid_to: Some("2005-01-01".into()), ..weekly(WEEKDAYS, "09:00", "17:00", Some("America/New_York")) };
+    let old = Schedule {
+        valid_to: Some("2005-01-01".into()),
+        ..weekly(WEEKDAYS, "09:00", "17:00", Some("America/New_York"))
+    };
     assert_eq!(open_state(&[old], None, now).open_now, OpenNow::Unknown);
     // One readable closed rule beside an unreadable one: unknown, not closed.
-    let mixed = [weekly("SA", "09:00", "17:00", Some("America/New_York")), weekly(WEEKDAYS, "bad", "17:00", Some("America/New_York"))];
+    let mixed = [
+        weekly("SA", "09:00", "17:00", Some("America/New_York")),
+        weekly(WEEKDAYS, "bad", "17:00", Some("America/New_York")),
+    ];
     assert_eq!(open_state(&mixed, None, now).open_now, OpenNow::Unknown);
 }
 
 #[test]
 fn location_timezone_and_hsds_numeric_offsets() {
     let now = at(2026, 11, 30, 14, 30); // 09:30 at UTC-5
-    // The schedule has no zone: the location's applies.
+                                        // The schedule has no zone: the location's applies.
     let s = [weekly(WEEKDAYS, "09:00", "17:00", None)];
     assert_eq!(open_state(&s, Some("America/New_York"), now).open_now, OpenNow::Open);
     assert_eq!(open_state(&s, Some("America/Los_Angeles"), now).open_now, OpenNow::Closed);
@@ -137,10 +149,7 @@ fn monthly_rules_and_split_days() {
     assert_eq!(open_state(&[first_monday.clone()], None, at(2026, 12, 7, 11, 0)).open_now, OpenNow::Open);
     assert_eq!(open_state(&[first_monday], None, at(2026, 12, 14, 11, 0)).open_now, OpenNow::Closed);
     // Morning and afternoon sessions: closed over lunch.
-    let split = [
-        weekly(WEEKDAYS, "08:00", "12:00", Some("UTC")),
-        weekly(WEEKDAYS, "13:00", "17:00", Some("UTC")),
-    ];
+    let split = [weekly(WEEKDAYS, "08:00", "12:00", Some("UTC")), weekly(WEEKDAYS, "13:00", "17:00", Some("UTC"))];
     assert_eq!(open_state(&split, None, at(2026, 11, 30, 12, 30)).text, "closed, opens Mon 13:00");
     assert_eq!(open_state(&split, None, at(2026, 11, 30, 13, 30)).open_now, OpenNow::Open);
 }

@@ -80,18 +80,39 @@ fn directory() -> Directory {
     let mut dir = Directory::open_in_memory().unwrap();
     let records = vec![
         // Open 24/7 crisis unit with detox that takes police drop-offs, 6 miles away.
-        dropoff(hours(service("csu", "Franklin Crisis Stabilization Unit", 6.0, &["crisis_stabilization", "detox"]), ALL_WEEK, "00:00", "00:00"), true),
+        dropoff(
+            hours(
+                service("csu", "Franklin Crisis Stabilization Unit", 6.0, &["crisis_stabilization", "detox"]),
+                ALL_WEEK,
+                "00:00",
+                "00:00",
+            ),
+            true,
+        ),
         // Outpatient office, much closer, closed at 02:00 on a Saturday.
-        hours(service("opd", "Downtown Counseling Office", 0.5, &["outpatient", "mental_health", "substance_use"]), "MO,TU,WE,TH,FR", "08:00", "17:00"),
+        hours(
+            service("opd", "Downtown Counseling Office", 0.5, &["outpatient", "mental_health", "substance_use"]),
+            "MO,TU,WE,TH,FR",
+            "08:00",
+            "17:00",
+        ),
         // Youth-only crisis centre, very close: not for an adult.
         {
-            let mut r = hours(service("youth", "Youth Crisis Center", 0.3, &["crisis_stabilization", "youth"]), ALL_WEEK, "00:00", "00:00");
+            let mut r = hours(
+                service("youth", "Youth Crisis Center", 0.3, &["crisis_stabilization", "youth"]),
+                ALL_WEEK,
+                "00:00",
+                "00:00",
+            );
             r.service.minimum_age = Some(0.0);
             r.service.maximum_age = Some(17.0);
             r
         },
         // A crisis centre beyond 25 miles.
-        dropoff(hours(service("far", "Faraway Crisis Center", 40.0, &["crisis_stabilization"]), ALL_WEEK, "00:00", "00:00"), true),
+        dropoff(
+            hours(service("far", "Faraway Crisis Center", 40.0, &["crisis_stabilization"]), ALL_WEEK, "00:00", "00:00"),
+            true,
+        ),
         // A closed-down crisis centre nearby.
         {
             let mut r = service("gone", "Closed Crisis Center", 1.0, &["crisis_stabilization"]);
@@ -331,7 +352,9 @@ fn national_directory_answers_for_a_real_city() {
     assert!(out.windows(2).all(|w| w[0].score >= w[1].score));
     let top_types = &out[0].types;
     assert!(
-        top_types.iter().any(|t| ["crisis_stabilization", "psychiatric_emergency", "detox", "hospital"].contains(&t.as_str())),
+        top_types
+            .iter()
+            .any(|t| ["crisis_stabilization", "psychiatric_emergency", "detox", "hospital"].contains(&t.as_str())),
         "{top_types:?}"
     );
 }

@@ -53,7 +53,8 @@ pub fn build(files: &[std::path::PathBuf]) -> Result<(Vec<u8>, ImportReport)> {
 /// Reads a bundle's facilities.
 pub fn read(bytes: &[u8]) -> Result<Vec<Facility>> {
     let mut lines = BufReader::new(zstd::Decoder::new(bytes)?).lines();
-    let header: Header = serde_json::from_str(&lines.next().ok_or_else(|| Error::Config("empty directory bundle".into()))??)?;
+    let header: Header =
+        serde_json::from_str(&lines.next().ok_or_else(|| Error::Config("empty directory bundle".into()))??)?;
     if header.format != FORMAT || header.version != 1 {
         return Err(Error::Config(format!("directory bundle {} v{} not supported", header.format, header.version)));
     }

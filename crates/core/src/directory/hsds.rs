@@ -66,7 +66,12 @@ fn exists(c: &Connection, table: &str, id: &str) -> Result<bool> {
 }
 
 /// Writes one HSDS row of `table`; Err(reason) rejects it, warnings are pushed to `warn`.
-fn import_row(c: &Connection, table: &str, row: &Row, warn: &mut Vec<String>) -> Result<std::result::Result<Outcome, String>> {
+fn import_row(
+    c: &Connection,
+    table: &str,
+    row: &Row,
+    warn: &mut Vec<String>,
+) -> Result<std::result::Result<Outcome, String>> {
     let Some(raw_id) = text(row, "id") else { return Ok(Err("no id".into())) };
     let id = hsds_id(table, &raw_id);
     let reference = |key: &str, target: &str, warn: &mut Vec<String>| -> Result<Option<String>> {
@@ -130,7 +135,8 @@ fn import_row(c: &Connection, table: &str, row: &Row, warn: &mut Vec<String>) ->
         }
         "locations" => {
             let (mut lat, mut lon) = (number(row, "latitude"), number(row, "longitude"));
-            if lat.is_some_and(|v| !(-90.0..=90.0).contains(&v)) || lon.is_some_and(|v| !(-180.0..=180.0).contains(&v)) {
+            if lat.is_some_and(|v| !(-90.0..=90.0).contains(&v)) || lon.is_some_and(|v| !(-180.0..=180.0).contains(&v))
+            {
                 warn.push(format!(
                     "coordinates {},{} out of range; dropped (not placed on the map)",
                     text(row, "latitude").unwrap_or_default(),
@@ -236,7 +242,10 @@ fn import_row(c: &Connection, table: &str, row: &Row, warn: &mut Vec<String>) ->
                 closes_at: text(row, "closes_at"),
                 description: text(row, "description"),
             };
-            if schedule.service_id.is_none() && schedule.location_id.is_none() && schedule.service_at_location_id.is_none() {
+            if schedule.service_id.is_none()
+                && schedule.location_id.is_none()
+                && schedule.service_at_location_id.is_none()
+            {
                 return Ok(Err("schedule of no known service or location".into()));
             }
             store::upsert_schedule(c, &schedule)?
@@ -271,7 +280,8 @@ fn import_row(c: &Connection, table: &str, row: &Row, warn: &mut Vec<String>) ->
                     Some("no" | "false" | "0") => Some(false),
                     _ => None,
                 };
-                c.prepare_cached("UPDATE service SET law_enforcement_dropoff = ?1 WHERE id = ?2")?.execute(rusqlite::params![yes, link_id])?;
+                c.prepare_cached("UPDATE service SET law_enforcement_dropoff = ?1 WHERE id = ?2")?
+                    .execute(rusqlite::params![yes, link_id])?;
             }
             store::upsert_attribute(
                 c,
@@ -290,7 +300,13 @@ fn import_row(c: &Connection, table: &str, row: &Row, warn: &mut Vec<String>) ->
     Ok(Ok(outcome))
 }
 
-fn record(report: &mut ImportReport, source: &str, row_no: u64, result: std::result::Result<Outcome, String>, warns: Vec<String>) {
+fn record(
+    report: &mut ImportReport,
+    source: &str,
+    row_no: u64,
+    result: std::result::Result<Outcome, String>,
+    warns: Vec<String>,
+) {
     report.rows_read += 1;
     match result {
         Ok(outcome) => report.count(outcome),
@@ -309,7 +325,9 @@ fn package_paths(dir: &Path, report: &mut ImportReport) -> BTreeMap<String, std:
     match parsed.as_ref().and_then(|d| d.get("resources")).and_then(Value::as_array) {
         Some(resources) => {
             for r in resources {
-                if let (Some(name), Some(path)) = (r.get("name").and_then(Value::as_str), r.get("path").and_then(Value::as_str)) {
+                if let (Some(name), Some(path)) =
+                    (r.get("name").and_then(Value::as_str), r.get("path").and_then(Value::as_str))
+                {
                     paths.insert(name.to_owned(), dir.join(path));
                 }
             }
@@ -383,8 +401,14 @@ impl Directory {
         let mut report = ImportReport::new(format!("HSDS JSON {name}"));
         let doc: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
         let tx = self.conn.transaction()?;
-        let mut walker =
-            Walker { c: &tx, report: &mut report, source: name, row: 0, skipped: BTreeMap::new(), seen: HashSet::new() };
+        let mut walker = Walker {
+            c: &tx,
+            report: &mut report,
+            source: name,
+            row: 0,
+            skipped: BTreeMap::new(),
+            seen: HashSet::new(),
+        };
         match doc.get("contents").and_then(Value::as_array) {
             Some(items) => {
                 for item in items {
@@ -470,7 +494,9 @@ impl Walker<'_> {
     fn note_skipped(&mut self, obj: &Map<String, Value>) {
         for kind in SKIPPED_KINDS {
             match obj.get(*kind) {
-                Some(Value::Array(a)) if !a.is_empty() => *self.skipped.entry((*kind).to_owned()).or_default() += a.len() as u64,
+                Some(Value::Array(a)) if !a.is_empty() => {
+                    *self.skipped.entry((*kind).to_owned()).or_default() += a.len() as u64
+                }
                 Some(Value::Object(_)) => *self.skipped.entry((*kind).to_owned()).or_default() += 1,
                 _ => {}
             }
@@ -682,16 +708,15 @@ impl Directory {
         put(
             &mut doc,
             "last_modified",
-            svc.last_modified
-                .as_deref()
-                .filter(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok())
-                .map(|t| json!(t)),
+            svc.last_modified.as_deref().filter(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()).map(|t| json!(t)),
         );
         doc.insert("phones".into(), Value::Array(self.export_phones("service_id", &svc.id)?));
         doc.insert("schedules".into(), Value::Array(self.export_schedules("service_id", &svc.id)?));
         // Service-at-locations, each with its location.
         let sals: Vec<(String, String, Option<String>)> = c
-            .prepare_cached("SELECT id, location_id, description FROM service_at_location WHERE service_id = ?1 ORDER BY id")?
+            .prepare_cached(
+                "SELECT id, location_id, description FROM service_at_location WHERE service_id = ?1 ORDER BY id",
+            )?
             .query_map([&svc.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut sal_docs = Vec::new();
@@ -738,10 +763,16 @@ impl Directory {
             p.insert("id".into(), json!(r.get::<_, String>(0)?));
             p.insert("number".into(), json!(r.get::<_, String>(1)?));
             // HSDS 3.0 types the extension as a number.
-            put(&mut p, "extension", r.get::<_, Option<String>>(2)?.and_then(|e| e.parse::<i64>().ok()).map(|e| json!(e)));
+            put(
+                &mut p,
+                "extension",
+                r.get::<_, Option<String>>(2)?.and_then(|e| e.parse::<i64>().ok()).map(|e| json!(e)),
+            );
             put(&mut p, "type", r.get::<_, Option<String>>(3)?.map(Value::String));
             put(&mut p, "description", r.get::<_, Option<String>>(4)?.map(Value::String));
-            for (i, key) in [(5, "organization_id"), (6, "service_id"), (7, "location_id"), (8, "service_at_location_id")] {
+            for (i, key) in
+                [(5, "organization_id"), (6, "service_id"), (7, "location_id"), (8, "service_at_location_id")]
+            {
                 put(&mut p, key, r.get::<_, Option<String>>(i)?.map(Value::String));
             }
             Ok(Value::Object(p))

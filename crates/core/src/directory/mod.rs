@@ -7,6 +7,7 @@
 //! - [`suggest`]: crisis-aware ranking with rules from `assets/suggestion_rules.json`.
 
 pub mod bundle;
+pub mod card;
 pub mod hsds;
 pub mod model;
 pub mod samhsa;
@@ -20,6 +21,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use card::{CardEntry, Place, ResourceCard};
 pub use model::*;
 pub use store::{stable_id, Outcome};
 pub use suggest::{Strategy, SuggestionRules};
@@ -78,7 +80,8 @@ impl Directory {
 
     fn from_connection(mut conn: Connection) -> Result<Self> {
         schema::migrate(&mut conn)?;
-        let mut dir = Directory { conn, type_bits: HashMap::new(), rules: SuggestionRules::default(), grid: Default::default() };
+        let mut dir =
+            Directory { conn, type_bits: HashMap::new(), rules: SuggestionRules::default(), grid: Default::default() };
         dir.load_type_bits()?;
         Ok(dir)
     }
@@ -162,11 +165,8 @@ impl Directory {
     /// Services whose name (or organization, or city) matches the words typed, best first.
     pub fn search_by_name(&self, text: &str, limit: u32) -> Result<Vec<ServiceHit>> {
         // Each word as a quoted prefix term, so user input is never FTS5 syntax.
-        let query: Vec<String> = text
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(|w| format!("\"{w}\"*"))
-            .collect();
+        let query: Vec<String> =
+            text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| format!("\"{w}\"*")).collect();
         if query.is_empty() {
             return Ok(Vec::new());
         }

@@ -158,8 +158,7 @@ pub fn normalize_zip(zip: &str, zip4: Option<&str>) -> Option<(String, Option<St
 }
 
 fn words(text: &str) -> String {
-    let lowered: String =
-        text.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    let lowered: String = text.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
     lowered.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -254,8 +253,15 @@ pub fn read_facilities(files: &[PathBuf], mapping: &Mapping) -> Result<(Vec<Faci
         };
         let opt_col = |name: &Option<String>| -> Result<Option<usize>> { name.as_deref().map(col).transpose() };
         let c = &fm.columns;
-        let (i_name, i_street1, i_city, i_state, i_zip, i_lat, i_lon) =
-            (col(&c.name)?, col(&c.street1)?, col(&c.city)?, col(&c.state)?, col(&c.zip)?, col(&c.latitude)?, col(&c.longitude)?);
+        let (i_name, i_street1, i_city, i_state, i_zip, i_lat, i_lon) = (
+            col(&c.name)?,
+            col(&c.street1)?,
+            col(&c.city)?,
+            col(&c.state)?,
+            col(&c.zip)?,
+            col(&c.latitude)?,
+            col(&c.longitude)?,
+        );
         let (i_name2, i_street2, i_zip4, i_county, i_phone, i_website, i_type) = (
             opt_col(&c.name2)?,
             opt_col(&c.street2)?,
@@ -277,8 +283,15 @@ pub fn read_facilities(files: &[PathBuf], mapping: &Mapping) -> Result<(Vec<Faci
                 report.reject(&file_name, row, "no facility name");
                 continue;
             };
-            let (lat, lon) = match (get(i_lat).and_then(|v| v.parse::<f64>().ok()), get(i_lon).and_then(|v| v.parse::<f64>().ok())) {
-                (Some(lat), Some(lon)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) && (lat, lon) != (0.0, 0.0) => (lat, lon),
+            let (lat, lon) = match (
+                get(i_lat).and_then(|v| v.parse::<f64>().ok()),
+                get(i_lon).and_then(|v| v.parse::<f64>().ok()),
+            ) {
+                (Some(lat), Some(lon))
+                    if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) && (lat, lon) != (0.0, 0.0) =>
+                {
+                    (lat, lon)
+                }
                 _ => {
                     report.reject(&file_name, row, format!("`{name}`: missing or invalid coordinates"));
                     continue;
@@ -303,17 +316,31 @@ pub fn read_facilities(files: &[PathBuf], mapping: &Mapping) -> Result<(Vec<Faci
                 Some((five, Some(four))) => format!("{five}-{four}"),
                 Some((five, None)) => five,
                 None => {
-                    report.warn(&file_name, row, format!("`{name}`: ZIP `{}` not understood; kept without it", get(i_zip).unwrap_or_default()));
+                    report.warn(
+                        &file_name,
+                        row,
+                        format!("`{name}`: ZIP `{}` not understood; kept without it", get(i_zip).unwrap_or_default()),
+                    );
                     String::new()
                 }
             };
-            let key = format!("{}|{}|{}", normalize_name(&name), normalize_street(&street1), postal_code.get(..5).unwrap_or(""));
+            let key = format!(
+                "{}|{}|{}",
+                normalize_name(&name),
+                normalize_street(&street1),
+                postal_code.get(..5).unwrap_or("")
+            );
             let mut phones = Vec::new();
-            for (i, description) in i_phone.iter().map(|&i| (i, "main")).chain(i_intake.iter().map(|&i| (i, "intake"))) {
+            for (i, description) in i_phone.iter().map(|&i| (i, "main")).chain(i_intake.iter().map(|&i| (i, "intake")))
+            {
                 if let Some(text) = get(i) {
                     match parse_phone(&text) {
-                        Some((number, extension)) => phones.push(FacilityPhone { number, extension, description: description.into() }),
-                        None => report.warn(&file_name, row, format!("`{name}`: phone `{text}` not understood; dropped")),
+                        Some((number, extension)) => {
+                            phones.push(FacilityPhone { number, extension, description: description.into() })
+                        }
+                        None => {
+                            report.warn(&file_name, row, format!("`{name}`: phone `{text}` not understood; dropped"))
+                        }
                     }
                 }
             }

@@ -58,9 +58,7 @@ fn parse_time(text: &str) -> Option<u32> {
     if text == "24:00" || text == "24:00:00" {
         return Some(1440);
     }
-    let t = NaiveTime::parse_from_str(text, "%H:%M:%S")
-        .or_else(|_| NaiveTime::parse_from_str(text, "%H:%M"))
-        .ok()?;
+    let t = NaiveTime::parse_from_str(text, "%H:%M:%S").or_else(|_| NaiveTime::parse_from_str(text, "%H:%M")).ok()?;
     // "23:59" closing means "until midnight": no one-minute gap before a 24 h day.
     let minutes = t.hour() * 60 + t.minute();
     Some(if minutes == 1439 { 1440 } else { minutes })
@@ -186,7 +184,8 @@ impl Rule {
                 let day_ok = days.iter().any(|d| d.day == date.weekday());
                 let week_ok = match start {
                     Some(start) if *interval > 1 => {
-                        let weeks = (date.week(Weekday::Mon).first_day() - start.week(Weekday::Mon).first_day()).num_days() / 7;
+                        let weeks =
+                            (date.week(Weekday::Mon).first_day() - start.week(Weekday::Mon).first_day()).num_days() / 7;
                         weeks >= 0 && weeks % interval == 0
                     }
                     Some(start) => date >= *start,
@@ -244,7 +243,16 @@ impl Rule {
     fn always(&self) -> bool {
         let all_days = match &self.freq {
             Freq::Daily => true,
-            Freq::Weekly { days, interval, .. } => *interval == 1 && days.iter().filter(|d| d.ordinal.is_none()).map(|d| d.day).collect::<std::collections::HashSet<_>>().len() == 7,
+            Freq::Weekly { days, interval, .. } => {
+                *interval == 1
+                    && days
+                        .iter()
+                        .filter(|d| d.ordinal.is_none())
+                        .map(|d| d.day)
+                        .collect::<std::collections::HashSet<_>>()
+                        .len()
+                        == 7
+            }
             Freq::Monthly { .. } => false,
         };
         all_days && self.opens == 0 && self.closes >= 1440 && self.valid_from.is_none() && self.valid_to.is_none()
@@ -281,7 +289,11 @@ pub fn open_state(schedules: &[Schedule], fallback_tz: Option<&str>, now: DateTi
             return OpenState { open_now: OpenNow::Open, always_open: true, text: "open 24/7".into() };
         }
         if let Some(until) = rule.open_at(local) {
-            return OpenState { open_now: OpenNow::Open, always_open: false, text: format!("open until {}", hhmm(until)) };
+            return OpenState {
+                open_now: OpenNow::Open,
+                always_open: false,
+                text: format!("open until {}", hhmm(until)),
+            };
         }
         any_valid_today |= rule.valid_on(local.date()) || rule.valid_on(local.date() - Duration::days(1));
         if let Some(next) = rule.next_opening(local) {
@@ -299,4 +311,55 @@ pub fn open_state(schedules: &[Schedule], fallback_tz: Option<&str>, now: DateTi
         None => "closed".into(),
     };
     OpenState { open_now: OpenNow::Closed, always_open: false, text }
+}
+
+/// Weekly hours in words for a printed card ("Mon-Fri 08:00-17:00; Sat 09:00-12:00"). It states
+/// what the schedules say and nothing more: without schedules it tells the reader to call first.
+pub fn weekly_hours(schedules: &[Schedule]) -> String {
+    if schedules.is_empty() {
+        return "Hours not listed: call first".into();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for s in schedules {
+        if let Some(text) = s.description.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            parts.push(text.to_string());
+            continue;
+        }
+        let always = Rule::parse(s, Some("UTC")).map(|r| r.always()).unwrap_or(false);
+        if always {
+            parts.push("Open 24 hours, every day".into());
+            continue;
+        }
+        let days = match s.byday.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(days) => days
+                .split(',')
+                .map(|d| {
+                    let d = d.trim().to_ascii_uppercase();
+                    let code = &d[d.len().saturating_sub(2)..];
+                    weekday(code).map(|w| format!("{}{w}", &d[..d.len().saturating_sub(2)])).unwrap_or(d.clone())
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            None if s.freq.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("DAILY")) => "Daily".into(),
+            None => "Days not listed".into(),
+        };
+        let hours = match (s.opens_at.as_deref(), s.closes_at.as_deref()) {
+            (Some(open), Some(close)) => format!("{}-{}", short_time(open), short_time(close)),
+            (Some(open), None) => format!("from {}", short_time(open)),
+            _ => "hours not listed".into(),
+        };
+        parts.push(format!("{days} {hours}"));
+    }
+    parts.dedup();
+    parts.join("; ")
+}
+
+/// "08:00:00" -> "08:00".
+fn short_time(text: &str) -> String {
+    let t = text.trim();
+    if t.len() >= 5 && t.as_bytes()[2] == b':' {
+        t[..5].to_string()
+    } else {
+        t.to_string()
+    }
 }

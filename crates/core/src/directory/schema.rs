@@ -172,8 +172,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             applied_at TEXT NOT NULL
         );",
     )?;
-    let current: u32 =
-        conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+    let current: u32 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
     for (version, name, sql) in MIGRATIONS {
         if *version <= current {
             continue;

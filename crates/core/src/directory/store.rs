@@ -347,7 +347,13 @@ pub(crate) fn tag_service_type(c: &Connection, service_id: &str, code: &str, how
 
 /// Deletes a service's rows in `table` (linked by `service_id`) whose ids are not in `keep`:
 /// a re-import that drops a phone number drops it here too.
-pub(crate) fn prune_children(c: &Connection, table: &str, link_col: &str, link_id: &str, keep: &[String]) -> Result<bool> {
+pub(crate) fn prune_children(
+    c: &Connection,
+    table: &str,
+    link_col: &str,
+    link_id: &str,
+    keep: &[String],
+) -> Result<bool> {
     let existing: Vec<String> = c
         .prepare_cached(&format!("SELECT id FROM {table} WHERE {link_col} = ?1"))?
         .query_map([link_id], |r| r.get(0))?

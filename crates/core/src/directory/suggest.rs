@@ -194,10 +194,8 @@ fn compile(rules: &SuggestionRules, bits: &HashMap<String, u8>, req: &Suggestion
     };
     let mut any = false;
     for need in &req.needs {
-        let weights = rules
-            .needs
-            .get(need)
-            .ok_or_else(|| Error::validation("needs", format!("unknown need `{need}`")))?;
+        let weights =
+            rules.needs.get(need).ok_or_else(|| Error::validation("needs", format!("unknown need `{need}`")))?;
         apply(weights, format!("need: {}", humanize(need)));
         any = true;
     }
@@ -329,10 +327,7 @@ impl Directory {
             top.insert(at, exact);
             top.truncate(limit);
         }
-        top.into_iter()
-            .enumerate()
-            .map(|(i, e)| self.describe(rules, &wanted, e, i as u32 + 1))
-            .collect()
+        top.into_iter().enumerate().map(|(i, e)| self.describe(rules, &wanted, e, i as u32 + 1)).collect()
     }
 
     fn candidates(&self, lat: f64, lon: f64, radius: f64, mask: i64, strategy: Strategy) -> Result<Vec<Candidate>> {
@@ -370,14 +365,21 @@ impl Directory {
     }
 
     fn exact(&self, c: Candidate, now: DateTime<Utc>, s: &Scoring, age: Option<&[f64; 2]>) -> Result<Option<Exact>> {
-        let (sal_id, service_id, location_id, tz, min_age, max_age): (String, String, String, Option<String>, Option<f64>, Option<f64>) =
-            self.conn
-                .prepare_cached(
-                    "SELECT sal.id, sal.service_id, sal.location_id, l.timezone, s.minimum_age, s.maximum_age
+        let (sal_id, service_id, location_id, tz, min_age, max_age): (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<f64>,
+            Option<f64>,
+        ) = self
+            .conn
+            .prepare_cached(
+                "SELECT sal.id, sal.service_id, sal.location_id, l.timezone, s.minimum_age, s.maximum_age
                      FROM service_at_location sal JOIN service s ON s.id = sal.service_id
                      JOIN location l ON l.id = sal.location_id WHERE sal.sal_key = ?1",
-                )?
-                .query_row([c.sal_key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
+            )?
+            .query_row([c.sal_key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
         if let Some([lo, hi]) = age {
             // Skip services whose age range cannot include this person (e.g. youth-only for an adult).
             if min_age.is_some_and(|m| m > *hi) || max_age.is_some_and(|m| m < *lo) {
@@ -403,9 +405,37 @@ impl Directory {
         Ok(Some(Exact { cand: c, score, sal_id, service_id, location_id, state, capacity }))
     }
 
+    /// One service-at-location described as a suggestion is (for referrals and resource cards):
+    /// hours, capacity, phones; distance from `from` when given, else 0. `why` is left empty.
+    pub fn service_detail(&self, sal_id: &str, from: Option<(f64, f64)>, now: DateTime<Utc>) -> Result<Suggestion> {
+        let mut cand = self
+            .conn
+            .prepare_cached(
+                "SELECT r.sal_key, (r.min_lat + r.max_lat) / 2, (r.min_lon + r.max_lon) / 2, r.type_mask, r.inferred_mask, r.flags
+                 FROM sal_rtree r JOIN service_at_location sal ON sal.sal_key = r.sal_key WHERE sal.id = ?1",
+            )?
+            .query_row([sal_id], candidate_row)
+            .optional()?
+            .ok_or_else(|| Error::NotFound(format!("No service `{sal_id}` in the directory.")))?;
+        if let Some((lat, lon)) = from {
+            cand.distance = haversine_miles(lat, lon, cand.lat, cand.lon);
+        }
+        cand.best_bit = cand.mask.trailing_zeros().min(62) as usize;
+        let rules = &self.rules;
+        let exact = self
+            .exact(cand, now, &rules.scoring, None)?
+            .ok_or_else(|| Error::NotFound(format!("No service `{sal_id}` in the directory.")))?;
+        let nothing = Wanted { weight: [0.0; 63], trigger: vec![String::new(); 63], mask: 0 };
+        let mut detail = self.describe(rules, &nothing, exact, 0)?;
+        detail.why = String::new();
+        Ok(detail)
+    }
+
     /// The schedules that apply: the service-at-location's own, else the service's, else the location's.
     pub fn schedules_for(&self, sal_id: &str, service_id: &str, location_id: &str) -> Result<Vec<Schedule>> {
-        for (column, id) in [("service_at_location_id", sal_id), ("service_id", service_id), ("location_id", location_id)] {
+        for (column, id) in
+            [("service_at_location_id", sal_id), ("service_id", service_id), ("location_id", location_id)]
+        {
             let found = self.schedules_where(column, id)?;
             if !found.is_empty() {
                 return Ok(found);

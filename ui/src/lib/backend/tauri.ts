@@ -29,5 +29,14 @@ export function tauriBackend(): Backend {
     getEncounterVersion: (id, version) => call("get_encounter_version", { id, version }),
     verifyAudit: () => call("verify_audit"),
     reportFirstPaint: () => call("report_first_paint"),
+    directoryStatus: () => call("directory_status"),
+    serviceNeeds: () => call("service_needs"),
+    suggestServices: (request) => call("suggest_services", { request }),
+    suggestForEncounter: (encounter, needs) => call("suggest_for_encounter", { encounter, needs }),
+    searchServices: (text) => call("search_services", { text }),
+    findPlaces: (text) => call("find_places", { text }),
+    serviceDetail: (id, from) => call("service_detail", { id, from }),
+    resourceCard: (ids) => call("resource_card", { ids }),
+    gpsReading: () => call("gps_reading"),
   };
 }

@@ -7,6 +7,14 @@ import type { EncounterDetail } from "../bindings/EncounterDetail";
 import type { EncounterSummary } from "../bindings/EncounterSummary";
 import type { ListQuery } from "../bindings/ListQuery";
 import type { SaveOutcome } from "../bindings/SaveOutcome";
+import type { DirectoryStatus } from "../bindings/DirectoryStatus";
+import type { GpsReading } from "../bindings/GpsReading";
+import type { Place } from "../bindings/Place";
+import type { ResourceCard } from "../bindings/ResourceCard";
+import type { ServiceHit } from "../bindings/ServiceHit";
+import type { Suggestion } from "../bindings/Suggestion";
+import type { SuggestionRequest } from "../bindings/SuggestionRequest";
+import type { Term } from "../bindings/Term";
 
 /** One method per Tauri command of notes/ipc.md. Every method rejects with an `AppError`. */
 export interface Backend {
@@ -26,4 +34,16 @@ export interface Backend {
   getEncounterVersion(id: string, version: number): Promise<Encounter>;
   verifyAudit(): Promise<AuditReport>;
   reportFirstPaint(): Promise<null>;
+  // Service directory and location (offline).
+  directoryStatus(): Promise<DirectoryStatus>;
+  serviceNeeds(): Promise<Term[]>;
+  suggestServices(request: SuggestionRequest): Promise<Suggestion[]>;
+  /** Rejects with a `validation` error on field `location` when the encounter has no location. */
+  suggestForEncounter(encounter: Encounter, needs: string[]): Promise<Suggestion[]>;
+  searchServices(text: string): Promise<ServiceHit[]>;
+  findPlaces(text: string): Promise<Place[]>;
+  /** One service by its service-at-location id; distance from `from` ([lat, lon]) when given. */
+  serviceDetail(id: string, from: [number, number] | null): Promise<Suggestion>;
+  resourceCard(ids: string[]): Promise<ResourceCard>;
+  gpsReading(): Promise<GpsReading>;
 }
