@@ -7,5 +7,6 @@ fn main() {
         );
     }
     println!("cargo:rerun-if-changed=bare");
+    println!("cargo:rerun-if-changed=../ui/dist/index.html");
     tauri_build::build()
 }

@@ -137,8 +137,8 @@ pub fn gps_reading(state: State<'_, Waypoint>) -> GpsReading {
     state.gps_reading()
 }
 
-/// Benchmark hook: the UI calls it once its first frame is painted.
+/// The UI calls it once its first frame is painted (startup benchmark; then the directory loads).
 #[tauri::command]
 pub fn report_first_paint(app: AppHandle) {
-    crate::first_paint::report(&app);
+    crate::on_first_paint(&app);
 }

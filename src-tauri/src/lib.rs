@@ -29,13 +29,6 @@ pub fn run() -> Result<(), tauri::Error> {
             let explicit = std::env::var_os(AGENCY_CONFIG_ENV).filter(|p| !p.is_empty()).map(PathBuf::from);
             let config = agency_config(explicit.as_deref(), &data_dir)?;
             app.manage(Waypoint::open(data_dir, config)?);
-            let handle = app.handle().clone();
-            // First start loads the bundled national directory (a few seconds): off the window's thread.
-            std::thread::spawn(move || {
-                if let Err(error) = handle.state::<Waypoint>().prepare_directory() {
-                    tracing::error!(%error, "the service directory did not open");
-                }
-            });
             let gpsd = std::env::var(GPSD_ENV).ok().filter(|a| !a.is_empty());
             app.state::<Waypoint>().start_gps(gpsd.as_deref().unwrap_or(waypoint_core::gps::DEFAULT_GPSD_ADDR));
             Ok(())
@@ -68,6 +61,23 @@ pub fn run() -> Result<(), tauri::Error> {
             commands::report_first_paint,
         ])
         .run(tauri::generate_context!())
+}
+
+/// After the first painted frame: report it (startup benchmark), then open the service directory
+/// in the background. A fresh install loads the bundled national directory then (a few seconds of
+/// CPU), which must not compete with drawing the first frame. Directory calls made before it is
+/// ready simply wait for it.
+pub fn on_first_paint<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    first_paint::report(app);
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let handle = app.clone();
+        std::thread::spawn(move || {
+            if let Err(error) = handle.state::<Waypoint>().prepare_directory() {
+                tracing::error!(%error, "the service directory did not open");
+            }
+        });
+    });
 }
 
 /// Which agency configuration to use: the file named by `WAYPOINT_AGENCY_CONFIG`, else the data

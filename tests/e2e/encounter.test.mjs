@@ -3,18 +3,10 @@
 // (WAYPOINT_APP, default <target>/debug/waypoint-app).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { remote } from 'webdriverio';
-
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const targetDir = process.env.CARGO_TARGET_DIR || join(repoRoot, 'target');
-const appBinary = process.env.WAYPOINT_APP || join(targetDir, 'debug', 'waypoint-app');
-const artifacts = join(repoRoot, 'tests', 'artifacts');
+import { join } from 'node:path';
+import { byTestId, click, el, launchApp, rows, setUp, shot, startDriver } from './lib.mjs';
 
 const OFFICER_ID = 'E2E-4711';
 const PIN = '482916';
@@ -22,106 +14,15 @@ const SENTINEL = `e2e-sentinel-${Date.now()}`;
 const INCIDENT = `INC-${Date.now() % 1000000}`;
 
 let dataDir;
-let driver;
-let driverPort;
-let driverLog = '';
-
-const byTestId = (id) => `[data-testid="${id}"]`;
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
-}
-
-async function waitForDriver(port, deadlineMs = 20000) {
-  const start = Date.now();
-  while (Date.now() - start < deadlineMs) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/status`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`tauri-driver did not answer on port ${port}:\n${driverLog}`);
-}
-
-/** Starts the app (a new WebDriver session launches the binary) on the test's data folder. */
-async function launchApp() {
-  return remote({
-    hostname: '127.0.0.1',
-    port: driverPort,
-    logLevel: 'warn',
-    connectionRetryCount: 0,
-    // A hung WebKitWebDriver call should fail the test, not stall it for minutes.
-    connectionRetryTimeout: 30000,
-    capabilities: {
-      browserName: 'wry',
-      'wdio:enforceWebDriverClassic': true,
-      'tauri:options': { application: appBinary },
-    },
-  });
-}
-
-// Screenshots of the whole X screen (the real window) with ImageMagick: WebKitWebDriver's own
-// screenshot command hangs now and then under Xvfb.
-async function shot(_browser, name) {
-  execFileSync('import', ['-window', 'root', join(artifacts, `${name}.png`)], { timeout: 15000 });
-}
-
-function step(what) {
-  console.error(`[e2e ${new Date().toISOString().slice(11, 19)}] ${what}`);
-}
-
-async function el(browser, testId, timeout = 15000) {
-  step(testId);
-  const element = await browser.$(byTestId(testId));
-  await element.waitForDisplayed({ timeout, timeoutMsg: `data-testid="${testId}" not displayed within ${timeout} ms` });
-  return element;
-}
-
-/** Clicks and fails with a screenshot name if the element never shows. */
-async function click(browser, testId) {
-  await (await el(browser, testId)).click();
-}
-
-/** The list's rows, once it has loaded at least one (the list may render before its data). */
-async function rows(browser) {
-  await el(browser, 'encounter-list');
-  await browser.waitUntil(async () => (await browser.$$(byTestId('encounter-row'))).length > 0, {
-    timeout: 10000,
-    timeoutMsg: 'the encounter list stayed empty',
-  });
-  return browser.$$(byTestId('encounter-row'));
-}
+let stopDriver;
 
 before(async () => {
-  assert.ok(existsSync(appBinary), `app binary missing: ${appBinary} (build it first: cargo build -p waypoint-app)`);
-  assert.ok(process.env.DISPLAY, 'DISPLAY is not set: run under Xvfb (tests/e2e/run.sh)');
-  mkdirSync(artifacts, { recursive: true });
   dataDir = mkdtempSync(join(tmpdir(), 'waypoint-e2e-'));
-  driverPort = await freePort();
-  const nativePort = await freePort();
-  const tauriDriver = process.env.TAURI_DRIVER || 'tauri-driver';
-  driver = spawn(tauriDriver, ['--port', String(driverPort), '--native-port', String(nativePort)], {
-    // The app inherits this environment through WebKitWebDriver.
-    env: { ...process.env, WAYPOINT_DATA_DIR: dataDir, WAYPOINT_AGENCY_CONFIG: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  driver.stdout.on('data', (d) => (driverLog += d));
-  driver.stderr.on('data', (d) => (driverLog += d));
-  await waitForDriver(driverPort);
+  stopDriver = await startDriver({ WAYPOINT_DATA_DIR: dataDir, WAYPOINT_AGENCY_CONFIG: '' });
 });
 
 after(() => {
-  if (driver) driver.kill('SIGTERM');
+  if (stopDriver) stopDriver();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -130,10 +31,7 @@ test('first run: set up, record and submit an encounter', async () => {
   try {
     await el(browser, 'officer-id', 30000);
     await shot(browser, '01-setup');
-    await (await el(browser, 'officer-id')).setValue(OFFICER_ID);
-    await (await el(browser, 'passphrase')).setValue(PIN);
-    await (await el(browser, 'passphrase-confirm')).setValue(PIN);
-    await click(browser, 'unlock-submit');
+    await setUp(browser, OFFICER_ID, PIN);
 
     await click(browser, 'new-encounter');
     await el(browser, 'field-call.call_type');
