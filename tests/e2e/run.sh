@@ -27,4 +27,4 @@ export WEBKIT_DISABLE_COMPOSITING_MODE=1
 export LIBGL_ALWAYS_SOFTWARE=1
 
 cd "$E2E_DIR"
-node --test --test-concurrency=1 --test-reporter=spec ./*.test.mjs
+node --test --test-concurrency=1 --test-reporter=spec ${E2E_TESTS:-./*.test.mjs}
