@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bindings;
 pub mod directory;
 pub mod error;
+pub mod http_transport;
 pub mod keys;
 pub mod migrations;
 pub mod model;
