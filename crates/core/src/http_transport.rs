@@ -27,11 +27,19 @@ pub struct HttpConfig {
     /// PEM certificate to trust instead of the system roots (the server's self-signed one).
     pub pinned_certificate_pem: Option<Vec<u8>>,
     pub timeout: Duration,
+    /// Keep connections open between requests (true except in the chaos test, which wants each
+    /// request on its own connection so each meets its own fault).
+    pub reuse_connections: bool,
 }
 
 impl HttpConfig {
     pub fn new(base_url: impl Into<String>) -> Self {
-        HttpConfig { base_url: base_url.into(), pinned_certificate_pem: None, timeout: Duration::from_secs(60) }
+        HttpConfig {
+            base_url: base_url.into(),
+            pinned_certificate_pem: None,
+            timeout: Duration::from_secs(60),
+            reuse_connections: true,
+        }
     }
 }
 
@@ -61,6 +69,9 @@ fn client_for(config: &HttpConfig) -> Result<Client, TransportError> {
         // Bodies are (de)compressed here so their wire size is known.
         .no_gzip()
         .no_zstd();
+    if !config.reuse_connections {
+        builder = builder.pool_max_idle_per_host(0);
+    }
     if let Some(pem) = &config.pinned_certificate_pem {
         let certificate = reqwest::Certificate::from_pem(pem)
             .map_err(|e| TransportError::Server(format!("the pinned certificate is unreadable: {e}")))?;
