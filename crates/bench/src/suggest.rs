@@ -47,13 +47,15 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 /// Crisis profiles the queries rotate through.
 fn profiles() -> Vec<SuggestionRequest> {
-    let req = |behaviours: &[&str], substances: &[&str], needs: &[&str], age: &str, housing: Option<&str>| SuggestionRequest {
-        behaviours: behaviours.iter().map(|s| s.to_string()).collect(),
-        substances: substances.iter().map(|s| s.to_string()).collect(),
-        needs: needs.iter().map(|s| s.to_string()).collect(),
-        age_band: Some(age.to_string()),
-        housing_status: housing.map(str::to_string),
-        ..Default::default()
+    let req = |behaviours: &[&str], substances: &[&str], needs: &[&str], age: &str, housing: Option<&str>| {
+        SuggestionRequest {
+            behaviours: behaviours.iter().map(|s| s.to_string()).collect(),
+            substances: substances.iter().map(|s| s.to_string()).collect(),
+            needs: needs.iter().map(|s| s.to_string()).collect(),
+            age_band: Some(age.to_string()),
+            housing_status: housing.map(str::to_string),
+            ..Default::default()
+        }
     };
     vec![
         req(&["suicide_threat"], &["alcohol"], &[], "25_44", None),
@@ -66,7 +68,13 @@ fn profiles() -> Vec<SuggestionRequest> {
     ]
 }
 
-fn measure(dir: &Directory, points: &[(f64, f64)], args: &Args, now: DateTime<Utc>, label: &str) -> anyhow_free::Result<Figures> {
+fn measure(
+    dir: &Directory,
+    points: &[(f64, f64)],
+    args: &Args,
+    now: DateTime<Utc>,
+    label: &str,
+) -> anyhow_free::Result<Figures> {
     let profiles = profiles();
     let mut times = Vec::with_capacity(points.len());
     let mut results = 0usize;
@@ -227,18 +235,24 @@ fn synthetic(rng: &mut StdRng, i: usize, anchor: (f64, f64)) -> ServiceRecord {
     } else {
         (rng.gen::<f64>() < 0.05).then_some(false)
     };
-    let capacity = (types.iter().any(|(t, _)| matches!(t.as_str(), "detox" | "crisis_stabilization" | "shelter" | "residential"))
-        && rng.gen::<f64>() < 0.3)
-        .then(|| ServiceCapacity {
-            id: id("capacity"),
-            service_id: service_id.clone(),
-            unit: "beds".into(),
-            available: rng.gen_range(0..12),
-            maximum: Some(12),
-            updated_at: Utc.with_ymd_and_hms(2026, 11, 28, 0, 0, 0).unwrap() + chrono::Duration::minutes(rng.gen_range(0..2880)),
-        });
+    let capacity =
+        (types.iter().any(|(t, _)| matches!(t.as_str(), "detox" | "crisis_stabilization" | "shelter" | "residential"))
+            && rng.gen::<f64>() < 0.3)
+            .then(|| ServiceCapacity {
+                id: id("capacity"),
+                service_id: service_id.clone(),
+                unit: "beds".into(),
+                available: rng.gen_range(0..12),
+                maximum: Some(12),
+                updated_at: Utc.with_ymd_and_hms(2026, 11, 28, 0, 0, 0).unwrap()
+                    + chrono::Duration::minutes(rng.gen_range(0..2880)),
+            });
     ServiceRecord {
-        organization: Organization { id: id("organization"), name: format!("Synthetic Provider {i}"), ..Default::default() },
+        organization: Organization {
+            id: id("organization"),
+            name: format!("Synthetic Provider {i}"),
+            ..Default::default()
+        },
         service: Service {
             id: service_id.clone(),
             organization_id: id("organization"),
