@@ -20,6 +20,7 @@ on_both_stores!(
     enrollment_codes_work_once_and_expire,
     users_and_sessions_round_trip,
     export_selects_by_receipt_time,
+    concurrent_pushes_stay_independent,
 );
 
 async fn push_stores_new_versions_and_repeats_are_duplicates(backend: Backend) {
@@ -261,6 +262,41 @@ async fn export_selects_by_receipt_time(backend: Backend) {
     let recent = t.store.versions_since(Some(between)).await.unwrap();
     assert_eq!(recent.len(), 1);
     assert_eq!(recent[0].body["narrative"], "late");
+}
+
+/// Many pushes at once (SQLite commits them as a group): a failing one (unknown device) changes
+/// nothing for the others, and each gets its own acks.
+async fn concurrent_pushes_stay_independent(backend: Backend) {
+    let t = TestStore::new(backend).await;
+    let mut devices = Vec::new();
+    for _ in 0..4 {
+        devices.push(enroll_device(&t.store).await.0);
+    }
+    let mut pushes = tokio::task::JoinSet::new();
+    for n in 0..60u64 {
+        let store = t.store.clone();
+        let device = if n % 5 == 0 { "not-enrolled".to_string() } else { devices[n as usize % 4].clone() };
+        pushes.spawn(async move {
+            let records = vec![record(Uuid::now_v7(), 1, n + 1, "a"), record(Uuid::now_v7(), 1, n + 1, "b")];
+            (n, store.push(&device, check_records(records)).await)
+        });
+    }
+    let mut stored = 0;
+    while let Some(done) = pushes.join_next().await {
+        let (n, outcome) = done.unwrap();
+        match outcome {
+            Ok(reply) => {
+                assert_ne!(n % 5, 0, "push {n} from an unknown device succeeded");
+                assert_eq!(reply.acks.len(), 2);
+                assert!(reply.acks.iter().all(|a| a.status == AckStatus::Stored && a.seq == n + 1));
+                stored += 2;
+            }
+            Err(StoreError::NotFound(_)) => assert_eq!(n % 5, 0, "push {n} failed"),
+            Err(other) => panic!("push {n}: {other}"),
+        }
+    }
+    assert_eq!(stored, 96);
+    assert_eq!(t.store.versions_since(None).await.unwrap().len(), 96, "failed pushes left nothing behind");
 }
 
 /// PostgreSQL: a change whose transaction commits after a later-started one must still be
