@@ -3,10 +3,13 @@
 
 use clap::{Parser, Subcommand};
 
+mod load;
+mod net;
 mod save;
 mod startup;
 mod stats;
 mod suggest;
+mod sync;
 
 #[derive(Parser)]
 #[command(about = "Waypoint benchmarks")]
@@ -23,6 +26,10 @@ enum Bench {
     Startup(startup::Args),
     /// Service suggestions: top 10 within 25 miles matching a crisis, index vs full scan.
     Suggest(suggest::Args),
+    /// Push 10,000 encounters and pull 30,000 directory records over loopback HTTP, each also cut and resumed.
+    Sync(sync::Args),
+    /// 1,000 devices pushing 10 encounters each at once, on SQLite and PostgreSQL.
+    Load(load::Args),
 }
 
 fn main() {
@@ -31,6 +38,8 @@ fn main() {
         Bench::Save(args) => save::run(args),
         Bench::Startup(args) => startup::run(args),
         Bench::Suggest(args) => suggest::run(args).map_err(|e| e.to_string()),
+        Bench::Sync(args) => sync::run(args),
+        Bench::Load(args) => load::run(args),
     };
     match result {
         Ok(figures) => println!("{figures}"),

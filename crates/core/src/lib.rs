@@ -8,6 +8,7 @@ pub mod bindings;
 pub mod directory;
 pub mod error;
 pub mod gps;
+pub mod http_transport;
 pub mod keys;
 pub mod migrations;
 pub mod model;

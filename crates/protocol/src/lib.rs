@@ -14,7 +14,6 @@ use uuid::Uuid;
 /// One version of one encounter as the device sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[ts(export)]
 pub struct PushRecord {
     /// Device-made UUIDv7.
     #[ts(type = "string")]
@@ -31,7 +30,6 @@ pub struct PushRecord {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[ts(export)]
 pub struct PushRequest {
     pub records: Vec<PushRecord>,
 }
@@ -42,7 +40,6 @@ pub struct PushRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum AckStatus {
     /// New version, stored now.
     Stored,
@@ -56,7 +53,6 @@ pub enum AckStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[ts(export)]
 pub struct RecordAck {
     #[ts(type = "string")]
     pub encounter_id: Uuid,
@@ -68,7 +64,6 @@ pub struct RecordAck {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[ts(export)]
 pub struct PushResponse {
     pub acks: Vec<RecordAck>,
     /// Highest sequence number the server has acknowledged from this device (all time).
@@ -79,7 +74,6 @@ pub struct PushResponse {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum ChangeKind {
     /// A supervisor approved or returned an encounter version (body: review result).
     ReviewResult,
@@ -114,7 +108,6 @@ impl ChangeKind {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[ts(export)]
 pub struct Change {
     /// Position in the server's change feed; gap-free and in commit order.
     pub seq: u64,
@@ -126,7 +119,6 @@ pub struct Change {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[ts(export)]
 pub struct PullResponse {
     pub changes: Vec<Change>,
     /// Store this (in the same transaction as the changes) and send it on the next pull.
@@ -137,7 +129,6 @@ pub struct PullResponse {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[ts(export)]
 pub struct EnrollRequest {
     /// The one-time code printed by `waypoint-server device enroll`.
     pub code: String,
@@ -145,7 +136,6 @@ pub struct EnrollRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[ts(export)]
 pub struct EnrollResponse {
     pub device_id: String,
     /// Bearer credential for every later request of this device. Shown once.
@@ -154,7 +144,6 @@ pub struct EnrollResponse {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[ts(export)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -163,7 +152,6 @@ pub struct LoginRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum Role {
     Officer,
     Supervisor,
@@ -191,7 +179,6 @@ impl Role {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[ts(export)]
 pub struct LoginResponse {
     pub session_token: String,
     pub role: Role,
@@ -202,11 +189,63 @@ pub struct LoginResponse {
 /// Body of every error reply (4xx/5xx).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[ts(export)]
 pub struct ErrorBody {
     /// Stable machine-readable kind, e.g. `unauthorized`, `forbidden`, `payload_too_large`.
     pub error: String,
     pub message: String,
+}
+
+/// A supervisor's decision on one encounter version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    Approved,
+    /// Sent back to the officer to correct; a comment says what.
+    Returned,
+}
+
+/// `POST /v1/reviews`: queues a review result for the device that pushed the version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewRequest {
+    #[ts(type = "string")]
+    pub encounter_id: Uuid,
+    pub version: u32,
+    pub decision: ReviewDecision,
+    /// Required when returning.
+    pub comment: Option<String>,
+}
+
+/// Where a queued change sits in the pull feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedPosition {
+    pub seq: u64,
+}
+
+/// `POST /v1/admin/enrollments`: a one-time code for enrolling one device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrollmentCode {
+    pub code: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// `POST /v1/directory/capacity`: how many places a service has free now. Broadcast to every
+/// device as a `capacity_update` change with this body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CapacityUpdate {
+    pub id: String,
+    pub service_id: String,
+    /// "beds", "chairs", "appointments"...
+    pub unit: String,
+    pub available: i64,
+    pub maximum: Option<i64>,
+    /// RFC 3339.
+    pub updated_at: String,
 }
 
 /// Canonical JSON: object keys sorted at every level, no whitespace. Independent of serde_json's

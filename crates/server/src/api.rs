@@ -1,0 +1,237 @@
+//! The HTTP endpoints. Each is listed once in [`route_table`], which builds the router and which
+//! the OpenAPI test compares with `/openapi.json`.
+
+use axum::extract::{Query, State};
+use axum::http::Method;
+use axum::routing::{get, post, MethodRouter};
+use chrono::{SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use waypoint_core::sync::ReviewResultBody;
+use waypoint_core::EncounterStatus;
+use waypoint_protocol::{
+    CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, EnrollmentCode, ErrorBody, FeedPosition, LoginRequest,
+    LoginResponse, PullResponse, PushRequest, PushResponse, ReviewDecision, ReviewRequest, Role,
+};
+
+use crate::auth::{self, Caller};
+use crate::error::{ApiError, ApiJson};
+use crate::store::{Audience, NewChange, SessionRecord};
+use crate::validation::check_records;
+use crate::AppState;
+
+/// Every endpoint: method, path, handler.
+pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::GET, "/v1/health", get(health)),
+        (Method::POST, "/v1/enroll", post(enroll)),
+        (Method::POST, "/v1/login", post(login)),
+        (Method::POST, "/v1/sync/push", post(push)),
+        (Method::GET, "/v1/sync/pull", get(pull)),
+        (Method::POST, "/v1/reviews", post(review)),
+        (Method::POST, "/v1/directory/capacity", post(capacity)),
+        (Method::POST, "/v1/admin/enrollments", post(create_enrollment)),
+        (Method::GET, "/openapi.json", get(crate::openapi::serve_document)),
+    ]
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    /// "sqlite" or "postgres".
+    pub store: String,
+}
+
+/// Liveness: answers without credentials.
+#[utoipa::path(get, path = "/v1/health", responses((status = 200, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> ApiJson<Health> {
+    ApiJson(Health { status: "ok".into(), store: state.store.backend().into() })
+}
+
+/// Exchanges a one-time enrollment code for this device's credential.
+#[utoipa::path(post, path = "/v1/enroll", request_body = EnrollRequest, responses(
+    (status = 200, body = EnrollResponse),
+    (status = 401, description = "Code unknown, already used or expired", body = ErrorBody),
+))]
+pub async fn enroll(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<EnrollRequest>,
+) -> Result<ApiJson<EnrollResponse>, ApiError> {
+    let device_id = Uuid::now_v7().to_string();
+    let device_token = auth::new_device_token();
+    let redeemed = state
+        .store
+        .redeem_enrollment(
+            &auth::enrollment_code_hash(&request.code),
+            Utc::now(),
+            &device_id,
+            &auth::token_hash(&device_token),
+        )
+        .await?;
+    if !redeemed {
+        return Err(ApiError::unauthorized("enrollment code unknown, already used or expired"));
+    }
+    tracing::info!(device_id, "device enrolled");
+    Ok(ApiJson(EnrollResponse { device_id, device_token }))
+}
+
+/// Password login for officers, supervisors and admins.
+#[utoipa::path(post, path = "/v1/login", request_body = LoginRequest, responses(
+    (status = 200, body = LoginResponse),
+    (status = 401, description = "Wrong username or password", body = ErrorBody),
+))]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<ApiJson<LoginResponse>, ApiError> {
+    let user = state.store.user(&request.username).await?;
+    let phc = user.as_ref().map_or_else(|| auth::dummy_password_hash().to_string(), |u| u.password_hash.clone());
+    let password = request.password;
+    // Argon2 is deliberately slow: keep it off the async workers.
+    let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let user = match user {
+        Some(user) if matches => user,
+        _ => return Err(ApiError::unauthorized("wrong username or password")),
+    };
+    let token = auth::new_session_token();
+    let expires_at = Utc::now() + state.settings.session_ttl;
+    state
+        .store
+        .add_session(
+            &auth::token_hash(&token),
+            SessionRecord { username: user.username.clone(), role: user.role, expires_at },
+        )
+        .await?;
+    Ok(ApiJson(LoginResponse {
+        session_token: token,
+        role: user.role,
+        expires_at: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+    }))
+}
+
+/// Device -> server: one batch of encounter versions, acknowledged record by record.
+#[utoipa::path(post, path = "/v1/sync/push", request_body = PushRequest, security(("bearer" = [])), responses(
+    (status = 200, body = PushResponse),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
+))]
+pub async fn push(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<PushRequest>,
+) -> Result<ApiJson<PushResponse>, ApiError> {
+    let device_id = caller.device()?;
+    let records = check_records(request.records);
+    Ok(ApiJson(state.store.push(device_id, records).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PullQuery {
+    /// The cursor of the last applied page (0 at first).
+    #[serde(default)]
+    pub cursor: u64,
+    /// Page size in body bytes (clamped by the server).
+    pub max_bytes: Option<usize>,
+}
+
+/// Server -> device: the next page of review results, directory and capacity changes.
+#[utoipa::path(get, path = "/v1/sync/pull", params(PullQuery), security(("bearer" = [])), responses(
+    (status = 200, body = PullResponse),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+pub async fn pull(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PullQuery>,
+) -> Result<ApiJson<PullResponse>, ApiError> {
+    let device_id = caller.device()?;
+    let max_bytes =
+        query.max_bytes.unwrap_or(state.settings.default_pull_bytes).clamp(1024, state.settings.max_pull_bytes);
+    Ok(ApiJson(state.store.pull(device_id, query.cursor, max_bytes).await?))
+}
+
+/// A supervisor approves or returns a version; the device that pushed it receives the result.
+#[utoipa::path(post, path = "/v1/reviews", request_body = ReviewRequest, security(("bearer" = [])), responses(
+    (status = 200, body = FeedPosition),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 404, description = "The server does not hold this version", body = ErrorBody),
+    (status = 422, description = "Returned without a comment", body = ErrorBody),
+))]
+pub async fn review(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<ReviewRequest>,
+) -> Result<ApiJson<FeedPosition>, ApiError> {
+    let reviewer = caller.user_with(&[Role::Supervisor, Role::Admin])?;
+    let comment = request.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    if request.decision == ReviewDecision::Returned && comment.is_none() {
+        return Err(ApiError::invalid("say what to correct: a returned report needs a comment"));
+    }
+    let device_id = state
+        .store
+        .version_owner(request.encounter_id, request.version)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("encounter {} v{}", request.encounter_id, request.version)))?;
+    let body = ReviewResultBody {
+        version: request.version,
+        decision: match request.decision {
+            ReviewDecision::Approved => EncounterStatus::Approved,
+            ReviewDecision::Returned => EncounterStatus::Returned,
+        },
+        comment,
+        reviewer: Some(reviewer.to_string()),
+        at: Utc::now(),
+    };
+    let change = NewChange {
+        audience: Audience::Device(device_id),
+        kind: ChangeKind::ReviewResult,
+        key: request.encounter_id.to_string(),
+        body: serde_json::to_value(body).map_err(|e| ApiError::internal(e.to_string()))?,
+    };
+    let seq = state.store.append_changes(vec![change]).await?;
+    Ok(ApiJson(FeedPosition { seq }))
+}
+
+/// Broadcasts a service's current capacity to every device.
+#[utoipa::path(post, path = "/v1/directory/capacity", request_body = CapacityUpdate, security(("bearer" = [])), responses(
+    (status = 200, body = FeedPosition),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+pub async fn capacity(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(update): ApiJson<CapacityUpdate>,
+) -> Result<ApiJson<FeedPosition>, ApiError> {
+    caller.user_with(&[Role::Supervisor, Role::Admin])?;
+    if update.available < 0 || update.maximum.is_some_and(|m| m < update.available) {
+        return Err(ApiError::invalid("available must be between 0 and maximum"));
+    }
+    if chrono::DateTime::parse_from_rfc3339(&update.updated_at).is_err() {
+        return Err(ApiError::invalid("updated_at must be an RFC 3339 time"));
+    }
+    let change = NewChange {
+        audience: Audience::AllDevices,
+        kind: ChangeKind::CapacityUpdate,
+        key: update.service_id.clone(),
+        body: serde_json::to_value(&update).map_err(|e| ApiError::internal(e.to_string()))?,
+    };
+    let seq = state.store.append_changes(vec![change]).await?;
+    Ok(ApiJson(FeedPosition { seq }))
+}
+
+/// Admin: a one-time code to enroll one device (as `waypoint-server device enroll` prints).
+#[utoipa::path(post, path = "/v1/admin/enrollments", security(("bearer" = [])), responses(
+    (status = 200, body = EnrollmentCode),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+pub async fn create_enrollment(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<ApiJson<EnrollmentCode>, ApiError> {
+    caller.user_with(&[Role::Admin])?;
+    let code = auth::create_enrollment(&state.store).await?;
+    let expires_at = Utc::now() + chrono::Duration::hours(auth::ENROLLMENT_TTL_HOURS);
+    Ok(ApiJson(EnrollmentCode { code, expires_at: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true) }))
+}

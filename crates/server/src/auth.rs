@@ -1,0 +1,140 @@
+//! Credentials. Devices hold a bearer token from enrollment; officers, supervisors and admins
+//! log in with a password (argon2id) and get a session token. The server stores only SHA-256
+//! hashes of tokens and codes: they are long and random, so a fast hash is enough, and a stolen
+//! database holds nothing that authenticates.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use chrono::{Duration, Utc};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use waypoint_protocol::Role;
+
+use crate::error::ApiError;
+use crate::store::{SessionRecord, SharedStore, StoreResult};
+use crate::AppState;
+
+const DEVICE_TOKEN_PREFIX: &str = "wpd_";
+const SESSION_TOKEN_PREFIX: &str = "wps_";
+/// Enrollment codes: no 0/O, 1/I/L, so they can be read aloud and typed on a phone.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+const CODE_LENGTH: usize = 12;
+pub const ENROLLMENT_TTL_HOURS: i64 = 72;
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn random_token(prefix: &str) -> String {
+    let bytes: [u8; 32] = rand::thread_rng().gen();
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+pub fn new_device_token() -> String {
+    random_token(DEVICE_TOKEN_PREFIX)
+}
+
+pub fn new_session_token() -> String {
+    random_token(SESSION_TOKEN_PREFIX)
+}
+
+/// A one-time enrollment code like `ABCD-EFGH-JKMN` (about 59 bits).
+pub fn new_enrollment_code() -> String {
+    let mut rng = rand::thread_rng();
+    let chars: Vec<char> =
+        (0..CODE_LENGTH).map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char).collect();
+    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+}
+
+/// The hash a code is stored under: case and dashes do not matter when typing it.
+pub fn enrollment_code_hash(code: &str) -> String {
+    let normalized: String =
+        code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+    token_hash(&normalized)
+}
+
+/// Creates a one-time enrollment code valid for [`ENROLLMENT_TTL_HOURS`] and stores its hash.
+pub async fn create_enrollment(store: &SharedStore) -> StoreResult<String> {
+    let code = new_enrollment_code();
+    store.add_enrollment(&enrollment_code_hash(&code), Utc::now() + Duration::hours(ENROLLMENT_TTL_HOURS)).await?;
+    Ok(code)
+}
+
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+}
+
+/// Checked against when the username is unknown, so a login takes as long either way.
+pub fn dummy_password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("no such user").expect("argon2 hashes"))
+}
+
+/// Who is calling, from the `Authorization: Bearer` header. Missing or unknown credentials are
+/// rejected here with 401; what a known caller may do is checked by the handler (403).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Device { device_id: String },
+    User { username: String, role: Role },
+}
+
+impl Caller {
+    /// The device this caller speaks for, or 403.
+    pub fn device(&self) -> Result<&str, ApiError> {
+        match self {
+            Caller::Device { device_id } => Ok(device_id),
+            Caller::User { .. } => {
+                Err(ApiError::forbidden("this endpoint needs a device credential (enroll the device)"))
+            }
+        }
+    }
+
+    /// The username, when the caller's role is one of `roles`; else 403.
+    pub fn user_with(&self, roles: &[Role]) -> Result<&str, ApiError> {
+        match self {
+            Caller::User { username, role } if roles.contains(role) => Ok(username),
+            Caller::User { role, .. } => {
+                Err(ApiError::forbidden(format!("the {} role may not do this", role.as_str())))
+            }
+            Caller::Device { .. } => Err(ApiError::forbidden("this endpoint needs a user session, not a device")),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer credential"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <token>`"))?;
+        let hash = token_hash(token);
+        if token.starts_with(DEVICE_TOKEN_PREFIX) {
+            if let Some(device_id) = state.store.device_for_token(&hash).await? {
+                return Ok(Caller::Device { device_id });
+            }
+        } else if token.starts_with(SESSION_TOKEN_PREFIX) {
+            if let Some(SessionRecord { username, role, expires_at }) = state.store.session(&hash).await? {
+                if expires_at <= Utc::now() {
+                    return Err(ApiError::unauthorized("session expired: log in again"));
+                }
+                return Ok(Caller::User { username, role });
+            }
+        }
+        Err(ApiError::unauthorized("unknown or revoked credential"))
+    }
+}

@@ -1,0 +1,76 @@
+//! `waypoint-server directory import`: runs the core's SAMHSA or HSDS importer into the
+//! server's directory file, then publishes what changed to every device's pull feed (an upsert
+//! per new or changed service, a delete per service gone), comparing content hashes with what
+//! was published before so a re-import of the same data publishes nothing.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde_json::Value;
+use waypoint_core::directory::{samhsa, Directory, ImportReport};
+
+use crate::store::SharedStore;
+
+pub enum DirectorySource {
+    /// A folder of SAMHSA listing files.
+    Samhsa(PathBuf),
+    /// An HSDS 3.0 tabular data package (folder of CSVs with datapackage.json).
+    Hsds(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publication {
+    pub upserts: usize,
+    pub deletes: usize,
+}
+
+pub fn directory_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("directory.sqlite")
+}
+
+/// Imports into the server's directory and publishes the difference.
+pub async fn import(
+    store: &SharedStore,
+    data_dir: &Path,
+    source: DirectorySource,
+) -> anyhow::Result<(ImportReport, Publication)> {
+    let path = directory_path(data_dir);
+    let (report, services) = tokio::task::spawn_blocking(move || -> anyhow::Result<(ImportReport, Vec<Value>)> {
+        let mut directory = Directory::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let report = match source {
+            DirectorySource::Samhsa(dir) => {
+                let files = samhsa::files_in(&dir, &samhsa::Mapping::shipped());
+                anyhow::ensure!(!files.is_empty(), "no SAMHSA listing files in {}", dir.display());
+                directory.import_samhsa(&files)?
+            }
+            DirectorySource::Hsds(dir) => directory.import_hsds_package(&dir)?,
+        };
+        Ok((report, directory.export_hsds(None)?))
+    })
+    .await??;
+    let publication = publish(store, services).await?;
+    Ok((report, publication))
+}
+
+/// Publishes HSDS service documents (keyed by their `id`) that differ from the last publication.
+pub async fn publish(store: &SharedStore, services: Vec<Value>) -> anyhow::Result<Publication> {
+    let published = store.published_directory().await?;
+    let mut seen = HashSet::new();
+    let mut upserts = Vec::new();
+    for service in services {
+        let key = service["id"].as_str().context("an exported service has no id")?.to_string();
+        let hash = waypoint_protocol::content_hash(&service);
+        if published.get(&key) != Some(&hash) {
+            upserts.push((key.clone(), hash, service));
+        }
+        seen.insert(key);
+    }
+    let mut deletes: Vec<String> = published.into_keys().filter(|key| !seen.contains(key)).collect();
+    deletes.sort();
+    let publication = Publication { upserts: upserts.len(), deletes: deletes.len() };
+    if publication.upserts + publication.deletes > 0 {
+        store.publish_directory(upserts, deletes).await?;
+    }
+    Ok(publication)
+}

@@ -1,0 +1,98 @@
+//! waypoint-server: the central server Waypoint devices sync with.
+//!
+//! - [`store`]: what the server keeps, behind the [`store::Store`] trait ([`sqlite_store`] by
+//!   default, [`postgres_store`] for `--database postgres://...`).
+//! - [`api`]: the endpoints; [`auth`]: device and user credentials; [`openapi`]: `/openapi.json`.
+//! - [`tls`]: rustls, with a self-signed certificate made on first run.
+//! - [`directory_feed`], [`export`]: what the admin CLI (`src/main.rs`) does besides serving.
+
+pub mod api;
+pub mod auth;
+pub mod directory_feed;
+pub mod error;
+pub mod export;
+pub mod openapi;
+pub mod postgres_store;
+pub mod sqlite_store;
+pub mod store;
+pub mod tls;
+pub mod validation;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::Router;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::error::ApiError;
+use crate::store::SharedStore;
+
+/// Limits and lifetimes the server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Largest request body accepted, after decompression (413 beyond).
+    pub body_limit_bytes: usize,
+    /// A request taking longer is answered 408.
+    pub request_timeout: Duration,
+    pub session_ttl: chrono::Duration,
+    pub default_pull_bytes: usize,
+    pub max_pull_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            body_limit_bytes: 8 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            session_ttl: chrono::Duration::hours(12),
+            default_pull_bytes: 256 * 1024,
+            max_pull_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: SharedStore,
+    pub settings: Arc<Settings>,
+}
+
+/// The whole HTTP application: every route of [`api::route_table`] with limits, timeouts and
+/// compression both ways.
+pub fn app(store: SharedStore, settings: Settings) -> Router {
+    let body_limit = settings.body_limit_bytes;
+    let timeout = settings.request_timeout;
+    let state = AppState { store, settings: Arc::new(settings) };
+    let mut router = Router::new();
+    for (_, path, handler) in api::route_table() {
+        router = router.route(path, handler);
+    }
+    router
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .with_state(state)
+        // Layers run outermost last-added: timeout, then compression, then decompression, so
+        // the body limit counts decompressed bytes (a small zstd bomb still gets 413).
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestDecompressionLayer::new())
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+}
+
+/// Serves `app` on an already bound listener until `handle` is told to shut down.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    app: Router,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    handle: axum_server::Handle,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let service = app.into_make_service();
+    match tls {
+        Some(config) => axum_server::from_tcp_rustls(listener, config).handle(handle).serve(service).await,
+        None => axum_server::from_tcp(listener).handle(handle).serve(service).await,
+    }
+}

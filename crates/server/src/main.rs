@@ -1,0 +1,243 @@
+//! `waypoint-server`: serve, and the admin commands around it.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use waypoint_protocol::Role;
+use waypoint_server::directory_feed::{self, DirectorySource};
+use waypoint_server::export::{self, Format};
+use waypoint_server::store::{self, SharedStore, UserRecord};
+use waypoint_server::{auth, tls, Settings};
+
+#[derive(Parser)]
+#[command(name = "waypoint-server", version, about = "Waypoint's central server and its admin commands")]
+struct Cli {
+    /// Folder for the SQLite database, the TLS certificate and the directory.
+    #[arg(long, env = "WAYPOINT_DATA_DIR", default_value = "waypoint-data", global = true)]
+    data_dir: PathBuf,
+    /// `postgres://user@host/db` for PostgreSQL; default: `<data-dir>/waypoint.sqlite`.
+    #[arg(long, env = "WAYPOINT_DATABASE", global = true)]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Creates the data folder, the database tables and (unless --no-tls) the certificate.
+    Init {
+        #[arg(long)]
+        no_tls: bool,
+    },
+    /// Serves the sync API.
+    Serve(ServeArgs),
+    #[command(subcommand)]
+    User(UserCommand),
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// PEM certificate chain (with --key); default: a self-signed one in the data folder.
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
+    /// Plain HTTP, for loopback tests and behind a TLS-terminating proxy.
+    #[arg(long, conflicts_with_all = ["cert", "key"])]
+    no_tls: bool,
+    /// Largest request body, decompressed, in bytes.
+    #[arg(long, default_value_t = Settings::default().body_limit_bytes)]
+    body_limit: usize,
+    /// Seconds before a request is answered 408.
+    #[arg(long, default_value_t = Settings::default().request_timeout.as_secs())]
+    request_timeout: u64,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds an officer, supervisor or admin. The password is read from stdin (or prompted).
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Read the password from the first line of stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// Prints a one-time code a device enrolls with (valid 72 hours).
+    Enroll,
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Imports SAMHSA listings or an HSDS package and publishes the changes to every device.
+    Import {
+        #[arg(long, conflicts_with = "hsds", required_unless_present = "hsds")]
+        samhsa: Option<PathBuf>,
+        #[arg(long)]
+        hsds: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Writes every encounter version received since a date to stdout.
+    Encounters {
+        #[arg(long, value_enum)]
+        format: Format,
+        /// A date (2026-01-31) or an RFC 3339 time; default: everything.
+        #[arg(long, value_parser = parse_since)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("`{text}` is not a role: use officer, supervisor or admin"))
+}
+
+fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|date| date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+        .map_err(|_| format!("`{text}` is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))
+}
+
+impl Cli {
+    async fn store(&self) -> anyhow::Result<SharedStore> {
+        let database = match &self.database {
+            Some(url) => url.clone(),
+            None => self.data_dir.join("waypoint.sqlite").to_string_lossy().into_owned(),
+        };
+        store::open(&database).await.with_context(|| format!("opening the database {}", redact(&database)))
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact(database: &str) -> String {
+    match (database.find("://"), database.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &database[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &database[..scheme + 3], &database[at..])
+        }
+        _ => database.to_string(),
+    }
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    let password = if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        let first = rpassword::prompt_password("Password: ")?;
+        anyhow::ensure!(first == rpassword::prompt_password("Again: ")?, "the passwords differ");
+        first
+    };
+    anyhow::ensure!(password.chars().count() >= 10, "use a password of at least 10 characters");
+    Ok(password)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    std::fs::create_dir_all(&cli.data_dir).with_context(|| format!("creating {}", cli.data_dir.display()))?;
+    match &cli.command {
+        Command::Init { no_tls } => {
+            cli.store().await?;
+            if !no_tls {
+                let (cert, _) = tls::certificate_files(&cli.data_dir, None, None)?;
+                println!("certificate: {}", cert.display());
+            }
+            println!("initialized {}", cli.data_dir.display());
+        }
+        Command::Serve(args) => {
+            let store = cli.store().await?;
+            let settings = Settings {
+                body_limit_bytes: args.body_limit,
+                request_timeout: std::time::Duration::from_secs(args.request_timeout),
+                ..Settings::default()
+            };
+            let tls = if args.no_tls {
+                None
+            } else {
+                let (cert, key) = tls::certificate_files(&cli.data_dir, args.cert.clone(), args.key.clone())?;
+                Some(tls::server_config(&cert, &key)?)
+            };
+            let listener =
+                std::net::TcpListener::bind(args.listen).with_context(|| format!("binding {}", args.listen))?;
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            // Tests and scripts read this line to learn the port when listening on :0.
+            println!("listening on {scheme}://{}", listener.local_addr()?);
+            let handle = axum_server::Handle::new();
+            let on_signal = handle.clone();
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                on_signal.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+            });
+            waypoint_server::serve(listener, waypoint_server::app(store, settings), tls, handle).await?;
+        }
+        Command::User(UserCommand::Add { username, role, password_stdin }) => {
+            let store = cli.store().await?;
+            let password = read_password(*password_stdin)?;
+            let password_hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+            store.add_user(UserRecord { username: username.clone(), role: *role, password_hash }).await?;
+            println!("added {} {username}", role.as_str());
+        }
+        Command::Device(DeviceCommand::Enroll) => {
+            let store = cli.store().await?;
+            let code = auth::create_enrollment(&store).await?;
+            println!("{code}");
+            eprintln!("one-time enrollment code, valid {} hours", auth::ENROLLMENT_TTL_HOURS);
+        }
+        Command::Directory(DirectoryCommand::Import { samhsa, hsds }) => {
+            let store = cli.store().await?;
+            let source = match (samhsa, hsds) {
+                (Some(dir), _) => DirectorySource::Samhsa(dir.clone()),
+                (None, Some(dir)) => DirectorySource::Hsds(dir.clone()),
+                (None, None) => unreachable!("clap requires one"),
+            };
+            let (report, published) = directory_feed::import(&store, &cli.data_dir, source).await?;
+            println!(
+                "{}: {} rows read, {} created, {} updated, {} unchanged, {} rejected; published {} changes and {} removals",
+                report.source,
+                report.rows_read,
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.rejected.len(),
+                published.upserts,
+                published.deletes
+            );
+        }
+        Command::Export(ExportCommand::Encounters { format, since }) => {
+            let store = cli.store().await?;
+            let versions = store.versions_since(*since).await?;
+            export::write(&versions, *format, std::io::stdout().lock())?;
+            eprintln!("exported {} versions", versions.len());
+        }
+    }
+    Ok(())
+}

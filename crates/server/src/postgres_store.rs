@@ -1,0 +1,419 @@
+//! The PostgreSQL store for larger agencies: a deadpool connection pool over tokio-postgres.
+//!
+//! Change numbers come from a one-row counter updated inside the transaction that appends the
+//! change: the row lock is held until commit, so a later number can never commit before an
+//! earlier one and a pulling device never skips a change (a plain SEQUENCE would allow that).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
+use serde_json::Value;
+use tokio_postgres::types::Json;
+use tokio_postgres::NoTls;
+use uuid::Uuid;
+use waypoint_protocol::{AckStatus, PullResponse, PushResponse, RecordAck, Role};
+
+use crate::store::*;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES users (username),
+    role TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS enrollments (
+    code_hash TEXT PRIMARY KEY,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    expires_at TIMESTAMPTZ NOT NULL,
+    used_at TIMESTAMPTZ,
+    device_id TEXT
+);
+CREATE TABLE IF NOT EXISTS devices (
+    device_id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    enrolled_at TIMESTAMPTZ NOT NULL,
+    device_seq BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS encounter_versions (
+    encounter_id UUID NOT NULL,
+    version INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL,
+    body JSONB NOT NULL,
+    PRIMARY KEY (encounter_id, version)
+);
+CREATE INDEX IF NOT EXISTS encounter_versions_received ON encounter_versions (received_at);
+CREATE TABLE IF NOT EXISTS conflicts (
+    encounter_id UUID NOT NULL,
+    version INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL,
+    body JSONB NOT NULL,
+    PRIMARY KEY (encounter_id, version, content_hash)
+);
+CREATE TABLE IF NOT EXISTS changes (
+    seq BIGINT PRIMARY KEY,
+    device_id TEXT,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS change_counter (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_seq BIGINT NOT NULL
+);
+INSERT INTO change_counter (id, last_seq) VALUES (1, 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS directory_published (
+    key TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL
+);
+"#;
+
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+fn role_of(text: &str) -> StoreResult<Role> {
+    Role::parse(text).ok_or_else(|| StoreError::Database(format!("unknown role `{text}` stored")))
+}
+
+impl PostgresStore {
+    /// Connects a pool to `url`. `search_path` puts every connection in that schema (tests give
+    /// each run its own).
+    pub async fn connect(url: &str, search_path: Option<&str>) -> StoreResult<Self> {
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::Database(format!("bad PostgreSQL URL: {e}")))?;
+        if let Some(schema) = search_path {
+            config.options(format!("-c search_path={schema}"));
+        }
+        config.connect_timeout(Duration::from_secs(5));
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        // Fail now, with the reason, rather than at the first request.
+        drop(pool.get().await?);
+        Ok(PostgresStore { pool })
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Appends changes inside `tx`. The counter row stays locked until `tx` ends, which
+    /// serializes appenders in commit order.
+    pub async fn append_changes_in(tx: &Transaction<'_>, changes: &[NewChange]) -> StoreResult<u64> {
+        let count = changes.len() as i64;
+        let row = tx
+            .query_one("UPDATE change_counter SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq", &[&count])
+            .await?;
+        let last: i64 = row.get(0);
+        let insert = tx
+            .prepare_cached("INSERT INTO changes (seq, device_id, kind, key, body) VALUES ($1, $2, $3, $4, $5)")
+            .await?;
+        for (i, change) in changes.iter().enumerate() {
+            let seq = last - count + 1 + i as i64;
+            let body = change.body.to_string();
+            tx.execute(&insert, &[&seq, &change.audience.device_id(), &change.kind.as_str(), &change.key, &body])
+                .await?;
+        }
+        Ok(last as u64)
+    }
+}
+
+async fn push_in(tx: &Transaction<'_>, device_id: &str, records: &[CheckedRecord]) -> StoreResult<PushResponse> {
+    let now = Utc::now();
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO encounter_versions (encounter_id, version, content_hash, device_id, received_at, body)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (encounter_id, version) DO NOTHING",
+        )
+        .await?;
+    let existing = tx
+        .prepare_cached("SELECT content_hash FROM encounter_versions WHERE encounter_id = $1 AND version = $2")
+        .await?;
+    let insert_conflict = tx
+        .prepare_cached(
+            "INSERT INTO conflicts (encounter_id, version, content_hash, device_id, received_at, body)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    let mut acks = Vec::with_capacity(records.len());
+    let mut highest_seq = 0u64;
+    for CheckedRecord { record, problem } in records {
+        highest_seq = highest_seq.max(record.seq);
+        let version = record.version as i32;
+        let status = if problem.is_some() {
+            AckStatus::Rejected
+        } else {
+            let body = Json(&record.body);
+            let row: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
+                [&record.encounter_id, &version, &record.content_hash, &device_id, &now, &body];
+            if tx.execute(&insert, &row).await? == 1 {
+                AckStatus::Stored
+            } else {
+                let held: String = tx.query_one(&existing, &[&record.encounter_id, &version]).await?.get(0);
+                if held == record.content_hash {
+                    AckStatus::Duplicate
+                } else {
+                    tx.execute(&insert_conflict, &row).await?;
+                    AckStatus::Conflict
+                }
+            }
+        };
+        acks.push(RecordAck {
+            encounter_id: record.encounter_id,
+            version: record.version,
+            seq: record.seq,
+            status,
+            reason: problem.clone(),
+        });
+    }
+    let row = tx
+        .query_opt(
+            "UPDATE devices SET device_seq = GREATEST(device_seq, $2) WHERE device_id = $1 RETURNING device_seq",
+            &[&device_id, &(highest_seq as i64)],
+        )
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("device {device_id}")))?;
+    Ok(PushResponse { acks, device_seq: row.get::<_, i64>(0) as u64 })
+}
+
+fn stored_version(row: &tokio_postgres::Row) -> StoredVersion {
+    let Json(body): Json<Value> = row.get(5);
+    StoredVersion {
+        encounter_id: row.get(0),
+        version: row.get::<_, i32>(1) as u32,
+        content_hash: row.get(2),
+        device_id: row.get(3),
+        received_at: row.get(4),
+        body,
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let client = self.pool.get().await?;
+        client.batch_execute(SCHEMA).await?;
+        Ok(())
+    }
+
+    async fn push(&self, device_id: &str, records: Vec<CheckedRecord>) -> StoreResult<PushResponse> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let response = push_in(&tx, device_id, &records).await?;
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    async fn pull(&self, device_id: &str, cursor: u64, max_bytes: usize) -> StoreResult<PullResponse> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT seq, kind, key, body FROM changes WHERE seq > $1 AND (device_id IS NULL OR device_id = $2)
+                 ORDER BY seq LIMIT $3",
+            )
+            .await?;
+        let rows = client
+            .query(&stmt, &[&(cursor as i64), &device_id, &(PULL_ROW_LIMIT as i64)])
+            .await?
+            .into_iter()
+            .map(|r| FeedRow { seq: r.get::<_, i64>(0) as u64, kind: r.get(1), key: r.get(2), body: r.get(3) })
+            .collect();
+        page_of(rows, PULL_ROW_LIMIT, cursor, max_bytes)
+    }
+
+    async fn append_changes(&self, changes: Vec<NewChange>) -> StoreResult<u64> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let last = Self::append_changes_in(&tx, &changes).await?;
+        tx.commit().await?;
+        Ok(last)
+    }
+
+    async fn version_owner(&self, encounter_id: Uuid, version: u32) -> StoreResult<Option<String>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT device_id FROM encounter_versions WHERE encounter_id = $1 AND version = $2",
+                &[&encounter_id, &(version as i32)],
+            )
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn versions_since(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<StoredVersion>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT encounter_id, version, content_hash, device_id, received_at, body FROM encounter_versions
+                 WHERE $1::timestamptz IS NULL OR received_at >= $1 ORDER BY received_at, encounter_id, version",
+                &[&since],
+            )
+            .await?;
+        Ok(rows.iter().map(stored_version).collect())
+    }
+
+    async fn conflicts(&self) -> StoreResult<Vec<ConflictRecord>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT encounter_id, version, content_hash, device_id, received_at, body FROM conflicts
+                 ORDER BY received_at, encounter_id, version",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(stored_version)
+            .map(|v| ConflictRecord {
+                encounter_id: v.encounter_id,
+                version: v.version,
+                content_hash: v.content_hash,
+                device_id: v.device_id,
+                received_at: v.received_at,
+                body: v.body,
+            })
+            .collect())
+    }
+
+    async fn device_seq(&self, device_id: &str) -> StoreResult<Option<u64>> {
+        let client = self.pool.get().await?;
+        let row = client.query_opt("SELECT device_seq FROM devices WHERE device_id = $1", &[&device_id]).await?;
+        Ok(row.map(|r| r.get::<_, i64>(0) as u64))
+    }
+
+    async fn add_user(&self, user: UserRecord) -> StoreResult<()> {
+        let client = self.pool.get().await?;
+        let added = client
+            .execute(
+                "INSERT INTO users (username, role, password_hash) VALUES ($1, $2, $3) ON CONFLICT (username) DO NOTHING",
+                &[&user.username, &user.role.as_str(), &user.password_hash],
+            )
+            .await?;
+        if added == 0 {
+            return Err(StoreError::AlreadyExists(format!("user {}", user.username)));
+        }
+        Ok(())
+    }
+
+    async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt("SELECT username, role, password_hash FROM users WHERE username = $1", &[&username])
+            .await?;
+        row.map(|r| Ok(UserRecord { username: r.get(0), role: role_of(r.get(1))?, password_hash: r.get(2) }))
+            .transpose()
+    }
+
+    async fn add_session(&self, token_hash: &str, session: SessionRecord) -> StoreResult<()> {
+        let client = self.pool.get().await?;
+        // Sweep expired sessions here: logins are rare enough for it to cost nothing.
+        client.execute("DELETE FROM sessions WHERE expires_at < now()", &[]).await?;
+        client
+            .execute(
+                "INSERT INTO sessions (token_hash, username, role, expires_at) VALUES ($1, $2, $3, $4)",
+                &[&token_hash, &session.username, &session.role.as_str(), &session.expires_at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt("SELECT username, role, expires_at FROM sessions WHERE token_hash = $1", &[&token_hash])
+            .await?;
+        row.map(|r| Ok(SessionRecord { username: r.get(0), role: role_of(r.get(1))?, expires_at: r.get(2) }))
+            .transpose()
+    }
+
+    async fn add_enrollment(&self, code_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute("INSERT INTO enrollments (code_hash, expires_at) VALUES ($1, $2)", &[&code_hash, &expires_at])
+            .await?;
+        Ok(())
+    }
+
+    async fn redeem_enrollment(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        device_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let used = tx
+            .execute(
+                "UPDATE enrollments SET used_at = $2, device_id = $3
+                 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                &[&code_hash, &now, &device_id],
+            )
+            .await?;
+        if used == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO devices (device_id, token_hash, enrolled_at) VALUES ($1, $2, $3)",
+            &[&device_id, &token_hash, &now],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn device_for_token(&self, token_hash: &str) -> StoreResult<Option<String>> {
+        let client = self.pool.get().await?;
+        let row = client.query_opt("SELECT device_id FROM devices WHERE token_hash = $1", &[&token_hash]).await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn published_directory(&self) -> StoreResult<PublishedDirectory> {
+        let client = self.pool.get().await?;
+        let rows = client.query("SELECT key, content_hash FROM directory_published", &[]).await?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn publish_directory(&self, upserts: Vec<(String, String, Value)>, deletes: Vec<String>) -> StoreResult<u64> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let upsert = tx
+            .prepare_cached(
+                "INSERT INTO directory_published (key, content_hash) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET content_hash = excluded.content_hash",
+            )
+            .await?;
+        for (key, hash, _) in &upserts {
+            tx.execute(&upsert, &[key, hash]).await?;
+        }
+        for key in &deletes {
+            tx.execute("DELETE FROM directory_published WHERE key = $1", &[key]).await?;
+        }
+        let last = Self::append_changes_in(&tx, &directory_changes(&upserts, &deletes)).await?;
+        tx.commit().await?;
+        Ok(last)
+    }
+}

@@ -1,0 +1,41 @@
+//! Which pushed records the server accepts. A record that fails is acknowledged as `rejected`
+//! with the reason (shown on the device as "needs attention"); it never blocks the others.
+
+use waypoint_core::Encounter;
+use waypoint_protocol::{content_hash, PushRecord};
+
+use crate::store::CheckedRecord;
+
+/// `None` when the record may be stored, else why not.
+pub fn problem_with(record: &PushRecord) -> Option<String> {
+    if record.version == 0 {
+        return Some("version must be 1 or more".into());
+    }
+    if record.content_hash != content_hash(&record.body) {
+        return Some("content hash does not match the body (damaged in transit or changed after hashing)".into());
+    }
+    let encounter: Encounter = match serde_json::from_value(record.body.clone()) {
+        Ok(encounter) => encounter,
+        Err(error) => return Some(format!("body is not an encounter: {error}")),
+    };
+    if encounter.id != record.encounter_id {
+        return Some(format!("body is encounter {} but the record says {}", encounter.id, record.encounter_id));
+    }
+    if encounter.version != record.version {
+        return Some(format!("body is version {} but the record says {}", encounter.version, record.version));
+    }
+    if encounter.submitted_at.is_none() {
+        return Some("a draft cannot be synced: submit it first".into());
+    }
+    None
+}
+
+pub fn check_records(records: Vec<PushRecord>) -> Vec<CheckedRecord> {
+    records
+        .into_iter()
+        .map(|record| {
+            let problem = problem_with(&record);
+            CheckedRecord { record, problem }
+        })
+        .collect()
+}

@@ -1,0 +1,157 @@
+//! The admin CLI, run as the built binary against both stores.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+use uuid::Uuid;
+use waypoint_protocol::Role;
+use waypoint_server::validation::check_records;
+
+on_both_stores!(admin_commands_work_end_to_end, serve_listens_and_answers);
+
+/// The `--database` value that reaches this test's store.
+fn database_arg(t: &TestStore) -> String {
+    match t.backend {
+        Backend::Sqlite => t.dir.path().join("server.sqlite").to_string_lossy().into_owned(),
+        Backend::Postgres => {
+            let schema = t.schema.as_ref().unwrap();
+            format!("{}?options=-c%20search_path%3D{schema}", postgres_url())
+        }
+    }
+}
+
+fn cli(t: &TestStore, data_dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_waypoint-server"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--database")
+        .arg(database_arg(t))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+async fn admin_commands_work_end_to_end(backend: Backend) {
+    let t = TestStore::new(backend).await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path();
+
+    let out = ok(cli(&t, data_dir, &["init"], ""));
+    assert!(out.contains("initialized"), "{out}");
+    assert!(data_dir.join("tls/cert.pem").exists() && data_dir.join("tls/key.pem").exists());
+
+    let out = ok(cli(
+        &t,
+        data_dir,
+        &["user", "add", "--username", "sgt.reyes", "--role", "supervisor", "--password-stdin"],
+        "a long passphrase\n",
+    ));
+    assert!(out.contains("added supervisor sgt.reyes"), "{out}");
+    let user = t.store.user("sgt.reyes").await.unwrap().unwrap();
+    assert_eq!(user.role, Role::Supervisor);
+    assert!(waypoint_server::auth::verify_password("a long passphrase", &user.password_hash));
+    let bad_role = cli(
+        &t,
+        data_dir,
+        &["user", "add", "--username", "x", "--role", "chief", "--password-stdin"],
+        "a long passphrase\n",
+    );
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("not a role"));
+    let short =
+        cli(&t, data_dir, &["user", "add", "--username", "y", "--role", "officer", "--password-stdin"], "short\n");
+    assert!(!short.status.success(), "a short password is refused");
+    let taken = cli(
+        &t,
+        data_dir,
+        &["user", "add", "--username", "sgt.reyes", "--role", "admin", "--password-stdin"],
+        "a long passphrase\n",
+    );
+    assert!(!taken.status.success(), "a taken username is refused");
+
+    let code = ok(cli(&t, data_dir, &["device", "enroll"], "")).trim().to_string();
+    assert_eq!(code.len(), 14, "{code}");
+    let code_hash = waypoint_server::auth::enrollment_code_hash(&code);
+    assert!(t.store.redeem_enrollment(&code_hash, chrono::Utc::now(), "dev-cli", "token-hash").await.unwrap());
+
+    let ids = [Uuid::now_v7(), Uuid::now_v7()];
+    let records = vec![
+        record(ids[0], 1, 1, "first, with a \"quote\""),
+        record(ids[0], 2, 2, "amended"),
+        record(ids[1], 1, 3, "second"),
+    ];
+    t.store.push("dev-cli", check_records(records)).await.unwrap();
+    let json = ok(cli(&t, data_dir, &["export", "encounters", "--format", "json"], ""));
+    let exported: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(exported.len(), 3);
+    assert!(exported.iter().any(|v| v["encounter_id"] == ids[0].to_string() && v["version"] == 2));
+    let csv_text = ok(cli(&t, data_dir, &["export", "encounters", "--format", "csv", "--since", "2000-01-01"], ""));
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    assert_eq!(&reader.headers().unwrap()[0], "encounter_id");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    let body: serde_json::Value = serde_json::from_str(&rows[0][9]).unwrap();
+    assert_eq!(body["narrative"], "first, with a \"quote\"", "quotes and commas survive CSV");
+    let none = ok(cli(&t, data_dir, &["export", "encounters", "--format", "csv", "--since", "2999-01-01"], ""));
+    assert_eq!(none.lines().count(), 1, "only the header: {none}");
+    assert!(!cli(&t, data_dir, &["export", "encounters", "--format", "csv", "--since", "yesterday"], "")
+        .status
+        .success());
+
+    let hsds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hsds-3.0/examples/csv");
+    let out = ok(cli(&t, data_dir, &["directory", "import", "--hsds", hsds.to_str().unwrap()], ""));
+    assert!(out.contains("published 1 changes and 0 removals"), "{out}");
+    let again = ok(cli(&t, data_dir, &["directory", "import", "--hsds", hsds.to_str().unwrap()], ""));
+    assert!(again.contains("published 0 changes"), "a re-import publishes nothing: {again}");
+    let feed = t.store.pull("dev-cli", 0, 1 << 20).await.unwrap();
+    assert_eq!(feed.changes.len(), 1);
+    assert_eq!(feed.changes[0].kind, waypoint_protocol::ChangeKind::DirectoryUpsert);
+    assert!(feed.changes[0].body["name"].is_string(), "an HSDS service document");
+    let neither = cli(&t, data_dir, &["directory", "import"], "");
+    assert!(!neither.status.success(), "one of --samhsa or --hsds is required");
+}
+
+async fn serve_listens_and_answers(backend: Backend) {
+    let t = TestStore::new(backend).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_waypoint-server"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--database")
+        .arg(database_arg(&t))
+        .args(["serve", "--no-tls", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_string();
+    let health: serde_json::Value =
+        http_client().get(format!("{url}/v1/health")).send().await.unwrap().json().await.unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let expected = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
+    assert_eq!(health["store"], expected);
+}

@@ -1,0 +1,187 @@
+#![allow(dead_code)]
+//! Test helpers: a fresh store of either kind, a running server on 127.0.0.1, encounter bodies.
+//!
+//! PostgreSQL tests use the server at `WAYPOINT_TEST_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432/test`), each in a schema of its own that is dropped
+//! afterwards. If PostgreSQL is unreachable they fail: CI has it, and a skip would hide a
+//! broken store.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::Value;
+use uuid::Uuid;
+use waypoint_core::{Encounter, EncounterStatus};
+use waypoint_protocol::{PushRecord, Role};
+use waypoint_server::postgres_store::PostgresStore;
+use waypoint_server::sqlite_store::SqliteStore;
+use waypoint_server::store::{SharedStore, UserRecord};
+use waypoint_server::Settings;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("WAYPOINT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A migrated store that cleans up after itself (the schema is dropped even if the test panics).
+pub struct TestStore {
+    pub store: SharedStore,
+    pub backend: Backend,
+    pub schema: Option<String>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestStore {
+    pub async fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, schema): (SharedStore, Option<String>) = match backend {
+            Backend::Sqlite => (Arc::new(SqliteStore::open(&dir.path().join("server.sqlite")).unwrap()), None),
+            Backend::Postgres => {
+                let schema = format!("t_{}", Uuid::now_v7().simple());
+                let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {} is required for these tests: {e}", postgres_url()));
+                tokio::spawn(connection);
+                client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+                let store = PostgresStore::connect(&postgres_url(), Some(&schema)).await.unwrap();
+                (Arc::new(store), Some(schema))
+            }
+        };
+        store.migrate().await.unwrap();
+        TestStore { store, backend, schema, dir }
+    }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        let Some(schema) = self.schema.take() else { return };
+        // Drop runs inside the test's runtime: use a thread with its own.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                if let Ok((client, connection)) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls).await
+                {
+                    tokio::spawn(connection);
+                    let _ = client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await;
+                }
+            });
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+/// A submitted encounter version as JSON, with `narrative`.
+pub fn encounter_body(id: Uuid, version: u32, narrative: &str) -> Value {
+    let mut encounter = Encounter::new_draft("device-test", "badge-1", 1, Utc::now());
+    encounter.id = id;
+    encounter.version = version;
+    encounter.supersedes = (version > 1).then(|| version - 1);
+    encounter.status = EncounterStatus::Submitted;
+    encounter.submitted_at = Some(Utc::now());
+    encounter.narrative = narrative.to_string();
+    serde_json::to_value(encounter).unwrap()
+}
+
+pub fn record(id: Uuid, version: u32, seq: u64, narrative: &str) -> PushRecord {
+    PushRecord::new(id, version, seq, encounter_body(id, version, narrative))
+}
+
+/// Enrolls a device straight through the store; returns (device id, device token).
+pub async fn enroll_device(store: &SharedStore) -> (String, String) {
+    let code = waypoint_server::auth::create_enrollment(store).await.unwrap();
+    let device_id = Uuid::now_v7().to_string();
+    let token = waypoint_server::auth::new_device_token();
+    let hash = waypoint_server::auth::token_hash(&token);
+    let code_hash = waypoint_server::auth::enrollment_code_hash(&code);
+    assert!(store.redeem_enrollment(&code_hash, Utc::now(), &device_id, &hash).await.unwrap());
+    (device_id, token)
+}
+
+pub async fn add_user(store: &SharedStore, username: &str, role: Role, password: &str) {
+    let password_hash = waypoint_server::auth::hash_password(password).unwrap();
+    store.add_user(UserRecord { username: username.into(), role, password_hash }).await.unwrap();
+}
+
+/// A server on 127.0.0.1 (random port, plain HTTP) that stops when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub handle: axum_server::Handle,
+}
+
+impl TestServer {
+    pub async fn start(store: SharedStore, settings: Settings) -> Self {
+        Self::start_with_tls(store, settings, None).await
+    }
+
+    pub async fn start_with_tls(
+        store: SharedStore,
+        settings: Settings,
+        tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    ) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handle = axum_server::Handle::new();
+        let app = waypoint_server::app(store, settings);
+        tokio::spawn(waypoint_server::serve(listener, app, tls, handle.clone()));
+        TestServer { addr, handle }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+    }
+}
+
+/// Generates one `#[tokio::test]` per backend for each listed `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+/// reqwest with rustls on the ring provider (the one the server uses too).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().build().unwrap()
+}
+
+/// Logs in over HTTP; returns the session token.
+pub async fn login(client: &reqwest::Client, server: &TestServer, username: &str, password: &str) -> String {
+    let reply = client
+        .post(server.url("/v1/login"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200, "login of {username}");
+    let body: waypoint_protocol::LoginResponse = reply.json().await.unwrap();
+    body.session_token
+}
