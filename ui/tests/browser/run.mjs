@@ -258,6 +258,10 @@ async function findServices({ width, height }, index) {
   check(await tid(page, "card-qr").evaluate((img) => img.complete && img.naturalWidth > 0), `${size}: the QR code image loads`);
   await inViewport(page, tid(page, "print-card"), `${size} print button`);
   await shot(page, `${size}-10-resource-card-light`);
+  // Printing shows the card alone.
+  await page.emulateMedia({ media: "print" });
+  check(!(await tid(page, "find-services").isVisible()) && (await tid(page, "card-qr").isVisible()), `${size}: print shows only the resource card`);
+  await page.emulateMedia({ media: "screen" });
   await page.keyboard.press("Escape");
   await tid(page, "resource-card").waitFor({ state: "detached" });
 
