@@ -184,9 +184,130 @@ async function run({ width, height }, index) {
   console.log(`ok ${size}`);
 }
 
+/** Nothing may be fetched from outside the test server: the map must draw offline. */
+function blockTheInternet(context, base, outside) {
+  return context.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith(base) || url.startsWith("data:")) return route.continue();
+    outside.push(url);
+    return route.abort();
+  });
+}
+
+async function findServices({ width, height }, index) {
+  const size = `${width}x${height}`;
+  const context = await browser.newContext({ viewport: { width, height }, colorScheme: "light" });
+  const outside = [];
+  await blockTheInternet(context, base, outside);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(String(error)));
+  await page.goto(`${base}/?demo`);
+  await tid(page, "officer-id").fill("B-4711");
+  await tid(page, "passphrase").fill("246810");
+  await tid(page, "passphrase-confirm").fill("246810");
+  await tid(page, "unlock-submit").click();
+  await tid(page, "encounter-list").waitFor();
+
+  // --- stand-alone screen: place by typed city, map with state outlines and markers ---
+  await tid(page, "nav-find-services").click();
+  await tid(page, "find-services").waitFor();
+  await tid(page, "gps-status").waitFor();
+  await tid(page, "place-search").fill("Springfield");
+  await tid(page, "place-result").first().click();
+  await tid(page, "service-result").first().waitFor();
+  const map = tid(page, "services-map");
+  await map.locator(".service-marker").first().waitFor();
+  const outlines = await map.locator(".leaflet-overlay-pane svg path.state-outline").count();
+  check(outlines >= 49, `${size}: the map draws the state outlines as SVG paths (got ${outlines})`);
+  const results = await tid(page, "service-result").count();
+  const markers = await map.locator(".leaflet-overlay-pane svg path.service-marker").count();
+  check(markers === results && results > 0, `${size}: one marker per listed service (${markers} markers, ${results} results)`);
+  check((await map.locator(".leaflet-overlay-pane svg path.officer-marker").count()) === 1, `${size}: the officer's position is drawn`);
+  const ranks = await tid(page, "service-result").evaluateAll((items) => items.map((item) => Number(item.dataset.rank)));
+  check(ranks.every((rank, i) => rank === i + 1), `${size}: results are listed in rank order (${ranks})`);
+  for (const text of await tid(page, "service-open").allInnerTexts()) check(["open", "closed", "hours unknown"].includes(text.trim()), `${size}: open-now badge says ${text}`);
+  check((await page.locator("img.leaflet-tile").count()) === 0, `${size}: no map tiles`);
+  await noHorizontalOverflow(page, `${size} find services`);
+  await shot(page, `${size}-9-find-services-light`);
+
+  // A marker chosen on the map highlights its list item.
+  const lastMarker = map.locator("path.service-marker").last();
+  await lastMarker.dispatchEvent("click");
+  const selected = page.locator('[data-testid="service-result"].selected');
+  await selected.waitFor();
+  check((await selected.count()) === 1, `${size}: clicking a marker highlights one list item`);
+
+  // Clicking the map places the officer there (manual placement) and refreshes the list.
+  const before = await tid(page, "lat-input").inputValue();
+  await map.scrollIntoViewIfNeeded();
+  const box = await map.boundingBox();
+  await map.click({ position: { x: box.width * 0.85, y: box.height * 0.9 } });
+  await page.waitForFunction((old) => document.querySelector('[data-testid="lat-input"]').value !== old, before);
+  check((await tid(page, "position-summary").innerText()).includes("Placed by hand"), `${size}: map click places the officer by hand`);
+
+  // Needs narrow the list; the resource card shows the chosen services with a QR code.
+  await tid(page, "need-crisis_stabilization").click();
+  check((await tid(page, "need-crisis_stabilization").getAttribute("aria-pressed")) === "true", `${size}: need chip pressed`);
+  await tid(page, "place-search").fill("62702");
+  await tid(page, "place-result").first().click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="service-result"]').length > 0);
+  await tid(page, "card-pick").first().check();
+  await tid(page, "show-card").click();
+  await tid(page, "card-qr").waitFor();
+  check(await tid(page, "card-qr").evaluate((img) => img.complete && img.naturalWidth > 0), `${size}: the QR code image loads`);
+  await inViewport(page, tid(page, "print-card"), `${size} print button`);
+  await shot(page, `${size}-10-resource-card-light`);
+  // Printing shows the card alone.
+  await page.emulateMedia({ media: "print" });
+  check(!(await tid(page, "find-services").isVisible()) && (await tid(page, "card-qr").isVisible()), `${size}: print shows only the resource card`);
+  await page.emulateMedia({ media: "screen" });
+  await page.keyboard.press("Escape");
+  await tid(page, "resource-card").waitFor({ state: "detached" });
+
+  await tid(page, "theme-toggle").click();
+  await page.waitForTimeout(100);
+  await shot(page, `${size}-11-find-services-dark`);
+
+  if (index === 0) {
+    // --- in the form: GPS, suggestions, referrals; then Find services for this encounter and back ---
+    await tid(page, "nav-encounters").click();
+    await tid(page, "new-encounter").click();
+    await tid(page, "suggestions-hint").waitFor();
+    await tid(page, "form-use-gps").click();
+    check((await tid(page, "field-location.lat").inputValue()) !== "", "Use GPS fills the latitude");
+    await tid(page, "suggestion").first().waitFor();
+    await tid(page, "suggestion").first().getByTestId("add-referral-accepted").click();
+    await tid(page, "referral-item").first().waitFor();
+    await tid(page, "open-find-services").click();
+    await tid(page, "find-services").waitFor();
+    await tid(page, "service-result").nth(1).waitFor();
+    await tid(page, "service-result").nth(1).getByTestId("add-referral-declined").click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="find-save-status"]')?.textContent?.startsWith("Saved"));
+    await shot(page, `${size}-12-find-services-for-encounter-dark`);
+    await tid(page, "back-to-encounter").click();
+    await tid(page, "referral-item").nth(1).waitFor();
+    const outcomes = await tid(page, "referral-item").evaluateAll((items) => items.map((item) => item.dataset.outcome));
+    check(JSON.stringify(outcomes) === JSON.stringify(["accepted", "declined"]), `referrals from both screens are on the encounter (${outcomes})`);
+    await tid(page, "suggestion").first().waitFor();
+    await tid(page, "suggestions-panel").scrollIntoViewIfNeeded();
+    await shot(page, `${size}-13-form-suggestions-dark`);
+    // They were saved: the draft reopened from the list still has them.
+    await tid(page, "nav-encounters").click();
+    await tid(page, "encounter-row").first().click();
+    await tid(page, "referral-item").nth(1).waitFor();
+  }
+
+  check(outside.length === 0, `${size}: nothing fetched from the internet (${outside.join(", ")})`);
+  check(errors.length === 0, `no page errors: ${errors.join("; ")}`);
+  await context.close();
+  console.log(`ok ${size} find services`);
+}
+
 let failed = false;
 try {
   for (const [index, viewport] of VIEWPORTS.entries()) await run(viewport, index);
+  for (const [index, viewport] of VIEWPORTS.entries()) await findServices(viewport, index);
   console.log(`browser check passed: ${checks} checks at ${VIEWPORTS.length} sizes; screenshots in ${artifacts}`);
 } catch (error) {
   failed = true;

@@ -45,6 +45,17 @@ describe("tauri backend", () => {
     await backend.getEncounterVersion(encounter.id, 2);
     await backend.verifyAudit();
     await backend.reportFirstPaint();
+    const request = { lat: 39.78, lon: -89.65, crisis_natures: ["chemical"], behaviours: [], substances: [], age_band: null, veteran: null, housing_status: null, needs: ["detox"], radius_miles: null, limit: 5 };
+    await backend.directoryStatus();
+    await backend.serviceNeeds();
+    await backend.suggestServices(request);
+    await backend.suggestForEncounter(encounter, ["detox", "shelter"]);
+    await backend.searchServices("crisis");
+    await backend.findPlaces("62702");
+    await backend.serviceDetail("sal-1", [39.78, -89.65]);
+    await backend.serviceDetail("sal-2", null);
+    await backend.resourceCard(["sal-1", "sal-2"]);
+    await backend.gpsReading();
 
     const plain = calls.map(({ cmd, args }) => ({ cmd, args: Object.fromEntries(Object.entries(args).filter(([k]) => !k.startsWith("__"))) }));
     expect(plain).toEqual([
@@ -64,6 +75,16 @@ describe("tauri backend", () => {
       { cmd: "get_encounter_version", args: { id: encounter.id, version: 2 } },
       { cmd: "verify_audit", args: {} },
       { cmd: "report_first_paint", args: {} },
+      { cmd: "directory_status", args: {} },
+      { cmd: "service_needs", args: {} },
+      { cmd: "suggest_services", args: { request } },
+      { cmd: "suggest_for_encounter", args: { encounter, needs: ["detox", "shelter"] } },
+      { cmd: "search_services", args: { text: "crisis" } },
+      { cmd: "find_places", args: { text: "62702" } },
+      { cmd: "service_detail", args: { id: "sal-1", from: [39.78, -89.65] } },
+      { cmd: "service_detail", args: { id: "sal-2", from: null } },
+      { cmd: "resource_card", args: { ids: ["sal-1", "sal-2"] } },
+      { cmd: "gps_reading", args: {} },
     ]);
   });
 

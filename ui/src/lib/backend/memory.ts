@@ -10,7 +10,13 @@ import type { EncounterDetail } from "../bindings/EncounterDetail";
 import type { EncounterSummary } from "../bindings/EncounterSummary";
 import type { ListQuery } from "../bindings/ListQuery";
 import type { SaveOutcome } from "../bindings/SaveOutcome";
+import type { DirectoryStatus } from "../bindings/DirectoryStatus";
+import type { GpsReading } from "../bindings/GpsReading";
+import type { ResourceCard } from "../bindings/ResourceCard";
+import type { Suggestion } from "../bindings/Suggestion";
+import type { SuggestionRequest } from "../bindings/SuggestionRequest";
 import type { Backend } from "./types";
+import { DEMO_CENTRE, DEMO_NEEDS, DEMO_PLACES, DEMO_SERVICES, demoCardEntry, demoQrSvg, milesBetween, type DemoService } from "./demo-directory";
 
 export const DEMO_CONFIG = agencyJson as AgencyConfig;
 
@@ -22,6 +28,21 @@ export interface MemoryOptions {
   seed?: boolean;
   /** Milliseconds each call takes, to make "Saving…" visible in demos. */
   latencyMs?: number;
+  /** What `gpsReading` answers (default: a fix near the demo directory's centre). */
+  gps?: GpsReading;
+  /** `directoryStatus` says "still loading" for this many calls first (default 0). */
+  directoryLoadingCalls?: number;
+}
+
+const DEMO_GPS: GpsReading = {
+  state: "fix",
+  fix: { lat: DEMO_CENTRE.lat, lon: DEMO_CENTRE.lon, accuracy_m: 8, mode: 3, time: null, received_at: new Date(0).toISOString() },
+  message: "GPS ±8 m",
+};
+
+/** The blank request the stand-alone screen would send, for tests and the encounter adapter. */
+export function demoRequest(lat: number, lon: number, needs: string[] = []): SuggestionRequest {
+  return { lat, lon, crisis_natures: [], behaviours: [], substances: [], age_band: null, veteran: null, housing_status: null, needs, radius_miles: null, limit: null };
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -97,7 +118,12 @@ export class MemoryBackend implements Backend {
   /** Set to make the next calls of one method fail (tests). */
   failures = new Map<string, AppError>();
 
+  gps: GpsReading;
+  private directoryLoadingCalls: number;
+
   constructor(options: MemoryOptions = {}) {
+    this.gps = options.gps ?? DEMO_GPS;
+    this.directoryLoadingCalls = options.directoryLoadingCalls ?? 0;
     this.config = options.config ?? DEMO_CONFIG;
     this.credentials = options.initialized ?? null;
     this.seeded = !options.seed;
@@ -390,5 +416,104 @@ export class MemoryBackend implements Backend {
 
   reportFirstPaint() {
     return this.step("reportFirstPaint", [], () => null);
+  }
+
+  // ---- service directory: a fixed demo directory, trivially ranked (the real ranking is the core's) ----
+
+  directoryStatus() {
+    return this.step("directoryStatus", [], (): DirectoryStatus => {
+      if (this.directoryLoadingCalls > 0) {
+        this.directoryLoadingCalls -= 1;
+        return { ready: false, services: 0 as unknown as bigint, locations: 0 as unknown as bigint, loaded_in_s: null };
+      }
+      const n = DEMO_SERVICES.length as unknown as bigint;
+      return { ready: true, services: n, locations: n, loaded_in_s: null };
+    });
+  }
+
+  serviceNeeds() {
+    return this.step("serviceNeeds", [], () => DEMO_NEEDS);
+  }
+
+  private suggest(request: SuggestionRequest): Suggestion[] {
+    if (!(Math.abs(request.lat) <= 90 && Math.abs(request.lon) <= 180)) {
+      fail({ kind: "validation", field: "location", message: "latitude or longitude out of range" });
+    }
+    const from = { lat: request.lat, lon: request.lon };
+    const radius = request.radius_miles ?? 25;
+    return DEMO_SERVICES.map((service) => ({ service, miles: milesBetween(from, { lat: service.latitude, lon: service.longitude }) }))
+      .filter(({ service, miles }) => miles <= radius && (request.needs.length === 0 || request.needs.some((need) => service.types.includes(need))))
+      .sort((a, b) => a.miles - b.miles)
+      .slice(0, request.limit ?? 10)
+      .map(({ service, miles }, index) => this.asSuggestion(service, miles, index + 1, request.needs));
+  }
+
+  private asSuggestion(service: DemoService, miles: number, rank: number, needs: string[]): Suggestion {
+    const { weekly_hours: _hours, ...rest } = service;
+    const matched = needs.filter((need) => service.types.includes(need));
+    const why = matched.length > 0 ? `Offers ${matched.join(", ").replaceAll("_", " ")}; ${miles.toFixed(1)} mi away` : `Nearest first: ${miles.toFixed(1)} mi away`;
+    return { ...rest, rank, distance_miles: miles, score: 100 - rank, why };
+  }
+
+  suggestServices(request: SuggestionRequest) {
+    return this.step("suggestServices", [request], () => this.suggest(request));
+  }
+
+  suggestForEncounter(encounter: Encounter, needs: string[]) {
+    return this.step("suggestForEncounter", [encounter, needs], () => {
+      const { lat, lon } = encounter.location;
+      if (lat === null || lon === null) {
+        fail({ kind: "validation", field: "location", message: "Set the location (GPS, map or address) to see services near it." });
+      }
+      return this.suggest(demoRequest(lat!, lon!, needs));
+    });
+  }
+
+  searchServices(text: string) {
+    return this.step("searchServices", [text], () => {
+      const wanted = text.trim().toLowerCase();
+      return DEMO_SERVICES.filter((s) => wanted !== "" && s.name.toLowerCase().includes(wanted)).map((s) => ({
+        service_id: s.service_id,
+        service_at_location_id: s.service_at_location_id,
+        name: s.name,
+        organization: s.organization,
+        city: "Springfield",
+        latitude: s.latitude,
+        longitude: s.longitude,
+      }));
+    });
+  }
+
+  findPlaces(text: string) {
+    return this.step("findPlaces", [text], () => {
+      const wanted = text.trim().toLowerCase();
+      return wanted === "" ? [] : DEMO_PLACES.filter((p) => p.label.toLowerCase().includes(wanted)).slice(0, 10);
+    });
+  }
+
+  private demoService(id: string): DemoService {
+    return DEMO_SERVICES.find((s) => s.service_at_location_id === id) ?? fail({ kind: "not_found", message: `service ${id} not found` });
+  }
+
+  serviceDetail(id: string, from: [number, number] | null) {
+    return this.step("serviceDetail", [id, from], () => {
+      const service = this.demoService(id);
+      const miles = from ? milesBetween({ lat: from[0], lon: from[1] }, { lat: service.latitude, lon: service.longitude }) : 0;
+      return this.asSuggestion(service, miles, 1, []);
+    });
+  }
+
+  resourceCard(ids: string[]) {
+    return this.step("resourceCard", [ids], (): ResourceCard => {
+      if (ids.length === 0) fail({ kind: "validation", field: "ids", message: "Choose at least one service for the card." });
+      const entries = ids.map((id) => demoCardEntry(this.demoService(id)));
+      const crisis_line = "988 Suicide & Crisis Lifeline: call or text 988";
+      const text = [...entries.map((e) => [e.name, e.address, ...e.phones, e.hours].filter(Boolean).join("\n")), crisis_line].join("\n\n");
+      return { entries, crisis_line, text, qr_svg: demoQrSvg(text), generated_at: this.now() };
+    });
+  }
+
+  gpsReading() {
+    return this.step("gpsReading", [], () => this.gps);
   }
 }
