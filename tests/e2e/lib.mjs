@@ -76,9 +76,11 @@ export async function el(browser, testId, timeout = 15000) {
   return element;
 }
 
-/** Clicks and fails with a screenshot name if the element never shows. */
+/** Clicks an element once shown, centred first so the sticky header and footer never cover it. */
 export async function click(browser, testId) {
-  await (await el(browser, testId)).click();
+  const element = await el(browser, testId);
+  await element.scrollIntoView({ block: 'center' });
+  await element.click();
 }
 
 /** The list's rows, once it has loaded at least one (the list may render before its data). */

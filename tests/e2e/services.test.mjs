@@ -77,12 +77,14 @@ test('Find services at a typed ZIP: ranked results and the offline map', async (
     await setUp(browser, 'E2E-SVC-1', '482916');
     await click(browser, 'nav-find-services');
     await el(browser, 'find-services');
-    await (await el(browser, 'place-search')).setValue('78701');
+    await (await el(browser, 'place-search')).setValue('78751');
     await browser.waitUntil(async () => (await browser.$$(byTestId('place-result'))).length > 0, {
       timeout: 60000,
-      timeoutMsg: 'the ZIP 78701 matched no place (directory not loaded?)',
+      timeoutMsg: 'the ZIP 78751 matched no place (directory not loaded?)',
     });
-    await (await browser.$$(byTestId('place-result')))[0].click();
+    const place = (await browser.$$(byTestId('place-result')))[0];
+    await place.scrollIntoView({ block: 'center' });
+    await place.click();
     await click(browser, 'need-crisis_stabilization');
     await checkRanked(browser);
     await checkMap(browser);
@@ -122,16 +124,18 @@ test('an encounter located by GPS gets suggestions, a referral and a resource ca
     const list = await checkRanked(browser);
     const firstName = (await (await list[0].$(byTestId('service-name'))).getText()).trim();
     step(`referring to ${firstName}`);
-    await (await list[0].$(byTestId('add-referral-accepted'))).click();
-    await (await list[0].$(byTestId('card-pick'))).click();
-    await (await list[1].$(byTestId('card-pick'))).click();
+    for (const [item, testId] of [[list[0], 'add-referral-accepted'], [list[0], 'card-pick'], [list[1], 'card-pick']]) {
+      const target = await item.$(byTestId(testId));
+      await target.scrollIntoView({ block: 'center' });
+      await target.click();
+    }
     await click(browser, 'show-card');
     const card = await el(browser, 'resource-card');
     await (await card.$(byTestId('card-qr'))).waitForDisplayed({ timeout: 10000 });
     assert.ok((await card.getText()).includes(firstName), 'the card names the chosen service');
     assert.ok((await card.getText()).includes('988'), 'the card carries the 988 crisis line');
     await shot(browser, '13-resource-card');
-    await browser.keys('Escape');
+    await click(browser, 'close-card');
 
     await click(browser, 'back-to-encounter');
     await browser.waitUntil(async () => (await browser.$$(byTestId('referral-item'))).length === 1, {

@@ -51,6 +51,12 @@ fn fresh_install_loads_the_national_directory_once() {
     let mut dir = Directory::open(&path).unwrap();
     assert!(dir.ensure_national_directory().unwrap().is_none());
     assert_eq!(dir.stats().unwrap().services, facilities);
+    // Typed places resolve against the real addresses (SAMHSA ZIPs are often ZIP+4).
+    let austin_zip = dir.find_places("78751", 5).unwrap();
+    assert_eq!(austin_zip.len(), 1, "ZIP 78751 (Austin State Hospital) is in the national directory");
+    assert!((austin_zip[0].latitude - 30.31).abs() < 0.1, "{:?}", austin_zip[0]);
+    let austin = dir.find_places("Austin, TX", 5).unwrap();
+    assert!(austin[0].locations > 10, "{:?}", austin[0]);
 }
 
 #[test]

@@ -63,7 +63,7 @@ fn directory() -> (Directory, Vec<String>) {
     let records = vec![
         record("a", "Integral Care Crisis Center", 30.2672, -97.7431, "1165 Airport Blvd", "Austin", "78702"),
         record("b", "Travis County Detox", 30.30, -97.70, "501 W 15th St", "Austin", "78701"),
-        record("c", "Round Rock Shelter", 30.5083, -97.6789, "200 Main St", "Round Rock", "78664"),
+        record("c", "Round Rock Shelter", 30.5083, -97.6789, "200 Main St", "Round Rock", "78664-1234"),
     ];
     dir.put_records(&records, "test").unwrap();
     let ids = records.iter().map(|r| r.sal_id()).collect();
@@ -152,6 +152,11 @@ fn typed_zip_city_and_street_find_places_from_the_directory() {
     assert_eq!(zip.len(), 1);
     assert_eq!(zip[0].kind, "postal_code");
     assert!((zip[0].latitude - 30.2672).abs() < 1e-6);
+
+    let zip_plus_four = dir.find_places("78664", 10).unwrap();
+    assert_eq!(zip_plus_four.len(), 1, "a ZIP+4 address matches its five-digit ZIP");
+    assert!(zip_plus_four[0].label.starts_with("78664 (Round Rock"), "{}", zip_plus_four[0].label);
+    assert!(dir.find_places("99999", 10).unwrap().is_empty());
 
     let city = dir.find_places("austin, tx", 10).unwrap();
     assert_eq!(city.len(), 1, "{city:?}");

@@ -107,10 +107,12 @@ impl Directory {
         let mut places = Vec::new();
         if text.len() == 5 && text.chars().all(|c| c.is_ascii_digit()) {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT a.postal_code || ' (' || MIN(a.city) || ', ' || MIN(a.state_province) || ')',
+                // Stored codes may be ZIP+4 ("78701-1234"): match on the first five digits.
+                "SELECT ?1 || ' (' || MIN(a.city) || ', ' || MIN(a.state_province) || ')',
                         AVG(l.latitude), AVG(l.longitude), COUNT(*)
                  FROM address a JOIN location l ON l.id = a.location_id
-                 WHERE a.postal_code = ?1 AND l.latitude IS NOT NULL GROUP BY a.postal_code",
+                 WHERE (a.postal_code = ?1 OR a.postal_code LIKE ?1 || '-%') AND l.latitude IS NOT NULL
+                 HAVING COUNT(*) > 0",
             )?;
             places.extend(stmt.query_map([text], |r| place(r, "postal_code"))?.collect::<rusqlite::Result<Vec<_>>>()?);
             return Ok(places);
