@@ -272,12 +272,12 @@ impl Store for PostgresStore {
             )
             .await?;
         let rows = client
-            .query(&stmt, &[&(cursor as i64), &device_id, &(PULL_ROW_LIMIT as i64)])
+            .query(&stmt, &[&(cursor as i64), &device_id, &(pull_row_limit(max_bytes) as i64)])
             .await?
             .into_iter()
             .map(|r| FeedRow { seq: r.get::<_, i64>(0) as u64, kind: r.get(1), key: r.get(2), body: r.get(3) })
             .collect();
-        page_of(rows, PULL_ROW_LIMIT, cursor, max_bytes)
+        page_of(rows, pull_row_limit(max_bytes), cursor, max_bytes)
     }
 
     async fn append_changes(&self, changes: Vec<NewChange>) -> StoreResult<u64> {
