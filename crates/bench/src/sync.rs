@@ -88,12 +88,43 @@ fn open_device(dir: &Path) -> Result<Waypoint, String> {
     Waypoint::open_with_kdf(dir, AgencyConfig::demo(), KdfParams::insecure_fast()).map_err(err)
 }
 
+/// Wraps the HTTP transport to split the time between the round trips (network and server) and
+/// the rest (the device's own work: reading its outbox, applying acks and pages).
+struct TimedTransport {
+    inner: HttpTransport,
+    round_trips: std::time::Duration,
+}
+
+impl waypoint_core::sync::Transport for TimedTransport {
+    fn push(
+        &mut self,
+        request: &waypoint_protocol::PushRequest,
+    ) -> Result<waypoint_protocol::PushResponse, waypoint_core::sync::TransportError> {
+        let started = Instant::now();
+        let reply = self.inner.push(request);
+        self.round_trips += started.elapsed();
+        reply
+    }
+
+    fn pull(
+        &mut self,
+        cursor: u64,
+        max_bytes: usize,
+    ) -> Result<waypoint_protocol::PullResponse, waypoint_core::sync::TransportError> {
+        let started = Instant::now();
+        let reply = self.inner.pull(cursor, max_bytes);
+        self.round_trips += started.elapsed();
+        reply
+    }
+}
+
 struct Run {
     seconds: f64,
     wire_up: u64,
     wire_down: u64,
     requests: u64,
     attempts: u32,
+    round_trip_seconds: f64,
     /// Push: versions the server holds (and how many duplicate acks the resume got).
     held: usize,
     duplicate_acks: u32,
@@ -104,7 +135,7 @@ struct Run {
 /// Syncs `device` until a round completes (a cut makes the first round fail).
 fn sync_until_done(
     device: &Waypoint,
-    transport: &mut HttpTransport,
+    transport: &mut TimedTransport,
     batch_bytes: usize,
     received: &mut HashMap<String, u32>,
 ) -> Result<(u32, u32), String> {
@@ -140,8 +171,8 @@ fn push_run(
     let device = open_device(&device_dir)?;
     device.unlock(PIN).map_err(err)?;
     let token = runtime.block_on(enroll(&store))?;
-    let mut transport =
-        HttpTransport::new(&HttpConfig::new(format!("http://{}", proxy.addr)), token).map_err(|e| e.to_string())?;
+    let inner = HttpTransport::new(&HttpConfig::new(format!("http://{}", proxy.addr)), token).map_err(err)?;
+    let mut transport = TimedTransport { inner, round_trips: std::time::Duration::ZERO };
     if let Some(at) = cut_at {
         proxy.cut_once_at(Direction::Up, at);
     }
@@ -154,7 +185,8 @@ fn push_run(
         seconds,
         wire_up,
         wire_down,
-        requests: transport.counters.requests,
+        requests: transport.inner.counters.requests,
+        round_trip_seconds: transport.round_trips.as_secs_f64(),
         attempts,
         held,
         duplicate_acks,
@@ -177,8 +209,8 @@ fn pull_run(
     let device = open_device(&work.join("device"))?;
     device.setup("bench-officer", PIN).map_err(err)?;
     let token = runtime.block_on(enroll(&store))?;
-    let mut transport =
-        HttpTransport::new(&HttpConfig::new(format!("http://{}", proxy.addr)), token).map_err(|e| e.to_string())?;
+    let inner = HttpTransport::new(&HttpConfig::new(format!("http://{}", proxy.addr)), token).map_err(err)?;
+    let mut transport = TimedTransport { inner, round_trips: std::time::Duration::ZERO };
     if let Some(at) = cut_at {
         proxy.cut_once_at(Direction::Down, at);
     }
@@ -191,7 +223,8 @@ fn pull_run(
         seconds,
         wire_up,
         wire_down,
-        requests: transport.counters.requests,
+        requests: transport.inner.counters.requests,
+        round_trip_seconds: transport.round_trips.as_secs_f64(),
         attempts,
         held: 0,
         duplicate_acks: 0,
@@ -248,8 +281,8 @@ pub fn run(args: Args) -> Result<Value, String> {
 
     let push = push_run(&runtime, &tmp.path().join("push"), &template, args.batch_bytes, None)?;
     eprintln!(
-        "sync: push {:.3} s, {} bytes up, {} bytes down, {} requests",
-        push.seconds, push.wire_up, push.wire_down, push.requests
+        "sync: push {:.3} s ({:.3} s in round trips), {} bytes up, {} bytes down, {} requests",
+        push.seconds, push.round_trip_seconds, push.wire_up, push.wire_down, push.requests
     );
     let push_cut =
         push_run(&runtime, &tmp.path().join("push-cut"), &template, args.batch_bytes, Some(push.wire_up / 2))?;
@@ -259,8 +292,8 @@ pub fn run(args: Args) -> Result<Value, String> {
     );
     let pull = pull_run(&runtime, &tmp.path().join("pull"), &services, args.batch_bytes, None)?;
     eprintln!(
-        "sync: pull {:.3} s, {} bytes down, {} bytes up, {} requests",
-        pull.seconds, pull.wire_down, pull.wire_up, pull.requests
+        "sync: pull {:.3} s ({:.3} s in round trips), {} bytes down, {} bytes up, {} requests",
+        pull.seconds, pull.round_trip_seconds, pull.wire_down, pull.wire_up, pull.requests
     );
     let pull_cut =
         pull_run(&runtime, &tmp.path().join("pull-cut"), &services, args.batch_bytes, Some(pull.wire_down / 2))?;

@@ -4,6 +4,7 @@
 //! change: the row lock is held until commit, so a later number can never commit before an
 //! earlier one and a pulling device never skips a change (a plain SEQUENCE would allow that).
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,7 +14,7 @@ use serde_json::Value;
 use tokio_postgres::types::Json;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
-use waypoint_protocol::{AckStatus, PullResponse, PushResponse, RecordAck, Role};
+use waypoint_protocol::{AckStatus, PullResponse, PushRecord, PushResponse, RecordAck, Role};
 
 use crate::store::*;
 
@@ -137,17 +138,45 @@ impl PostgresStore {
     }
 }
 
+/// One push in a handful of round trips whatever its size: all new versions in one INSERT, the
+/// ones already held looked up in one SELECT; only conflicts (rare) go one by one.
 async fn push_in(tx: &Transaction<'_>, device_id: &str, records: &[CheckedRecord]) -> StoreResult<PushResponse> {
     let now = Utc::now();
+    let valid: Vec<&PushRecord> = records.iter().filter(|r| r.problem.is_none()).map(|r| &r.record).collect();
+    let ids: Vec<Uuid> = valid.iter().map(|r| r.encounter_id).collect();
+    let versions: Vec<i32> = valid.iter().map(|r| r.version as i32).collect();
+    let hashes: Vec<&str> = valid.iter().map(|r| r.content_hash.as_str()).collect();
+    let bodies: Vec<Json<&Value>> = valid.iter().map(|r| Json(&r.body)).collect();
     let insert = tx
         .prepare_cached(
             "INSERT INTO encounter_versions (encounter_id, version, content_hash, device_id, received_at, body)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (encounter_id, version) DO NOTHING",
+             SELECT id, version, hash, $4, $5, body FROM UNNEST($1::uuid[], $2::int[], $3::text[], $6::jsonb[])
+                 AS r (id, version, hash, body)
+             ON CONFLICT (encounter_id, version) DO NOTHING
+             RETURNING encounter_id, version",
         )
         .await?;
-    let existing = tx
-        .prepare_cached("SELECT content_hash FROM encounter_versions WHERE encounter_id = $1 AND version = $2")
-        .await?;
+    let inserted: HashSet<(Uuid, i32)> = tx
+        .query(&insert, &[&ids, &versions, &hashes, &device_id, &now, &bodies])
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    // What the server already held for the rest (a retry, or a conflict).
+    let (held_ids, held_versions): (Vec<Uuid>, Vec<i32>) =
+        ids.iter().zip(&versions).filter(|key| !inserted.contains(&(*key.0, *key.1))).map(|(i, v)| (*i, *v)).unzip();
+    let mut held: HashMap<(Uuid, i32), String> = HashMap::new();
+    if !held_ids.is_empty() {
+        let existing = tx
+            .prepare_cached(
+                "SELECT v.encounter_id, v.version, v.content_hash FROM encounter_versions v
+                 JOIN UNNEST($1::uuid[], $2::int[]) AS k (id, version) ON v.encounter_id = k.id AND v.version = k.version",
+            )
+            .await?;
+        for row in tx.query(&existing, &[&held_ids, &held_versions]).await? {
+            held.insert((row.get(0), row.get(1)), row.get(2));
+        }
+    }
     let insert_conflict = tx
         .prepare_cached(
             "INSERT INTO conflicts (encounter_id, version, content_hash, device_id, received_at, body)
@@ -156,25 +185,32 @@ async fn push_in(tx: &Transaction<'_>, device_id: &str, records: &[CheckedRecord
         .await?;
     let mut acks = Vec::with_capacity(records.len());
     let mut highest_seq = 0u64;
+    let mut first_of_key = HashSet::new();
     for CheckedRecord { record, problem } in records {
         highest_seq = highest_seq.max(record.seq);
-        let version = record.version as i32;
+        let key = (record.encounter_id, record.version as i32);
         let status = if problem.is_some() {
             AckStatus::Rejected
+        } else if inserted.contains(&key) && first_of_key.insert(key) {
+            AckStatus::Stored
         } else {
-            let body = Json(&record.body);
-            let row: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
-                [&record.encounter_id, &version, &record.content_hash, &device_id, &now, &body];
-            if tx.execute(&insert, &row).await? == 1 {
-                AckStatus::Stored
-            } else {
-                let held: String = tx.query_one(&existing, &[&record.encounter_id, &version]).await?.get(0);
-                if held == record.content_hash {
-                    AckStatus::Duplicate
-                } else {
-                    tx.execute(&insert_conflict, &row).await?;
-                    AckStatus::Conflict
+            // Held before this push, or stored by an earlier record of this same push.
+            let held_hash = match held.get(&key) {
+                Some(hash) => hash.as_str(),
+                None => {
+                    valid.iter().find(|r| (r.encounter_id, r.version as i32) == key).map_or("", |r| &r.content_hash)
                 }
+            };
+            if held_hash == record.content_hash {
+                AckStatus::Duplicate
+            } else {
+                let body = Json(&record.body);
+                tx.execute(
+                    &insert_conflict,
+                    &[&record.encounter_id, &key.1, &record.content_hash, &device_id, &now, &body],
+                )
+                .await?;
+                AckStatus::Conflict
             }
         };
         acks.push(RecordAck {
@@ -236,12 +272,12 @@ impl Store for PostgresStore {
             )
             .await?;
         let rows = client
-            .query(&stmt, &[&(cursor as i64), &device_id, &(PULL_ROW_LIMIT as i64)])
+            .query(&stmt, &[&(cursor as i64), &device_id, &(pull_row_limit(max_bytes) as i64)])
             .await?
             .into_iter()
             .map(|r| FeedRow { seq: r.get::<_, i64>(0) as u64, kind: r.get(1), key: r.get(2), body: r.get(3) })
             .collect();
-        page_of(rows, PULL_ROW_LIMIT, cursor, max_bytes)
+        page_of(rows, pull_row_limit(max_bytes), cursor, max_bytes)
     }
 
     async fn append_changes(&self, changes: Vec<NewChange>) -> StoreResult<u64> {

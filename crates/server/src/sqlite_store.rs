@@ -329,11 +329,11 @@ impl Store for SqliteStore {
                  ORDER BY seq LIMIT ?3",
             )?;
             let rows = stmt
-                .query_map(params![cursor as i64, device_id, PULL_ROW_LIMIT as i64], |r| {
+                .query_map(params![cursor as i64, device_id, pull_row_limit(max_bytes) as i64], |r| {
                     Ok(FeedRow { seq: r.get::<_, i64>(0)? as u64, kind: r.get(1)?, key: r.get(2)?, body: r.get(3)? })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            page_of(rows, PULL_ROW_LIMIT, cursor, max_bytes)
+            page_of(rows, pull_row_limit(max_bytes), cursor, max_bytes)
         })
         .await
     }

@@ -248,8 +248,12 @@ pub(crate) fn page_of(
     Ok(PullResponse { changes, cursor, more })
 }
 
-/// Rows fetched per pull query before byte sizing trims the page.
-pub(crate) const PULL_ROW_LIMIT: usize = 2000;
+/// Rows fetched per pull query before byte sizing trims the page: enough to fill `max_bytes` with
+/// changes of 512 bytes or more (directory entries are about 700), without reading thousands of
+/// rows only to drop most of them.
+pub(crate) fn pull_row_limit(max_bytes: usize) -> usize {
+    (max_bytes / 512).clamp(16, 2000)
+}
 
 /// The feed changes for a directory publication: upserts carry the entry, deletes carry null.
 pub(crate) fn directory_changes(upserts: &[(String, String, Value)], deletes: &[String]) -> Vec<NewChange> {

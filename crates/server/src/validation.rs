@@ -1,6 +1,7 @@
 //! Which pushed records the server accepts. A record that fails is acknowledged as `rejected`
 //! with the reason (shown on the device as "needs attention"); it never blocks the others.
 
+use serde::Deserialize;
 use waypoint_core::Encounter;
 use waypoint_protocol::{content_hash, PushRecord};
 
@@ -14,7 +15,7 @@ pub fn problem_with(record: &PushRecord) -> Option<String> {
     if record.content_hash != content_hash(&record.body) {
         return Some("content hash does not match the body (damaged in transit or changed after hashing)".into());
     }
-    let encounter: Encounter = match serde_json::from_value(record.body.clone()) {
+    let encounter = match Encounter::deserialize(&record.body) {
         Ok(encounter) => encounter,
         Err(error) => return Some(format!("body is not an encounter: {error}")),
     };

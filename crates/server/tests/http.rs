@@ -23,6 +23,7 @@ on_both_stores!(
     a_supervisor_review_reaches_the_device_that_pushed,
     bodies_beyond_the_limit_get_413,
     compressed_requests_and_replies_both_ways,
+    capacity_updates_reach_every_device,
 );
 
 async fn enrollment_gives_a_device_credential_once(backend: Backend) {
@@ -289,6 +290,34 @@ async fn compressed_requests_and_replies_both_ways(backend: Backend) {
         .await
         .unwrap();
     assert!(reply.status().is_client_error(), "a corrupt body is the client's error: {}", reply.status());
+}
+
+async fn capacity_updates_reach_every_device(backend: Backend) {
+    let t = TestStore::new(backend).await;
+    add_user(&t.store, "officer.kim", Role::Officer, "a long passphrase").await;
+    add_user(&t.store, "sgt.reyes", Role::Supervisor, "another passphrase").await;
+    let devices = [enroll_device(&t.store).await.1, enroll_device(&t.store).await.1];
+    let server = TestServer::start(t.store.clone(), Settings::default()).await;
+    let client = http_client();
+    let officer = login(&client, &server, "officer.kim", "a long passphrase").await;
+    let supervisor = login(&client, &server, "sgt.reyes", "another passphrase").await;
+    let update = json!({"id": "cap-1", "service_id": "svc-9", "unit": "beds", "available": 3, "maximum": 12,
+                        "updated_at": "2026-11-29T01:00:00Z"});
+    let post = |token: &str, body: &serde_json::Value| {
+        client.post(server.url("/v1/directory/capacity")).bearer_auth(token).json(body).send()
+    };
+    assert_eq!(post(&officer, &update).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let mut impossible = update.clone();
+    impossible["available"] = json!(13);
+    assert_eq!(post(&supervisor, &impossible).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(post(&supervisor, &update).await.unwrap().status(), StatusCode::OK);
+    for device in &devices {
+        let page: PullResponse =
+            client.get(server.url("/v1/sync/pull")).bearer_auth(device).send().await.unwrap().json().await.unwrap();
+        assert_eq!(page.changes.len(), 1);
+        assert_eq!((page.changes[0].kind, page.changes[0].key.as_str()), (ChangeKind::CapacityUpdate, "svc-9"));
+        assert_eq!(page.changes[0].body, update);
+    }
 }
 
 #[tokio::test]

@@ -68,6 +68,17 @@ async fn same_version_with_other_content_is_a_conflict_and_the_original_stays(ba
     assert_eq!((conflicts[0].encounter_id, conflicts[0].version), (id, 1));
     assert_eq!(conflicts[0].content_hash, rival.content_hash);
     assert_eq!(conflicts[0].body["narrative"], "rewritten elsewhere");
+
+    // The same key twice in one push: the first is stored, an identical repeat is a duplicate,
+    // other content a conflict.
+    let other = Uuid::now_v7();
+    let (first, rival) = (record(other, 1, 3, "one"), record(other, 1, 5, "two"));
+    let mut repeat = first.clone();
+    repeat.seq = 4;
+    let reply = t.store.push(&device, check_records(vec![first, repeat, rival])).await.unwrap();
+    let statuses: Vec<AckStatus> = reply.acks.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, vec![AckStatus::Stored, AckStatus::Duplicate, AckStatus::Conflict]);
+    assert_eq!(t.store.conflicts().await.unwrap().len(), 2);
 }
 
 async fn invalid_records_are_rejected_without_blocking_the_rest(backend: Backend) {
