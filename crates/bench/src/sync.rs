@@ -142,8 +142,10 @@ fn sync_until_done(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let mut on_change = |change: &waypoint_protocol::Change| {
-            *received.entry(change.key.clone()).or_default() += 1;
+        let mut on_change = |changes: &[waypoint_protocol::Change]| {
+            for change in changes {
+                *received.entry(change.key.clone()).or_default() += 1;
+            }
             Ok(())
         };
         match device.sync_once(transport, batch_bytes, &mut on_change) {

@@ -51,6 +51,8 @@ pub struct Waypoint {
     pub(crate) directory: Mutex<Option<crate::directory::Directory>>,
     pub(crate) directory_load: Mutex<Option<crate::services::DirectoryStatus>>,
     pub(crate) gps: Mutex<Option<crate::gps::GpsWatcher>>,
+    pub(crate) sync_runtime: Mutex<crate::sync_client::SyncRuntime>,
+    pub(crate) sync_channel: Mutex<crate::sync_client::SyncChannel>,
 }
 
 impl Waypoint {
@@ -73,6 +75,8 @@ impl Waypoint {
             directory: Mutex::new(None),
             directory_load: Mutex::new(None),
             gps: Mutex::new(None),
+            sync_runtime: Mutex::new(Default::default()),
+            sync_channel: Mutex::new(crate::sync_client::SyncChannel::new()),
         })
     }
 
@@ -143,6 +147,7 @@ impl Waypoint {
         crate::keys::clear_failed_unlocks(&self.data_dir)?;
         store.audit("unlock", None, "ok")?;
         *self.lock_store() = Some(store);
+        self.request_sync(crate::sync_client::Trigger::Now);
         self.status()
     }
 
@@ -190,6 +195,7 @@ impl Waypoint {
             }
             s.submit(saved.id, saved.version, Utc::now())
         })
+        .inspect(|_| self.request_sync(crate::sync_client::Trigger::Soon))
     }
 
     /// Starts an amendment: a new draft version that supersedes the newest submitted one.
@@ -240,7 +246,7 @@ impl Waypoint {
         &self,
         transport: &mut dyn sync::Transport,
         max_bytes: usize,
-        directory: &mut dyn FnMut(&waypoint_protocol::Change) -> Result<()>,
+        directory: &mut dyn FnMut(&[waypoint_protocol::Change]) -> Result<()>,
     ) -> std::result::Result<sync::SyncReport, sync::SyncError> {
         let mut report = sync::SyncReport::default();
         loop {
@@ -292,7 +298,7 @@ impl Waypoint {
         self.with_store(|s| s.verify_audit())
     }
 
-    fn with_store<T>(&self, action: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_store<T>(&self, action: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
         let guard = self.lock_store();
         let store = guard.as_ref().ok_or(Error::Locked)?;
         action(store)

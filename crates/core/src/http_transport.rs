@@ -179,3 +179,13 @@ impl Transport for HttpTransport {
         read_reply(response, &mut self.counters)
     }
 }
+
+/// Signs an officer in: the server checks the password and returns a session.
+pub fn login(
+    config: &HttpConfig,
+    request: &waypoint_protocol::LoginRequest,
+) -> Result<waypoint_protocol::LoginResponse, TransportError> {
+    let client = client_for(config)?;
+    let response = client.post(url(&config.base_url, "/v1/login")).json(request).send().map_err(unreachable)?;
+    read_reply(response, &mut WireCounters::default())
+}

@@ -15,6 +15,7 @@ pub mod model;
 pub mod services;
 pub mod store;
 pub mod sync;
+pub mod sync_client;
 pub mod validate;
 pub mod vocab;
 

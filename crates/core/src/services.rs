@@ -108,6 +108,14 @@ impl Waypoint {
         }
     }
 
+    /// Directory changes pulled from the agency server (services added, changed, removed;
+    /// capacity), applied to the device's directory in one transaction.
+    pub fn apply_directory_changes(&self, changes: &[waypoint_protocol::Change]) -> Result<()> {
+        let mut guard = self.directory_guard()?;
+        guard.as_mut().expect("directory_guard opens the directory").apply_feed_changes(changes)?;
+        Ok(())
+    }
+
     fn with_directory<T>(&self, action: impl FnOnce(&Directory) -> Result<T>) -> Result<T> {
         let guard = self.directory_guard()?;
         action(guard.as_ref().expect("directory_guard opens the directory"))

@@ -93,6 +93,11 @@ impl Store {
         Ok(self.conn.query_row("SELECT count(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?)
     }
 
+    /// Versions the server refused: they wait, with the reason, for the officer to amend.
+    pub fn rejected_outbox(&self) -> Result<u32> {
+        Ok(self.conn.query_row("SELECT count(*) FROM outbox WHERE state = 'rejected'", [], |r| r.get(0))?)
+    }
+
     pub fn create_draft(&self, now: DateTime<Utc>) -> Result<Encounter> {
         let encounter = Encounter::new_draft(&self.device_id, &self.officer_id, self.config_version, now);
         let tx = self.conn.unchecked_transaction()?;

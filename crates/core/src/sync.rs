@@ -186,11 +186,14 @@ pub fn cursor(store: &Store) -> Result<u64> {
     Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-/// Applies one pulled page and stores its cursor in the same transaction. Directory changes go
-/// to `directory`, which must apply them idempotently (they are re-sent if this commit is lost).
-pub fn apply_pull(store: &Store, page: &PullResponse, directory: &mut dyn FnMut(&Change) -> Result<()>) -> Result<u32> {
-    for change in page.changes.iter().filter(|c| c.kind != ChangeKind::ReviewResult) {
-        directory(change)?;
+/// Applies one pulled page and stores its cursor in the same transaction. The page's directory
+/// changes go to `directory` together (one index refresh per page), which must apply them
+/// idempotently: they are re-sent if this commit is lost.
+pub fn apply_pull(store: &Store, page: &PullResponse, directory: &mut dyn FnMut(&[Change]) -> Result<()>) -> Result<u32> {
+    let directory_changes: Vec<Change> =
+        page.changes.iter().filter(|c| c.kind != ChangeKind::ReviewResult).cloned().collect();
+    if !directory_changes.is_empty() {
+        directory(&directory_changes)?;
     }
     store.durable_transaction(|tx| {
         let mut applied = 0;

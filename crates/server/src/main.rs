@@ -170,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
             if !no_tls {
                 let (cert, _) = tls::certificate_files(&cli.data_dir, None, None)?;
                 println!("certificate: {}", cert.display());
+                println!("certificate SHA-256: {}", tls::fingerprint(&cert)?);
             }
             println!("initialized {}", cli.data_dir.display());
         }
@@ -211,6 +212,11 @@ async fn main() -> anyhow::Result<()> {
             let code = auth::create_enrollment(&store).await?;
             println!("{code}");
             eprintln!("one-time enrollment code, valid {} hours", auth::ENROLLMENT_TTL_HOURS);
+            // The device checks this against the certificate it is shown before trusting it.
+            let own_cert = cli.data_dir.join("tls").join("cert.pem");
+            if own_cert.exists() {
+                eprintln!("certificate SHA-256: {}", tls::fingerprint(&own_cert)?);
+            }
         }
         Command::Directory(DirectoryCommand::Import { samhsa, hsds }) => {
             let store = cli.store().await?;

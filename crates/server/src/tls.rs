@@ -60,3 +60,10 @@ pub fn server_config(cert: &Path, key: &Path) -> anyhow::Result<RustlsConfig> {
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(RustlsConfig::from_config(Arc::new(config)))
 }
+
+/// The SHA-256 fingerprint of a PEM certificate's first certificate, as devices are asked to
+/// type it at enrolment (`AB:CD:...`).
+pub fn fingerprint(cert: &Path) -> anyhow::Result<String> {
+    let der = CertificateDer::from_pem_file(cert).with_context(|| format!("reading {}", cert.display()))?;
+    Ok(waypoint_core::sync_client::certificate_fingerprint(&der))
+}

@@ -27,7 +27,7 @@ fn complete(mut e: Encounter, narrative: &str) -> Encounter {
     e
 }
 
-fn no_directory(_: &waypoint_protocol::Change) -> waypoint_core::Result<()> {
+fn no_directory(_: &[waypoint_protocol::Change]) -> waypoint_core::Result<()> {
     Ok(())
 }
 

@@ -401,9 +401,22 @@ impl Directory {
         let mut report = ImportReport::new(format!("HSDS JSON {name}"));
         let doc: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
         let tx = self.conn.transaction()?;
+        write_hsds_document(&tx, &doc, &name, &mut report)?;
+        tx.commit()?;
+        self.rebuild_search_index()?;
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+}
+
+/// Writes one HSDS JSON document (or a `contents` list of them) inside the caller's transaction,
+/// without refreshing the search index.
+pub(crate) fn write_hsds_document(tx: &Connection, doc: &Value, name: &str, report: &mut ImportReport) -> Result<()> {
+    {
+        let name = name.to_owned();
         let mut walker = Walker {
-            c: &tx,
-            report: &mut report,
+            c: tx,
+            report,
             source: name,
             row: 0,
             skipped: BTreeMap::new(),
@@ -422,10 +435,7 @@ impl Directory {
         for (kind, n) in skipped {
             report.warn(&source, 0, format!("{n} `{kind}` objects not used by Waypoint's directory; skipped"));
         }
-        tx.commit()?;
-        self.rebuild_search_index()?;
-        report.seconds = started.elapsed().as_secs_f64();
-        Ok(report)
+        Ok(())
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod bundle;
 pub mod card;
+pub mod feed;
 pub mod hsds;
 pub mod model;
 pub mod samhsa;

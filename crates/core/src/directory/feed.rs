@@ -1,0 +1,80 @@
+//! The agency server's directory changes, applied on the device: a service added or changed
+//! (its whole HSDS document), a service removed, a capacity update. Applying a page twice gives
+//! the same directory (a page is re-sent when its cursor did not commit).
+
+use rusqlite::{params, Connection, OptionalExtension};
+use waypoint_protocol::{CapacityUpdate, Change, ChangeKind};
+
+use super::model::{ImportReport, ServiceCapacity};
+use super::{hsds, store, Directory};
+use crate::error::{Error, Result};
+
+/// Rows that belong to one service alone; its organization and locations may be shared and are
+/// upserted by the new document instead.
+fn remove_service_rows(c: &Connection, service_id: &str) -> Result<()> {
+    let sals: Vec<String> = c
+        .prepare("SELECT id FROM service_at_location WHERE service_id = ?1")?
+        .query_map([service_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for sal in &sals {
+        c.execute("DELETE FROM phone WHERE service_at_location_id = ?1", [sal])?;
+        c.execute("DELETE FROM schedule WHERE service_at_location_id = ?1", [sal])?;
+        c.execute("DELETE FROM attribute WHERE link_id = ?1", [sal])?;
+    }
+    c.execute("DELETE FROM service_at_location WHERE service_id = ?1", [service_id])?;
+    c.execute("DELETE FROM phone WHERE service_id = ?1", [service_id])?;
+    c.execute("DELETE FROM schedule WHERE service_id = ?1", [service_id])?;
+    c.execute("DELETE FROM attribute WHERE link_id = ?1", [service_id])?;
+    Ok(())
+}
+
+impl Directory {
+    /// Applies one page of directory changes in one transaction and refreshes the search index
+    /// once. A change that cannot be applied (a capacity for a service this device does not
+    /// have) is skipped: the feed must not stall on it.
+    pub fn apply_feed_changes(&mut self, changes: &[Change]) -> Result<ImportReport> {
+        let mut report = ImportReport::new("server directory feed");
+        let tx = self.conn.transaction()?;
+        for change in changes {
+            match change.kind {
+                ChangeKind::DirectoryUpsert => {
+                    remove_service_rows(&tx, &change.key)?;
+                    hsds::write_hsds_document(&tx, &change.body, "server feed", &mut report)?;
+                }
+                ChangeKind::DirectoryDelete => {
+                    remove_service_rows(&tx, &change.key)?;
+                    tx.execute("DELETE FROM service_capacity WHERE service_id = ?1", [&change.key])?;
+                    tx.execute("DELETE FROM service WHERE id = ?1", [&change.key])?;
+                }
+                ChangeKind::CapacityUpdate => {
+                    let update: CapacityUpdate = serde_json::from_value(change.body.clone())?;
+                    let known: Option<i64> = tx
+                        .query_row("SELECT 1 FROM service WHERE id = ?1", params![update.service_id], |r| r.get(0))
+                        .optional()?;
+                    if known.is_none() {
+                        report.reject("server feed", change.seq, format!("capacity for unknown service {}", update.service_id));
+                        continue;
+                    }
+                    let updated_at = chrono::DateTime::parse_from_rfc3339(&update.updated_at)
+                        .map_err(|e| Error::InvalidState(format!("capacity time `{}`: {e}", update.updated_at)))?
+                        .with_timezone(&chrono::Utc);
+                    store::upsert_capacity(
+                        &tx,
+                        &ServiceCapacity {
+                            id: update.id,
+                            service_id: update.service_id,
+                            unit: update.unit,
+                            available: update.available,
+                            maximum: update.maximum,
+                            updated_at,
+                        },
+                    )?;
+                }
+                ChangeKind::ReviewResult => {}
+            }
+        }
+        tx.commit()?;
+        self.rebuild_search_index()?;
+        Ok(report)
+    }
+}
