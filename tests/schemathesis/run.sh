@@ -6,14 +6,14 @@
 # get 413.
 #   WAYPOINT_SERVER          the binary to test (default: <cargo target dir>/debug/waypoint-server,
 #                            built first with `cargo build -p waypoint-server`)
-#   SCHEMATHESIS_EXAMPLES    fuzzing examples per operation (default 100)
+#   SCHEMATHESIS_EXAMPLES    examples per operation (default 500: about a minute)
 #   SCHEMATHESIS_SEED        a seed, to replay a run (default: random, printed)
 #   SCHEMATHESIS_REPORT_DIR  keep the JUnit and HAR reports there, and print replies by status
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$HERE/../.." && pwd)"
 SCHEMATHESIS_VERSION=4.32.5
-EXAMPLES="${SCHEMATHESIS_EXAMPLES:-100}"
+EXAMPLES="${SCHEMATHESIS_EXAMPLES:-500}"
 SEED="${SCHEMATHESIS_SEED:-$RANDOM$RANDOM}"
 BODY_LIMIT=65536
 
@@ -103,7 +103,8 @@ fuzz() {
   shift 2
   say "schemathesis ($label): $EXAMPLES examples per operation, seed $SEED"
   local t0=$SECONDS
-  if "$schemathesis" run "$base/openapi.json" \
+  # From the temporary folder: schemathesis keeps replay data in ./.schemathesis.
+  if (cd "$work" && "$schemathesis" run "$base/openapi.json" \
     --checks "$checks" \
     --max-examples "$EXAMPLES" \
     --seed "$SEED" \
@@ -114,7 +115,7 @@ fuzz() {
     --no-color \
     -H "Authorization: Bearer $token" \
     --report junit,har --report-dir "$work/report-$label" \
-    "$@"; then
+    "$@"); then
     say "schemathesis ($label) passed in $((SECONDS - t0)) s"
   else
     say "schemathesis ($label) FAILED after $((SECONDS - t0)) s"

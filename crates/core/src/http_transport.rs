@@ -232,8 +232,8 @@ pub fn download_directory_snapshot(
     device_token: &str,
     dest: &std::path::Path,
 ) -> Result<SnapshotInfo, TransportError> {
+    use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
     use std::io::{Read, Write};
-    use reqwest::header::{CONTENT_RANGE, CONTENT_LENGTH, ETAG, IF_RANGE, RANGE};
 
     let part = snapshot_side_path(dest, ".part");
     let etag_file = snapshot_side_path(dest, ".part.etag");

@@ -66,8 +66,8 @@ pub async fn publish_with_snapshot(
     snapshot_dir: &Path,
     services: Vec<Value>,
 ) -> anyhow::Result<(Publication, Manifest)> {
-    let (bytes, services) = tokio::task::spawn_blocking(move || snapshot::encode(&services).map(|b| (b, services)))
-        .await??;
+    let (bytes, services) =
+        tokio::task::spawn_blocking(move || snapshot::encode(&services).map(|b| (b, services))).await??;
     let count = services.len();
     let previous = snapshot::read_manifest(snapshot_dir)?;
     let publication = publish(store, services).await?;

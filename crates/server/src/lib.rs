@@ -81,7 +81,11 @@ pub fn app(store: SharedStore, settings: Settings) -> Router {
     router
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
         })
         .with_state(state)
         // Layers run outermost last-added: timeout, then compression, then decompression, so
@@ -89,9 +93,10 @@ pub fn app(store: SharedStore, settings: Settings) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestDecompressionLayer::new())
         // The directory snapshot is zstd already (and served by byte ranges): never wrap it.
-        .layer(CompressionLayer::new().compress_when(
-            DefaultPredicate::new().and(NotForContentType::const_new(snapshot::CONTENT_TYPE)),
-        ))
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(NotForContentType::const_new(snapshot::CONTENT_TYPE))),
+        )
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
 }
 

@@ -53,8 +53,7 @@ struct Setup {
 async fn setup(backend: Backend) -> Setup {
     let t = TestStore::new(backend).await;
     let snapshot_dir = tempfile::tempdir().unwrap();
-    let settings =
-        Settings { directory_snapshot_dir: Some(snapshot_dir.path().to_path_buf()), ..Settings::default() };
+    let settings = Settings { directory_snapshot_dir: Some(snapshot_dir.path().to_path_buf()), ..Settings::default() };
     let server = TestServer::start(t.store.clone(), settings).await;
     let (device_id, device_token) = enroll_device(&t.store).await;
     Setup { t, server, snapshot_dir, device_token, device_id }
@@ -244,8 +243,10 @@ async fn conditional_and_range_requests_follow_http() {
     let s = setup(Backend::Sqlite).await;
     let client = http_client();
     let get = |headers: &[(&str, &str)]| {
-        let mut request =
-            client.get(s.server.url("/v1/directory/snapshot")).bearer_auth(&s.device_token).header("Accept-Encoding", "identity");
+        let mut request = client
+            .get(s.server.url("/v1/directory/snapshot"))
+            .bearer_auth(&s.device_token)
+            .header("Accept-Encoding", "identity");
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
