@@ -47,7 +47,14 @@ build_app() {
   cargo build -p waypoint-app --bins
 }
 
+# The server binary, then schemathesis (from PyPI, in a cached venv) against its /openapi.json.
+schemathesis_suite() {
+  cargo build -p waypoint-server &&
+    WAYPOINT_SERVER="$(target_dir)/debug/waypoint-server" bash tests/schemathesis/run.sh
+}
+
 suite "cargo test --workspace" cargo test --workspace
+suite "schemathesis: /openapi.json" schemathesis_suite
 suite "ui: npm test" bash -c 'cd ui && npm test'
 if (cd ui && node -e 'process.exit(require("./package.json").scripts?.["test:browser"] ? 0 : 1)'); then
   suite "ui: npm run test:browser" bash -c 'cd ui && npm run test:browser'

@@ -188,4 +188,162 @@ pub fn login(
     let client = client_for(config)?;
     let response = client.post(url(&config.base_url, "/v1/login")).json(request).send().map_err(unreachable)?;
     read_reply(response, &mut WireCounters::default())
+
+// --- Directory snapshot: a fresh device's first, resumable download ------------------------------
+
+/// What [`download_directory_snapshot`] fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    /// The snapshot's strong ETag as the server sent it (the quoted SHA-256 of the file).
+    pub etag: String,
+    /// Pull with this cursor once the snapshot is applied: the feed's changes up to it are in it.
+    pub cursor: u64,
+    /// Size of the snapshot file.
+    pub bytes: u64,
+    /// Bytes already held from an earlier, cut attempt and kept (0: downloaded from the start).
+    pub resumed_from: u64,
+    /// Body bytes received by this call.
+    pub bytes_downloaded: u64,
+}
+
+fn snapshot_side_path(dest: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = dest.as_os_str().to_os_string();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
+}
+
+fn local_error(what: &str, error: std::io::Error) -> TransportError {
+    TransportError::Server(format!("{what}: {error}"))
+}
+
+/// The SHA-256 an ETag names (`"hex"`, possibly `W/"hex"`), lower-case.
+fn etag_sha256(etag: &str) -> String {
+    etag.trim().trim_start_matches("W/").trim_matches('"').to_ascii_lowercase()
+}
+
+fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Downloads the server's directory snapshot (`GET /v1/directory/snapshot`: HSDS services, one
+/// JSON document a line, zstd-compressed) to `dest`, resuming a cut download: the bytes so far
+/// are in `dest.part` and the ETag they came from in `dest.part.etag`; the next call asks for the
+/// rest with `Range: bytes=N-` and `If-Range: <etag>`, so a snapshot replaced in between comes
+/// whole from byte 0 instead of being spliced. When complete, the file's SHA-256 is checked
+/// against the ETag and `dest.part` is renamed to `dest` (a damaged file is deleted and the error
+/// says so). Blocking.
+pub fn download_directory_snapshot(
+    config: &HttpConfig,
+    device_token: &str,
+    dest: &std::path::Path,
+) -> Result<SnapshotInfo, TransportError> {
+    use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, RANGE};
+    use std::io::{Read, Write};
+
+    let part = snapshot_side_path(dest, ".part");
+    let etag_file = snapshot_side_path(dest, ".part.etag");
+    let client = client_for(config)?;
+    // Twice at most: a 416 (the partial copy is as long as the file or longer) starts over once.
+    for _ in 0..2 {
+        let held_etag = std::fs::read_to_string(&etag_file).ok().map(|e| e.trim().to_string());
+        let held_bytes = match (&held_etag, std::fs::metadata(&part)) {
+            (Some(_), Ok(meta)) => meta.len(),
+            _ => 0,
+        };
+        let mut request = client
+            .get(url(&config.base_url, "/v1/directory/snapshot"))
+            .header(AUTHORIZATION, format!("Bearer {device_token}"));
+        if let (Some(etag), true) = (&held_etag, held_bytes > 0) {
+            request = request.header(RANGE, format!("bytes={held_bytes}-")).header(IF_RANGE, etag.as_str());
+        }
+        let mut response = request.send().map_err(unreachable)?;
+        let status = response.status();
+        if status == StatusCode::RANGE_NOT_SATISFIABLE {
+            let _ = std::fs::remove_file(&part);
+            let _ = std::fs::remove_file(&etag_file);
+            continue;
+        }
+        if status != StatusCode::OK && status != StatusCode::PARTIAL_CONTENT {
+            return Err(read_reply::<serde_json::Value>(response, &mut WireCounters::default())
+                .err()
+                .unwrap_or_else(|| TransportError::Server(format!("unexpected {status}"))));
+        }
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let etag = header(ETAG.as_str()).ok_or_else(|| TransportError::Server("the snapshot has no ETag".into()))?;
+        let cursor = header("x-waypoint-cursor")
+            .and_then(|c| c.trim().parse::<u64>().ok())
+            .ok_or_else(|| TransportError::Server("the snapshot has no X-Waypoint-Cursor".into()))?;
+        let (offset, total) = if status == StatusCode::PARTIAL_CONTENT {
+            // `bytes START-END/TOTAL`: it must continue exactly where the partial copy ends.
+            let range = header(CONTENT_RANGE.as_str()).unwrap_or_default();
+            let parsed = range.strip_prefix("bytes ").and_then(|r| {
+                let (span, total) = r.split_once('/')?;
+                let (start, _) = span.split_once('-')?;
+                Some((start.trim().parse::<u64>().ok()?, total.trim().parse::<u64>().ok()?))
+            });
+            match parsed {
+                Some((start, total)) if start == held_bytes && Some(&etag) == held_etag.as_ref() => (start, total),
+                _ => {
+                    let _ = std::fs::remove_file(&part);
+                    let _ = std::fs::remove_file(&etag_file);
+                    return Err(TransportError::Server(format!("the server resumed at a different place ({range})")));
+                }
+            }
+        } else {
+            let total = header(CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok()).unwrap_or(0);
+            (0, total)
+        };
+        let mut file = if offset == 0 {
+            // A new download (or the snapshot changed): start the partial copy afresh, and note
+            // which snapshot it is before the first byte lands.
+            let file = std::fs::File::create(&part).map_err(|e| local_error("creating the partial file", e))?;
+            std::fs::write(&etag_file, &etag).map_err(|e| local_error("writing the ETag file", e))?;
+            file
+        } else {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&part)
+                .map_err(|e| local_error("opening the partial file", e))?
+        };
+        let mut downloaded = 0u64;
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            match response.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => {
+                    file.write_all(&buffer[..n]).map_err(|e| local_error("writing the partial file", e))?;
+                    downloaded += n as u64;
+                }
+                Err(e) => {
+                    let _ = file.flush();
+                    return Err(TransportError::Unreachable(format!(
+                        "snapshot cut after {} of {total} bytes: {e}",
+                        offset + downloaded
+                    )));
+                }
+            }
+        }
+        file.sync_all().map_err(|e| local_error("saving the partial file", e))?;
+        drop(file);
+        let length = offset + downloaded;
+        if total != 0 && length != total {
+            return Err(TransportError::Unreachable(format!("snapshot cut after {length} of {total} bytes")));
+        }
+        let sha256 = file_sha256(&part).map_err(|e| local_error("reading the partial file", e))?;
+        if sha256 != etag_sha256(&etag) {
+            let _ = std::fs::remove_file(&part);
+            let _ = std::fs::remove_file(&etag_file);
+            return Err(TransportError::Server(format!(
+                "the downloaded snapshot is damaged (SHA-256 {sha256}, expected {etag}); it will be downloaded again"
+            )));
+        }
+        std::fs::rename(&part, dest).map_err(|e| local_error("moving the snapshot into place", e))?;
+        let _ = std::fs::remove_file(&etag_file);
+        return Ok(SnapshotInfo { etag, cursor, bytes: length, resumed_from: offset, bytes_downloaded: downloaded });
+    }
+    Err(TransportError::Server("the server refused every range of the snapshot (416)".into()))
 }

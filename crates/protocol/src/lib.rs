@@ -242,9 +242,12 @@ pub struct CapacityUpdate {
     pub service_id: String,
     /// "beds", "chairs", "appointments"...
     pub unit: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub available: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub maximum: Option<i64>,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated_at: String,
 }
 

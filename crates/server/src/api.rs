@@ -1,7 +1,7 @@
 //! The HTTP endpoints. Each is listed once in [`route_table`], which builds the router and which
 //! the OpenAPI test compares with `/openapi.json`.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::Method;
 use axum::routing::{get, post, MethodRouter};
 use chrono::{SecondsFormat, Utc};
@@ -16,7 +16,7 @@ use waypoint_protocol::{
 };
 
 use crate::auth::{self, Caller};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::store::{Audience, NewChange, SessionRecord};
 use crate::validation::check_records;
 use crate::AppState;
@@ -31,6 +31,7 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/v1/sync/pull", get(pull)),
         (Method::POST, "/v1/reviews", post(review)),
         (Method::POST, "/v1/directory/capacity", post(capacity)),
+        (Method::GET, "/v1/directory/snapshot", get(crate::snapshot::directory_snapshot)),
         (Method::POST, "/v1/admin/enrollments", post(create_enrollment)),
         (Method::GET, "/openapi.json", get(crate::openapi::serve_document)),
     ]
@@ -53,6 +54,10 @@ pub async fn health(State(state): State<AppState>) -> ApiJson<Health> {
 #[utoipa::path(post, path = "/v1/enroll", request_body = EnrollRequest, responses(
     (status = 200, body = EnrollResponse),
     (status = 401, description = "Code unknown, already used or expired", body = ErrorBody),
+    (status = 400, description = "The body is not JSON", body = ErrorBody),
+    (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
+    (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
+    (status = 422, description = "The JSON is not an enrollment request", body = ErrorBody),
 ))]
 pub async fn enroll(
     State(state): State<AppState>,
@@ -80,6 +85,10 @@ pub async fn enroll(
 #[utoipa::path(post, path = "/v1/login", request_body = LoginRequest, responses(
     (status = 200, body = LoginResponse),
     (status = 401, description = "Wrong username or password", body = ErrorBody),
+    (status = 400, description = "The body is not JSON", body = ErrorBody),
+    (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
+    (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
+    (status = 422, description = "The JSON is not a login request", body = ErrorBody),
 ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -115,7 +124,12 @@ pub async fn login(
 /// Device -> server: one batch of encounter versions, acknowledged record by record.
 #[utoipa::path(post, path = "/v1/sync/push", request_body = PushRequest, security(("bearer" = [])), responses(
     (status = 200, body = PushResponse),
-    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 400, description = "The body is not JSON", body = ErrorBody),
+    (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
+    (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
+    (status = 422, description = "The JSON is not a push request (invalid records are acknowledged as `rejected` instead)", body = ErrorBody),
+    (status = 503, description = "The database is saturated: retry after `Retry-After` seconds", body = ErrorBody),
 ))]
 pub async fn push(
     State(state): State<AppState>,
@@ -139,14 +153,20 @@ pub struct PullQuery {
 /// Server -> device: the next page of review results, directory and capacity changes.
 #[utoipa::path(get, path = "/v1/sync/pull", params(PullQuery), security(("bearer" = [])), responses(
     (status = 200, body = PullResponse),
+    (status = 400, description = "A query parameter is not a number in range", body = ErrorBody),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 503, description = "The database is saturated: retry after `Retry-After` seconds", body = ErrorBody),
 ))]
 pub async fn pull(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<PullQuery>,
+    ApiQuery(query): ApiQuery<PullQuery>,
 ) -> Result<ApiJson<PullResponse>, ApiError> {
     let device_id = caller.device()?;
+    // Feed positions are stored as signed 64-bit integers: a larger cursor would wrap around.
+    if query.cursor > i64::MAX as u64 {
+        return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "bad_request", "cursor is out of range"));
+    }
     let max_bytes =
         query.max_bytes.unwrap_or(state.settings.default_pull_bytes).clamp(1024, state.settings.max_pull_bytes);
     Ok(ApiJson(state.store.pull(device_id, query.cursor, max_bytes).await?))
@@ -156,8 +176,11 @@ pub async fn pull(
 #[utoipa::path(post, path = "/v1/reviews", request_body = ReviewRequest, security(("bearer" = [])), responses(
     (status = 200, body = FeedPosition),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 400, description = "The body is not JSON", body = ErrorBody),
+    (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
+    (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
     (status = 404, description = "The server does not hold this version", body = ErrorBody),
-    (status = 422, description = "Returned without a comment", body = ErrorBody),
+    (status = 422, description = "Returned without a comment, or the JSON is not a review", body = ErrorBody),
 ))]
 pub async fn review(
     State(state): State<AppState>,
@@ -197,7 +220,11 @@ pub async fn review(
 /// Broadcasts a service's current capacity to every device.
 #[utoipa::path(post, path = "/v1/directory/capacity", request_body = CapacityUpdate, security(("bearer" = [])), responses(
     (status = 200, body = FeedPosition),
-    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 400, description = "The body is not JSON", body = ErrorBody),
+    (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
+    (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
+    (status = 422, description = "Capacity out of range, a bad time, or the JSON is not a capacity update", body = ErrorBody),
 ))]
 pub async fn capacity(
     State(state): State<AppState>,

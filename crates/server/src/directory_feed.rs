@@ -10,6 +10,7 @@ use anyhow::Context;
 use serde_json::Value;
 use waypoint_core::directory::{samhsa, Directory, ImportReport};
 
+use crate::snapshot::{self, Manifest};
 use crate::store::SharedStore;
 
 pub enum DirectorySource {
@@ -23,18 +24,21 @@ pub enum DirectorySource {
 pub struct Publication {
     pub upserts: usize,
     pub deletes: usize,
+    /// The feed position of the last change published (none when nothing changed).
+    pub last_seq: Option<u64>,
 }
 
 pub fn directory_path(data_dir: &Path) -> PathBuf {
     data_dir.join("directory.sqlite")
 }
 
-/// Imports into the server's directory and publishes the difference.
+/// Imports into the server's directory, publishes the difference and writes the snapshot a fresh
+/// device downloads (in `data_dir`).
 pub async fn import(
     store: &SharedStore,
     data_dir: &Path,
     source: DirectorySource,
-) -> anyhow::Result<(ImportReport, Publication)> {
+) -> anyhow::Result<(ImportReport, Publication, Manifest)> {
     let path = directory_path(data_dir);
     let (report, services) = tokio::task::spawn_blocking(move || -> anyhow::Result<(ImportReport, Vec<Value>)> {
         let mut directory = Directory::open(&path).with_context(|| format!("opening {}", path.display()))?;
@@ -49,8 +53,31 @@ pub async fn import(
         Ok((report, directory.export_hsds(None)?))
     })
     .await??;
+    let (publication, manifest) = publish_with_snapshot(store, data_dir, services).await?;
+    Ok((report, publication, manifest))
+}
+
+/// [`publish`], then writes `services` as the directory snapshot in `snapshot_dir`, at the feed
+/// position of the last change published: a device that applies the snapshot pulls from there.
+/// When nothing changed, the previous snapshot's position is kept (same content, same ETag); with
+/// no previous snapshot it is 0, so a device pulls the whole feed again (redundant, never wrong).
+pub async fn publish_with_snapshot(
+    store: &SharedStore,
+    snapshot_dir: &Path,
+    services: Vec<Value>,
+) -> anyhow::Result<(Publication, Manifest)> {
+    let (bytes, services) =
+        tokio::task::spawn_blocking(move || snapshot::encode(&services).map(|b| (b, services))).await??;
+    let count = services.len();
+    let previous = snapshot::read_manifest(snapshot_dir)?;
     let publication = publish(store, services).await?;
-    Ok((report, publication))
+    let cursor = match publication.last_seq {
+        Some(seq) => seq,
+        None => previous.map_or(0, |m| m.cursor),
+    };
+    let dir = snapshot_dir.to_path_buf();
+    let manifest = tokio::task::spawn_blocking(move || snapshot::write(&dir, &bytes, count, cursor)).await??;
+    Ok((publication, manifest))
 }
 
 /// Publishes HSDS service documents (keyed by their `id`) that differ from the last publication.
@@ -68,9 +95,9 @@ pub async fn publish(store: &SharedStore, services: Vec<Value>) -> anyhow::Resul
     }
     let mut deletes: Vec<String> = published.into_keys().filter(|key| !seen.contains(key)).collect();
     deletes.sort();
-    let publication = Publication { upserts: upserts.len(), deletes: deletes.len() };
+    let mut publication = Publication { upserts: upserts.len(), deletes: deletes.len(), last_seq: None };
     if publication.upserts + publication.deletes > 0 {
-        store.publish_directory(upserts, deletes).await?;
+        publication.last_seq = Some(store.publish_directory(upserts, deletes).await?);
     }
     Ok(publication)
 }

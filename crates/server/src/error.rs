@@ -1,8 +1,8 @@
 //! Every error reply is an [`ErrorBody`] JSON with a stable `error` kind, including the ones
 //! axum produces itself (bad JSON, body too large), so clients handle one shape.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::FromRequest;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use waypoint_protocol::ErrorBody;
@@ -67,9 +67,17 @@ impl From<JsonRejection> for ApiError {
         let kind = match status {
             StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            // Well-formed JSON that is not the expected shape (a missing field, a wrong type).
+            StatusCode::UNPROCESSABLE_ENTITY => "invalid",
             _ => "bad_request",
         };
         ApiError::new(status, kind, rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", rejection.body_text())
     }
 }
 
@@ -94,6 +102,12 @@ impl IntoResponse for ApiError {
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
+
+/// `axum::extract::Query` whose rejections are [`ApiError`]s (JSON, like every other error),
+/// not axum's plain-text 400.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
 
 impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {

@@ -13,17 +13,20 @@ pub mod error;
 pub mod export;
 pub mod openapi;
 pub mod postgres_store;
+pub mod snapshot;
 pub mod sqlite_store;
 pub mod store;
 pub mod tls;
 pub mod validation;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::Router;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -41,6 +44,9 @@ pub struct Settings {
     pub session_ttl: chrono::Duration,
     pub default_pull_bytes: usize,
     pub max_pull_bytes: usize,
+    /// Where `directory import` writes the directory snapshot ([`snapshot`]); `None`: the
+    /// snapshot endpoint answers 404.
+    pub directory_snapshot_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -51,6 +57,7 @@ impl Default for Settings {
             session_ttl: chrono::Duration::hours(12),
             default_pull_bytes: 256 * 1024,
             max_pull_bytes: 4 * 1024 * 1024,
+            directory_snapshot_dir: None,
         }
     }
 }
@@ -73,12 +80,23 @@ pub fn app(store: SharedStore, settings: Settings) -> Router {
     }
     router
         .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        })
         .with_state(state)
         // Layers run outermost last-added: timeout, then compression, then decompression, so
         // the body limit counts decompressed bytes (a small zstd bomb still gets 413).
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestDecompressionLayer::new())
-        .layer(CompressionLayer::new())
+        // The directory snapshot is zstd already (and served by byte ranges): never wrap it.
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(NotForContentType::const_new(snapshot::CONTENT_TYPE))),
+        )
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
 }
 

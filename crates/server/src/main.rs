@@ -179,6 +179,7 @@ async fn main() -> anyhow::Result<()> {
             let settings = Settings {
                 body_limit_bytes: args.body_limit,
                 request_timeout: std::time::Duration::from_secs(args.request_timeout),
+                directory_snapshot_dir: Some(cli.data_dir.clone()),
                 ..Settings::default()
             };
             let tls = if args.no_tls {
@@ -225,9 +226,9 @@ async fn main() -> anyhow::Result<()> {
                 (None, Some(dir)) => DirectorySource::Hsds(dir.clone()),
                 (None, None) => unreachable!("clap requires one"),
             };
-            let (report, published) = directory_feed::import(&store, &cli.data_dir, source).await?;
+            let (report, published, snapshot) = directory_feed::import(&store, &cli.data_dir, source).await?;
             println!(
-                "{}: {} rows read, {} created, {} updated, {} unchanged, {} rejected; published {} changes and {} removals",
+                "{}: {} rows read, {} created, {} updated, {} unchanged, {} rejected; published {} changes and {} removals; snapshot {} services, {} bytes, cursor {}",
                 report.source,
                 report.rows_read,
                 report.created,
@@ -235,7 +236,10 @@ async fn main() -> anyhow::Result<()> {
                 report.unchanged,
                 report.rejected.len(),
                 published.upserts,
-                published.deletes
+                published.deletes,
+                snapshot.services,
+                snapshot.bytes,
+                snapshot.cursor
             );
         }
         Command::Export(ExportCommand::Encounters { format, since }) => {

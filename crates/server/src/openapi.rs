@@ -24,6 +24,7 @@ use crate::api;
         api::pull,
         api::review,
         api::capacity,
+        crate::snapshot::directory_snapshot,
         api::create_enrollment,
         serve_document
     ),

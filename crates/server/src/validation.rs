@@ -12,6 +12,13 @@ pub fn problem_with(record: &PushRecord) -> Option<String> {
     if record.version == 0 {
         return Some("version must be 1 or more".into());
     }
+    // Both stores keep versions as 32-bit and sequence numbers as 64-bit signed integers.
+    if record.version > i32::MAX as u32 {
+        return Some("version is out of range".into());
+    }
+    if record.seq > i64::MAX as u64 {
+        return Some("seq is out of range".into());
+    }
     if record.content_hash != content_hash(&record.body) {
         return Some("content hash does not match the body (damaged in transit or changed after hashing)".into());
     }

@@ -122,6 +122,11 @@ async fn admin_commands_work_end_to_end(backend: Backend) {
     let hsds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hsds-3.0/examples/csv");
     let out = ok(cli(&t, data_dir, &["directory", "import", "--hsds", hsds.to_str().unwrap()], ""));
     assert!(out.contains("published 1 changes and 0 removals"), "{out}");
+    let manifest = waypoint_server::snapshot::read_manifest(data_dir).unwrap().expect("import writes the snapshot");
+    assert_eq!(manifest.services, 1);
+    assert!(manifest.cursor >= 1, "the snapshot reflects the published change");
+    let snapshot_file = std::fs::read(data_dir.join(&manifest.file)).unwrap();
+    assert_eq!(waypoint_server::snapshot::decode(&snapshot_file).unwrap().len(), 1);
     let again = ok(cli(&t, data_dir, &["directory", "import", "--hsds", hsds.to_str().unwrap()], ""));
     assert!(again.contains("published 0 changes"), "a re-import publishes nothing: {again}");
     let feed = t.store.pull("dev-cli", 0, 1 << 20).await.unwrap();
