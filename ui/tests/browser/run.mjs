@@ -323,6 +323,7 @@ async function findServices({ width, height }, index) {
   const tiles = tid(page, "online-tiles");
   check((await tiles.getAttribute("aria-pressed")) === "false" && (await map.getAttribute("data-online-tiles")) === "off", `${size}: online map is off by default`);
   await bigEnough(tiles, `${size} online map toggle`);
+  await bigEnough(map.locator(".leaflet-control-zoom-in"), `${size} map zoom-in button`);
   await tiles.click();
   check((await tiles.getAttribute("aria-pressed")) === "true", `${size}: online map toggle turns on`);
   check((await page.evaluate(() => localStorage.getItem("waypoint.map.onlineTiles"))) === "on", `${size}: online map choice stored`);
