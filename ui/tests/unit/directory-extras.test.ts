@@ -8,7 +8,7 @@ import type { Location } from "../../src/lib/bindings/Location";
 import type { Suggestion } from "../../src/lib/bindings/Suggestion";
 import FindServices from "../../src/lib/services/FindServices.svelte";
 import { coordinatesText, isAt, locationAt, locationText } from "../../src/lib/services/location";
-import { hitContext, searchable, typeWords, whyText } from "../../src/lib/services/search";
+import { hitContext, milesTo, searchable, typeWords, whyText } from "../../src/lib/services/search";
 import { ONLINE_TILES_KEY, onlineTilesWanted, rememberOnlineTiles } from "../../src/lib/services/tiles";
 
 const FAST = { showMap: false, refreshDelayMs: 0, placeDelayMs: 0, searchDelayMs: 0, gpsPollMs: 60_000, saveDelayMs: 0 };
@@ -69,6 +69,13 @@ describe("search and detail words", () => {
     const hit = { service_id: "s", service_at_location_id: "l", name: "Detox", organization: "County Health", city: "Springfield", latitude: 0, longitude: 0 };
     expect(hitContext(hit)).toBe("County Health · Springfield");
     expect(hitContext({ ...hit, organization: "Detox", city: null })).toBe("");
+  });
+
+  it("measures straight-line miles to a hit", () => {
+    expect(milesTo({ lat: 39.78, lon: -89.65 }, { latitude: 39.78, longitude: -89.65 })).toBe(0);
+    // Springfield, IL to Austin, TX is about 790 miles as the crow flies.
+    expect(milesTo({ lat: 39.7817, lon: -89.6501 }, { latitude: 30.2672, longitude: -97.7431 })).toBeGreaterThan(760);
+    expect(milesTo({ lat: 39.7817, lon: -89.6501 }, { latitude: 30.2672, longitude: -97.7431 })).toBeLessThan(820);
   });
 
   it("says why: its rank in the current list, the core's words, or that it was found by name", () => {
@@ -138,6 +145,7 @@ describe("Find services: search by name", () => {
     const hit = await screen.findByTestId("service-hit");
     expect(calls(backend, "searchServices").at(-1)?.args).toEqual(["withdrawal"]);
     expect(hit).toHaveTextContent("Memorial Withdrawal Management Center");
+    expect(screen.queryByTestId("service-hit-distance")).toBeNull(); // no position, no distance
     hit.focus();
     await fireEvent.click(hit);
 
@@ -175,6 +183,8 @@ describe("Find services: search by name", () => {
     await fireEvent.input(screen.getByTestId("lon-input"), { target: { value: "-89.65" } });
     await screen.findAllByTestId("service-result");
     await fireEvent.input(screen.getByTestId("service-search"), { target: { value: "stabilization" } });
+    // With a position, each hit says how far it is.
+    expect(await screen.findByTestId("service-hit-distance")).toHaveTextContent(/^· \d+\.\d mi$/);
     await fireEvent.click(await screen.findByTestId("service-hit"));
     const dialog = await screen.findByTestId("service-detail");
     await waitFor(() => expect(within(dialog).getByTestId("detail-why")).toHaveTextContent(/^Ranked \d+ here: /));
