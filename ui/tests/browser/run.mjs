@@ -35,7 +35,11 @@ const base = `http://127.0.0.1:${server.address().port}`;
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+    // Belt and braces with the routes below: no name but 127.0.0.1 resolves, so nothing can reach the internet.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+  ],
 });
 
 let checks = 0;
@@ -54,6 +58,22 @@ async function inViewport(page, locator, what) {
   const view = page.viewportSize();
   check(box && box.y >= 0 && box.y + box.height <= view.height && box.x >= 0 && box.x + box.width <= view.width, `${what} is not fully on screen: ${JSON.stringify(box)}`);
   await locator.click({ trial: true }); // throws if something covers it
+}
+
+/** A touch target: at least 44 px each way (the app's buttons are 48). */
+async function bigEnough(locator, what) {
+  const box = await locator.boundingBox();
+  check(box && box.height >= 44 && box.width >= 44, `${what} is too small to tap: ${JSON.stringify(box)}`);
+}
+
+/** Keyboard focus is visible: the focused element has an outline. */
+async function focusVisible(page, what) {
+  const style = await page.evaluate(() => {
+    const el = document.activeElement;
+    const css = el && getComputedStyle(el);
+    return el && { visible: el.matches(":focus-visible"), outline: css.outlineStyle, width: parseFloat(css.outlineWidth) };
+  });
+  check(style && style.visible && style.outline !== "none" && style.width >= 2, `${what}: no visible focus (${JSON.stringify(style)})`);
 }
 
 async function shot(page, name) {
@@ -198,6 +218,8 @@ async function findServices({ width, height }, index) {
   const size = `${width}x${height}`;
   const context = await browser.newContext({ viewport: { width, height }, colorScheme: "light" });
   const outside = [];
+  // Tile requests the online-map toggle made (stopped at the route: none leaves the machine).
+  const tileTries = [];
   await blockTheInternet(context, base, outside);
   const page = await context.newPage();
   const errors = [];
@@ -265,6 +287,63 @@ async function findServices({ width, height }, index) {
   await page.keyboard.press("Escape");
   await tid(page, "resource-card").waitFor({ state: "detached" });
 
+  // --- search by name -> detail (keyboard only): phones, hours, capacity, drop-off, why; on the card ---
+  await tid(page, "service-search").fill("withdrawal");
+  await tid(page, "service-hit").first().waitFor();
+  await tid(page, "service-search").press("ArrowDown");
+  check(await tid(page, "service-hit").first().evaluate((el) => el === document.activeElement), `${size}: ArrowDown moves from the search box to the first hit`);
+  await focusVisible(page, `${size} search hit`);
+  await bigEnough(tid(page, "service-hit").first(), `${size} search hit`);
+  await page.keyboard.press("Enter");
+  const detail = tid(page, "service-detail");
+  await detail.getByTestId("detail-name").waitFor();
+  check((await detail.getByTestId("detail-name").innerText()) === "Memorial Withdrawal Management Center", `${size}: the detail shows the service opened`);
+  for (const [id, text] of [["detail-hours", "open 24/7"], ["detail-capacity", "as of"], ["detail-dropoff", "yes"], ["detail-why", "Found by name"]]) {
+    check((await detail.getByTestId(id).innerText()).includes(text), `${size}: detail ${id} says ${text}`);
+  }
+  check((await detail.getByTestId("detail-phone").first().getAttribute("href")).startsWith("tel:"), `${size}: the detail's phone is tap-to-call`);
+  await inViewport(page, tid(page, "close-service-detail"), `${size} detail close button`);
+  await bigEnough(detail.getByTestId("detail-copy-phone").first(), `${size} detail copy button`);
+  await detail.getByTestId("detail-card-pick").check();
+  check((await tid(page, "show-card").innerText()).includes("(2)"), `${size}: a service from the detail goes on the resource card`);
+  await shot(page, `${size}-10b-service-detail-light`);
+  // Escape closes it; focus goes back to the hit it was opened from.
+  await page.keyboard.press("Escape");
+  await detail.waitFor({ state: "detached" });
+  check(await tid(page, "service-hit").first().evaluate((el) => el === document.activeElement), `${size}: focus returns to the hit after the detail closes`);
+  // "Show on map": a service far from the list is drawn as its own marker.
+  await tid(page, "service-search").fill("vet center");
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="service-hit"]').length === 1);
+  await tid(page, "service-hit").first().click();
+  await tid(page, "detail-show-on-map").click();
+  await detail.waitFor({ state: "detached" });
+  await map.locator("path.spotlight-marker").waitFor();
+
+  // --- online street map: off by default, remembered; offline the outlines still draw ---
+  const tiles = tid(page, "online-tiles");
+  check((await tiles.getAttribute("aria-pressed")) === "false" && (await map.getAttribute("data-online-tiles")) === "off", `${size}: online map is off by default`);
+  await bigEnough(tiles, `${size} online map toggle`);
+  await bigEnough(map.locator(".leaflet-control-zoom-in"), `${size} map zoom-in button`);
+  await tiles.click();
+  check((await tiles.getAttribute("aria-pressed")) === "true", `${size}: online map toggle turns on`);
+  check((await page.evaluate(() => localStorage.getItem("waypoint.map.onlineTiles"))) === "on", `${size}: online map choice stored`);
+  // Leaving the screen and coming back keeps the choice (the map is drawn anew).
+  await tid(page, "nav-encounters").click();
+  await tid(page, "nav-find-services").click();
+  await tid(page, "online-tiles").waitFor();
+  check((await tid(page, "online-tiles").getAttribute("aria-pressed")) === "true", `${size}: online map choice remembered`);
+  // The tiles cannot load here (no network): the offline map still draws and says so.
+  await tid(page, "online-tiles-failed").waitFor();
+  check((await map.locator("path.state-outline").count()) >= 49, `${size}: offline outlines drawn with the online map on`);
+  await tid(page, "online-tiles").click();
+  check((await tid(page, "online-tiles").getAttribute("aria-pressed")) === "false", `${size}: online map toggle turns off`);
+  check((await page.evaluate(() => localStorage.getItem("waypoint.map.onlineTiles"))) === "off", `${size}: online map off stored`);
+  check((await page.locator("img.leaflet-tile").count()) === 0, `${size}: no tiles once the online map is off`);
+  tileTries.push(...outside.splice(0));
+  check(tileTries.every((url) => url.startsWith("https://tile.openstreetmap.org/")), `${size}: only OpenStreetMap tiles were asked for, and only with the online map on (${tileTries.slice(0, 3)})`);
+
+  await tid(page, "place-search").fill("Springfield");
+  await tid(page, "place-result").first().click();
   await tid(page, "theme-toggle").click();
   await page.waitForTimeout(100);
   await shot(page, `${size}-11-find-services-dark`);
@@ -297,6 +376,78 @@ async function findServices({ width, height }, index) {
     await tid(page, "encounter-row").first().click();
     await tid(page, "referral-item").nth(1).waitFor();
   }
+
+  // --- the form's "Place on map": a map click sets the encounter's location; a service found by name is referred ---
+  await tid(page, "nav-encounters").click();
+  await tid(page, "new-encounter").click();
+  await tid(page, "place-on-map").waitFor();
+  await bigEnough(tid(page, "place-on-map"), `${size} Place on map button`);
+  await tid(page, "place-on-map").click();
+  await tid(page, "placing-hint").waitFor();
+  await tid(page, "services-map").locator("path.state-outline").first().waitFor();
+  await page.waitForTimeout(300); // the scroll to the map
+  const shown = await tid(page, "services-map").boundingBox();
+  check(shown.y >= 0 && (shown.y < page.viewportSize().height / 2 || shown.y + shown.height <= page.viewportSize().height), `${size}: opened to place, the map is scrolled into view (${JSON.stringify(shown)})`);
+  check((await tid(page, "encounter-location-text").innerText()) === "not set", `${size}: a new encounter has no location`);
+  check(await tid(page, "use-for-encounter").isDisabled(), `${size}: nothing to set before a position is chosen`);
+  await tid(page, "place-search").fill("62703");
+  await tid(page, "place-result").first().click();
+  await tid(page, "service-result").first().waitFor();
+  const placeMap = tid(page, "services-map");
+  await placeMap.locator("path.officer-marker").waitFor();
+  await placeMap.scrollIntoViewIfNeeded();
+  const officerBefore = await placeMap.locator("path.officer-marker").boundingBox();
+  const latBefore = await tid(page, "lat-input").inputValue();
+  const mapBox = await placeMap.boundingBox();
+  await placeMap.click({ position: { x: mapBox.width * 0.3, y: mapBox.height * 0.35 } });
+  await page.waitForFunction((old) => document.querySelector('[data-testid="lat-input"]').value !== old, latBefore);
+  check((await tid(page, "position-summary").innerText()).includes("Placed by hand"), `${size}: map click places by hand`);
+  await page.waitForFunction(() => document.querySelectorAll(".services-map path.officer-marker").length === 1);
+  const officerAfter = await placeMap.locator("path.officer-marker").boundingBox();
+  check(officerAfter && (Math.abs(officerAfter.x - officerBefore.x) > 5 || Math.abs(officerAfter.y - officerBefore.y) > 5), `${size}: the officer's marker moved to the click`);
+  const placed = { lat: Number(await tid(page, "lat-input").inputValue()), lon: Number(await tid(page, "lon-input").inputValue()) };
+  check(placed.lat > 39 && placed.lat < 41 && placed.lon > -91 && placed.lon < -88, `${size}: the click is near Springfield (${JSON.stringify(placed)})`);
+  // The button on the map sets it, right where the officer clicked.
+  await inViewport(page, tid(page, "map-use-for-encounter"), `${size} set-location button on the map`);
+  await bigEnough(tid(page, "map-use-for-encounter"), `${size} set-location button on the map`);
+  await tid(page, "map-use-for-encounter").click();
+  await tid(page, "encounter-location-note").waitFor();
+  check((await tid(page, "map-use-for-encounter").innerText()).includes("The encounter is here"), `${size}: the map button says the encounter is here`);
+  check((await tid(page, "encounter-location-text").innerText()).includes("placed by hand"), `${size}: the encounter's location is set by hand`);
+  await page.waitForFunction(() => document.querySelector('[data-testid="find-save-status"]')?.textContent?.startsWith("Saved"));
+  await noHorizontalOverflow(page, `${size} find services (placing)`);
+  await shot(page, `${size}-14-place-on-map`);
+  // Search by name -> detail -> referral accepted.
+  await tid(page, "service-search").fill("Capital City");
+  await tid(page, "service-hit").first().click();
+  const accept = tid(page, "detail-referral-accepted");
+  await accept.waitFor();
+  await bigEnough(accept, `${size} referral button in the detail`);
+  await accept.click();
+  check((await accept.getAttribute("aria-pressed")) === "true", `${size}: the referral is marked accepted in the detail`);
+  await page.waitForFunction(() => document.querySelector('[data-testid="find-save-status"]')?.textContent?.startsWith("Saved"));
+  await inViewport(page, tid(page, "close-service-detail"), `${size} detail close button (encounter)`);
+  // The dialog covers the whole page, the map's own buttons included.
+  const bar = await tid(page, "map-use-for-encounter").boundingBox();
+  const covered = await page.evaluate(([x, y]) => {
+    const hit = document.elementFromPoint(x, y);
+    return hit === null || !!hit.closest(".backdrop");
+  }, [bar.x + bar.width / 2, bar.y + bar.height / 2]);
+  check(covered, `${size}: the detail dialog is above the map's buttons`);
+  await shot(page, `${size}-15-detail-referral`);
+  await tid(page, "close-service-detail").click();
+  await tid(page, "back-to-encounter").click();
+  await tid(page, "field-location.lat").waitFor();
+  check(Number(await tid(page, "field-location.lat").inputValue()) === placed.lat && Number(await tid(page, "field-location.lon").inputValue()) === placed.lon, `${size}: the form has the placed location`);
+  check((await tid(page, "field-location.source").inputValue()) === "manual", `${size}: the form's location source is manual`);
+  const referral = tid(page, "referral-item").first();
+  await referral.waitFor();
+  check((await referral.innerText()).includes("Capital City Night Shelter") && (await referral.getAttribute("data-outcome")) === "accepted", `${size}: the referral from the detail is on the encounter`);
+  // Saved: the draft reopened from the list still has both.
+  await tid(page, "nav-encounters").click();
+  await tid(page, "encounter-row").first().click();
+  await tid(page, "referral-item").first().waitFor();
+  check(Number(await tid(page, "field-location.lat").inputValue()) === placed.lat, `${size}: the placed location was saved`);
 
   check(outside.length === 0, `${size}: nothing fetched from the internet (${outside.join(", ")})`);
   check(errors.length === 0, `no page errors: ${errors.join("; ")}`);

@@ -77,5 +77,14 @@ describe("suggestions panel in the encounter form", () => {
     const [encounter, needs] = onfindservices.mock.calls[0] as [Encounter, string[]];
     expect(encounter.behaviours).toEqual(["suicide_threat"]);
     expect(needs).toEqual(["detox"]);
+    expect(onfindservices.mock.calls[0][2]).toBe(false);
+  });
+
+  it("\"Place on map\" opens Find services to place the draft", async () => {
+    const onfindservices = vi.fn();
+    await openDraft({ onfindservices });
+    await fireEvent.click(screen.getByTestId("place-on-map"));
+    expect(onfindservices).toHaveBeenCalledTimes(1);
+    expect(onfindservices.mock.calls[0][2]).toBe(true);
   });
 });

@@ -192,6 +192,11 @@ export const DEMO_PLACES: Place[] = [
   ...DEMO_SERVICES.map((s) => ({ label: s.address ?? s.name, kind: "address", latitude: s.latitude, longitude: s.longitude, locations: 1 })),
 ];
 
+/** The city of a demo address ("710 N 8th St, Springfield, IL 62702" -> "Springfield"). */
+export function demoCity(service: DemoService): string | null {
+  return service.address?.split(",")[1]?.trim() || null;
+}
+
 export function demoCardEntry(service: DemoService): CardEntry {
   return {
     service_at_location_id: service.service_at_location_id,

@@ -16,7 +16,7 @@ import type { ResourceCard } from "../bindings/ResourceCard";
 import type { Suggestion } from "../bindings/Suggestion";
 import type { SuggestionRequest } from "../bindings/SuggestionRequest";
 import type { Backend } from "./types";
-import { DEMO_CENTRE, DEMO_NEEDS, DEMO_PLACES, DEMO_SERVICES, demoCardEntry, demoQrSvg, milesBetween, type DemoService } from "./demo-directory";
+import { DEMO_CENTRE, DEMO_NEEDS, DEMO_PLACES, DEMO_SERVICES, demoCardEntry, demoCity, demoQrSvg, milesBetween, type DemoService } from "./demo-directory";
 
 export const DEMO_CONFIG = agencyJson as AgencyConfig;
 
@@ -470,17 +470,27 @@ export class MemoryBackend implements Backend {
   }
 
   searchServices(text: string) {
+    // As the core's FTS5 query: every typed word is a prefix of a word of the name, organization or
+    // city; name matches first; at most 20.
     return this.step("searchServices", [text], () => {
-      const wanted = text.trim().toLowerCase();
-      return DEMO_SERVICES.filter((s) => wanted !== "" && s.name.toLowerCase().includes(wanted)).map((s) => ({
-        service_id: s.service_id,
-        service_at_location_id: s.service_at_location_id,
-        name: s.name,
-        organization: s.organization,
-        city: "Springfield",
-        latitude: s.latitude,
-        longitude: s.longitude,
-      }));
+      const words = text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+      if (words.length === 0) return [];
+      const tokens = (value: string) => value.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+      const matches = (value: string, word: string) => tokens(value).some((token) => token.startsWith(word));
+      return DEMO_SERVICES.map((s) => ({ s, city: demoCity(s) }))
+        .filter(({ s, city }) => words.every((w) => matches(s.name, w) || matches(s.organization, w) || matches(city ?? "", w)))
+        .map(({ s, city }) => ({ s, city, byName: words.filter((w) => matches(s.name, w)).length }))
+        .sort((a, b) => b.byName - a.byName)
+        .slice(0, 20)
+        .map(({ s, city }) => ({
+          service_id: s.service_id,
+          service_at_location_id: s.service_at_location_id,
+          name: s.name,
+          organization: s.organization,
+          city,
+          latitude: s.latitude,
+          longitude: s.longitude,
+        }));
     });
   }
 
@@ -499,7 +509,8 @@ export class MemoryBackend implements Backend {
     return this.step("serviceDetail", [id, from], () => {
       const service = this.demoService(id);
       const miles = from ? milesBetween({ lat: from[0], lon: from[1] }, { lat: service.latitude, lon: service.longitude }) : 0;
-      return this.asSuggestion(service, miles, 1, []);
+      // As the core: not ranked for any request, so rank 0 and no "why".
+      return { ...this.asSuggestion(service, miles, 0, []), score: 0, why: "" };
     });
   }
 
