@@ -188,6 +188,7 @@ pub fn login(
     let client = client_for(config)?;
     let response = client.post(url(&config.base_url, "/v1/login")).json(request).send().map_err(unreachable)?;
     read_reply(response, &mut WireCounters::default())
+}
 
 // --- Directory snapshot: a fresh device's first, resumable download ------------------------------
 
