@@ -6,6 +6,7 @@ use uuid::Uuid;
 use waypoint_core::directory::{Place, ResourceCard, ServiceHit, Suggestion, SuggestionRequest};
 use waypoint_core::gps::GpsReading;
 use waypoint_core::services::DirectoryStatus;
+use waypoint_core::sync_client::{EnrollDevice, OfficerLogin, SyncStatus};
 use waypoint_core::{
     AgencyConfig, AppError, AppStatus, AuditReport, Encounter, EncounterDetail, EncounterSummary, Error, ListQuery,
     SaveOutcome, Term, Waypoint,
@@ -141,4 +142,24 @@ pub fn gps_reading(state: State<'_, Waypoint>) -> GpsReading {
 #[tauri::command]
 pub fn report_first_paint(app: AppHandle) {
     crate::on_first_paint(&app);
+}
+
+#[tauri::command(async)]
+pub fn sync_status(state: State<'_, Waypoint>) -> Result<SyncStatus> {
+    state.sync_status()
+}
+
+#[tauri::command(async)]
+pub fn sync_now(state: State<'_, Waypoint>) -> Result<SyncStatus> {
+    state.sync_now()
+}
+
+#[tauri::command(async)]
+pub fn enroll_device(state: State<'_, Waypoint>, request: EnrollDevice) -> Result<SyncStatus> {
+    state.enroll_device(request)
+}
+
+#[tauri::command(async)]
+pub fn officer_login(state: State<'_, Waypoint>, login: OfficerLogin) -> Result<SyncStatus> {
+    state.officer_login(login)
 }

@@ -31,6 +31,11 @@ pub fn run() -> Result<(), tauri::Error> {
             app.manage(Waypoint::open(data_dir, config)?);
             let gpsd = std::env::var(GPSD_ENV).ok().filter(|a| !a.is_empty());
             app.state::<Waypoint>().start_gps(gpsd.as_deref().unwrap_or(waypoint_core::gps::DEFAULT_GPSD_ADDR));
+            // Sync with the agency server in the background (idle until unlocked and enrolled).
+            let handle = app.handle().clone();
+            std::thread::Builder::new()
+                .name("waypoint-sync".into())
+                .spawn(move || handle.state::<Waypoint>().run_background_sync())?;
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -59,6 +64,10 @@ pub fn run() -> Result<(), tauri::Error> {
             commands::resource_card,
             commands::gps_reading,
             commands::report_first_paint,
+            commands::sync_status,
+            commands::sync_now,
+            commands::enroll_device,
+            commands::officer_login,
         ])
         .run(tauri::generate_context!())
 }

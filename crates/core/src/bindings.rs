@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::gps::GpsReading;
 use crate::model::{Encounter, EncounterDetail, EncounterSummary, ListQuery};
 use crate::services::DirectoryStatus;
+use crate::sync_client::{EnrollDevice, OfficerLogin, SyncStatus};
 use crate::vocab::AgencyConfig;
 
 /// Writes every type crossing the IPC boundary (and the types they use) into `dir`.
@@ -34,5 +35,8 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     ResourceCard::export_all_to(dir)?;
     DirectoryStatus::export_all_to(dir)?;
     GpsReading::export_all_to(dir)?;
+    SyncStatus::export_all_to(dir)?;
+    EnrollDevice::export_all_to(dir)?;
+    OfficerLogin::export_all_to(dir)?;
     Ok(())
 }

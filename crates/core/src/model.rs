@@ -266,6 +266,8 @@ pub struct EncounterSummary {
     pub address: Option<String>,
     pub dispositions: Vec<String>,
     pub review_comment: Option<String>,
+    /// Where this version is in sync with the agency server (`None` for a draft).
+    pub sync: Option<crate::sync::SyncState>,
 }
 
 impl From<&Encounter> for EncounterSummary {
@@ -283,6 +285,7 @@ impl From<&Encounter> for EncounterSummary {
             address: e.location.address.clone(),
             dispositions: e.dispositions.clone(),
             review_comment: e.review.as_ref().and_then(|r| r.comment.clone()),
+            sync: None,
         }
     }
 }
@@ -296,6 +299,8 @@ pub struct VersionInfo {
     pub updated_at: DateTime<Utc>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub review: Option<Review>,
+    /// Where this version is in sync with the agency server (`None` for a draft).
+    pub sync: Option<crate::sync::SyncState>,
 }
 
 /// An encounter with its whole history, newest version first.

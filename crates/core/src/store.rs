@@ -287,7 +287,9 @@ impl Store {
         let mut out = Vec::new();
         for body in rows {
             let encounter: Encounter = serde_json::from_str(&body?)?;
-            out.push(EncounterSummary::from(&encounter));
+            let mut summary = EncounterSummary::from(&encounter);
+            summary.sync = crate::sync::state_of(self, encounter.id, encounter.version)?;
+            out.push(summary);
         }
         Ok(out)
     }
@@ -304,15 +306,18 @@ impl Store {
         let current = versions.first().cloned().ok_or_else(|| Error::NotFound(format!("report {id}")))?;
         let versions = versions
             .iter()
-            .map(|v| VersionInfo {
-                version: v.version,
-                status: v.status,
-                supersedes: v.supersedes,
-                updated_at: v.updated_at,
-                submitted_at: v.submitted_at,
-                review: v.review.clone(),
+            .map(|v| {
+                Ok(VersionInfo {
+                    version: v.version,
+                    status: v.status,
+                    supersedes: v.supersedes,
+                    updated_at: v.updated_at,
+                    submitted_at: v.submitted_at,
+                    review: v.review.clone(),
+                    sync: crate::sync::state_of(self, id, v.version)?,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(EncounterDetail { current, versions })
     }
 

@@ -1,3 +1,7 @@
+import type { SyncState } from "../bindings/SyncState";
+import type { SyncStatus } from "../bindings/SyncStatus";
+import type { EnrollDevice } from "../bindings/EnrollDevice";
+import type { OfficerLogin } from "../bindings/OfficerLogin";
 // An in-memory stand-in for the Rust core, used ONLY by the vitest/browser tests and the `?demo`
 // dev mode. It imitates the core's basic behaviour; the real rules live in crates/core.
 import agencyJson from "../../../../assets/agency.json";
@@ -120,6 +124,11 @@ export class MemoryBackend implements Backend {
 
   gps: GpsReading;
   private directoryLoadingCalls: number;
+  /** "id:version" -> sync state of each submitted version. */
+  private syncStates = new Map<string, SyncState>();
+  private enrollment: { server_url: string; fingerprint: string | null } | null = null;
+  private session: { username: string } | null = null;
+  private lastSyncedAt: string | null = null;
 
   constructor(options: MemoryOptions = {}) {
     this.gps = options.gps ?? DEMO_GPS;
@@ -161,8 +170,75 @@ export class MemoryBackend implements Backend {
       officer_id: this.credentials?.officerId ?? null,
       device_id: this.credentials ? "demo-device" : null,
       agency_name: this.config.agency_name,
-      pending_sync: 0,
+      pending_sync: this.countSync("pending"),
     };
+  }
+
+  private countSync(state: SyncState["state"]): number {
+    return [...this.syncStates.values()].filter((s) => s.state === state).length;
+  }
+
+  private syncView(): SyncStatus {
+    return {
+      enrolled: this.enrollment !== null,
+      server_url: this.enrollment?.server_url ?? null,
+      device_id: this.enrollment ? "demo-device" : null,
+      certificate_fingerprint: this.enrollment?.fingerprint ?? null,
+      signed_in_as: this.session?.username ?? null,
+      role: this.session ? "officer" : null,
+      session_expires_at: null,
+      pending: this.countSync("pending"),
+      needs_attention: this.countSync("needs_attention"),
+      last_synced_at: this.lastSyncedAt,
+      last_attempt_at: this.lastSyncedAt,
+      last_error: null,
+      syncing: false,
+      next_attempt_at: null,
+      last_report: null,
+    };
+  }
+
+  syncStatus() {
+    return this.step("syncStatus", [], () => (this.requireUnlocked(), this.syncView()));
+  }
+
+  /** The demo "server" accepts everything at once. */
+  syncNow() {
+    return this.step("syncNow", [], () => {
+      this.requireUnlocked();
+      if (this.enrollment) {
+        const at = this.now();
+        for (const [key, state] of this.syncStates) {
+          if (state.state === "pending") this.syncStates.set(key, { state: "synced", at, note: null });
+        }
+        this.lastSyncedAt = at;
+      }
+      return this.syncView();
+    });
+  }
+
+  enrollDevice(request: EnrollDevice) {
+    return this.step("enrollDevice", [request], () => {
+      this.requireUnlocked();
+      const url = request.server_url.trim();
+      if (!/^https:\/\/[^/]+/.test(url) && !/^http:\/\/(127\.0\.0\.1|localhost)(:|\/|$)/.test(url)) {
+        fail({ kind: "validation", message: "The address must start with https://", field: "server_url" });
+      }
+      if (request.code.trim() === "") fail({ kind: "validation", message: "Enter the one-time enrolment code from the records admin.", field: "code" });
+      this.enrollment = { server_url: url.replace(/\/+$/, ""), fingerprint: request.certificate_fingerprint };
+      return this.syncView();
+    });
+  }
+
+  officerLogin(login: OfficerLogin) {
+    return this.step("officerLogin", [login], () => {
+      this.requireUnlocked();
+      if (!this.enrollment) fail({ kind: "invalid_state", message: "Enrol this device with the agency server first." });
+      if (login.username.trim() === "") fail({ kind: "validation", message: "Enter your user name on the agency server.", field: "username" });
+      if (login.password === "") fail({ kind: "validation", message: "Enter your password.", field: "password" });
+      this.session = { username: login.username.trim() };
+      return this.syncView();
+    });
   }
 
   private issues(encounter: Encounter): AppError[] {
@@ -326,6 +402,7 @@ export class MemoryBackend implements Backend {
       if (problem) fail(problem);
       saved.status = "submitted";
       saved.submitted_at = this.now();
+      this.syncStates.set(`${saved.id}:${saved.version}`, { state: "pending", attempts: 0 });
       return saved;
     });
   }
@@ -378,6 +455,7 @@ export class MemoryBackend implements Backend {
           address: e.location.address,
           dispositions: e.dispositions,
           review_comment: e.review?.comment ?? null,
+          sync: this.syncStates.get(`${e.id}:${e.version}`) ?? null,
         });
       }
       return rows.sort((a, b) => b.occurred_at.localeCompare(a.occurred_at));
@@ -397,6 +475,7 @@ export class MemoryBackend implements Backend {
           updated_at: v.updated_at,
           submitted_at: v.submitted_at,
           review: v.review,
+          sync: this.syncStates.get(`${v.id}:${v.version}`) ?? null,
         })),
       };
     });

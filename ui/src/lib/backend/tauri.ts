@@ -38,5 +38,9 @@ export function tauriBackend(): Backend {
     serviceDetail: (id, from) => call("service_detail", { id, from }),
     resourceCard: (ids) => call("resource_card", { ids }),
     gpsReading: () => call("gps_reading"),
+    syncStatus: () => call("sync_status"),
+    syncNow: () => call("sync_now"),
+    enrollDevice: (request) => call("enroll_device", { request }),
+    officerLogin: (login) => call("officer_login", { login }),
   };
 }

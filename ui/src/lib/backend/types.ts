@@ -15,6 +15,9 @@ import type { ServiceHit } from "../bindings/ServiceHit";
 import type { Suggestion } from "../bindings/Suggestion";
 import type { SuggestionRequest } from "../bindings/SuggestionRequest";
 import type { Term } from "../bindings/Term";
+import type { EnrollDevice } from "../bindings/EnrollDevice";
+import type { OfficerLogin } from "../bindings/OfficerLogin";
+import type { SyncStatus } from "../bindings/SyncStatus";
 
 /** One method per Tauri command of notes/ipc.md. Every method rejects with an `AppError`. */
 export interface Backend {
@@ -46,4 +49,11 @@ export interface Backend {
   serviceDetail(id: string, from: [number, number] | null): Promise<Suggestion>;
   resourceCard(ids: string[]): Promise<ResourceCard>;
   gpsReading(): Promise<GpsReading>;
+  // Sync with the agency server (runs in the background; these only read and steer it).
+  syncStatus(): Promise<SyncStatus>;
+  syncNow(): Promise<SyncStatus>;
+  /** Rejects with a `validation` error on `server_url`, `code` or `certificate_fingerprint`. */
+  enrollDevice(request: EnrollDevice): Promise<SyncStatus>;
+  /** Rejects with a `validation` error on `username` or `password`. */
+  officerLogin(login: OfficerLogin): Promise<SyncStatus>;
 }
