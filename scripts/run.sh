@@ -25,6 +25,10 @@ TAURI_APP_PATH="$REPO_ROOT/src-tauri" npx --no-install tauri build --no-bundle "
 APP="$(target_dir)/$profile/waypoint-app"
 [ -x "$APP" ] || die "the build did not produce $APP"
 
+say "building the demo agency server ($profile)"
+if [ "$profile" = release ]; then cargo build --release -p waypoint-server </dev/null; else cargo build -p waypoint-server </dev/null; fi
+SERVER="$(target_dir)/$profile/waypoint-server"
+
 # Where the app keeps its data (see README): $WAYPOINT_DATA_DIR, else the XDG data folder.
 DATA_DIR="${WAYPOINT_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/org.waypoint.field}"
 if [ -z "${WAYPOINT_AGENCY_CONFIG:-}" ] && [ ! -f "$DATA_DIR/agency.json" ]; then
@@ -45,5 +49,37 @@ MSG
   exit 0
 fi
 
+# A demo agency server on this machine (HTTPS, self-signed), so the Sync screen has something to
+# enrol with. Set WAYPOINT_NO_DEMO_SERVER=1 to skip it.
+server_pid=""
+if [ -z "${WAYPOINT_NO_DEMO_SERVER:-}" ]; then
+  SERVER_DIR="${WAYPOINT_DEMO_SERVER_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/waypoint-demo-server}"
+  if [ ! -f "$SERVER_DIR/.demo-ready" ]; then
+    say "first run: setting up a demo agency server in $SERVER_DIR"
+    "$SERVER" --data-dir "$SERVER_DIR" init >/dev/null
+    printf 'demo-password\n' | "$SERVER" --data-dir "$SERVER_DIR" user add --username demo.officer --role officer --password-stdin >/dev/null
+    touch "$SERVER_DIR/.demo-ready"
+  fi
+  if (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
+    warn "127.0.0.1:8443 is taken: not starting the demo server"
+  else
+    RUST_LOG=warn "$SERVER" --data-dir "$SERVER_DIR" serve --listen 127.0.0.1:8443 &
+    server_pid=$!
+    trap 'kill "$server_pid" 2>/dev/null || true' EXIT
+    slip="$("$SERVER" --data-dir "$SERVER_DIR" device enroll 2>&1)"
+    code="$(printf '%s\n' "$slip" | head -n 1)"
+    fingerprint="$(printf '%s\n' "$slip" | sed -n 's/^certificate SHA-256: //p')"
+    cat <<MSG
+
+Demo agency server running. To sync, open "Sync" in Waypoint's header and enrol with:
+  Server address           https://localhost:8443
+  Enrolment code           $code
+  Certificate fingerprint  $fingerprint
+Officer sign-in: demo.officer / demo-password
+
+MSG
+  fi
+fi
+
 say "starting Waypoint (data in $DATA_DIR)"
-exec "$APP"
+"$APP"

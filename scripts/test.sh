@@ -44,7 +44,8 @@ suite() {
 }
 
 build_app() {
-  cargo build -p waypoint-app --bins
+  # The e2e sync test runs the real server beside the app.
+  cargo build -p waypoint-app -p waypoint-server --bins
 }
 
 # The server binary, then schemathesis (from PyPI, in a cached venv) against its /openapi.json.

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { remote } from 'webdriverio';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const targetDir = process.env.CARGO_TARGET_DIR || join(repoRoot, 'target');
+export const targetDir = process.env.CARGO_TARGET_DIR || join(repoRoot, 'target');
 export const appBinary = process.env.WAYPOINT_APP || join(targetDir, 'debug', 'waypoint-app');
 export const artifacts = join(repoRoot, 'tests', 'artifacts');
 

@@ -249,12 +249,19 @@ fn fetch_server_certificate(url: &reqwest::Url) -> std::result::Result<Vec<u8>, 
         .with_no_client_auth();
     let name = ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
     let mut connection = ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
-    let address = (host.as_str(), port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot find {host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("cannot find {host}"))?;
-    let mut socket = TcpStream::connect_timeout(&address, Duration::from_secs(10)).map_err(|e| e.to_string())?;
+    // "localhost" may give ::1 before 127.0.0.1: try each address as a browser would.
+    let mut last_error = format!("cannot find {host}");
+    let mut connected = None;
+    for address in (host.as_str(), port).to_socket_addrs().map_err(|e| format!("cannot find {host}: {e}"))? {
+        match TcpStream::connect_timeout(&address, Duration::from_secs(10)) {
+            Ok(socket) => {
+                connected = Some(socket);
+                break;
+            }
+            Err(error) => last_error = error.to_string(),
+        }
+    }
+    let mut socket = connected.ok_or(last_error)?;
     socket.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
     socket.set_write_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
     while connection.is_handshaking() {
