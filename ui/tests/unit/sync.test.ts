@@ -35,7 +35,7 @@ describe("sync words", () => {
   });
 
   it("puts what matters most in the header line", () => {
-    expect(syncHeadline(status({ enrolled: false })).text).toBe("Not connected to a server");
+    expect(syncHeadline(status({ enrolled: false })).text).toBe("Not connected");
     expect(syncHeadline(status({ pending: 3, last_error: "server unreachable" }))).toEqual({ text: "3 pending · offline", tone: "warn" });
     expect(syncHeadline(status({ pending: 3, needs_attention: 1 }))).toEqual({ text: "1 needs attention", tone: "warn" });
     expect(syncHeadline(status({ pending: 2, syncing: true })).text).toBe("Syncing 2…");

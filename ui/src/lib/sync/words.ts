@@ -24,7 +24,7 @@ function clock(iso: string, now: Date): string {
 /** One line for the header: what the officer needs to know about sync at a glance. */
 export function syncHeadline(status: SyncStatus | null, now: Date = new Date()): { text: string; tone: "ok" | "busy" | "warn" | "off" } {
   if (!status) return { text: "Sync…", tone: "off" };
-  if (!status.enrolled) return { text: "Not connected to a server", tone: "off" };
+  if (!status.enrolled) return { text: "Not connected", tone: "off" };
   if (status.needs_attention > 0) {
     return { text: `${status.needs_attention} need${status.needs_attention === 1 ? "s" : ""} attention`, tone: "warn" };
   }
