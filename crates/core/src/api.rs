@@ -269,7 +269,14 @@ impl Waypoint {
             report.requests += 1;
             let cursor = self.with_store(sync::cursor)?;
             let page = transport.pull(cursor, max_bytes)?;
-            report.pulled += self.with_store(|s| sync::apply_pull(s, &page, directory))?;
+            // Directory changes first and outside the store lock: opening the directory (the
+            // national load on a fresh install) and refreshing its index take seconds, and
+            // autosaves must not wait for them.
+            let directory_changes = sync::directory_changes(&page);
+            if !directory_changes.is_empty() {
+                directory(&directory_changes)?;
+            }
+            report.pulled += self.with_store(|s| sync::apply_pull(s, &page))?;
             if !page.more {
                 break;
             }

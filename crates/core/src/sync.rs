@@ -186,15 +186,17 @@ pub fn cursor(store: &Store) -> Result<u64> {
     Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-/// Applies one pulled page and stores its cursor in the same transaction. The page's directory
-/// changes go to `directory` together (one index refresh per page), which must apply them
-/// idempotently: they are re-sent if this commit is lost.
-pub fn apply_pull(store: &Store, page: &PullResponse, directory: &mut dyn FnMut(&[Change]) -> Result<()>) -> Result<u32> {
-    let directory_changes: Vec<Change> =
-        page.changes.iter().filter(|c| c.kind != ChangeKind::ReviewResult).cloned().collect();
-    if !directory_changes.is_empty() {
-        directory(&directory_changes)?;
-    }
+/// A pulled page's directory changes (everything but review results), to be applied together
+/// (one index refresh per page) before [`apply_pull`] stores the page's cursor, and idempotently:
+/// they are re-sent if that commit is lost. They go to the directory, not the encrypted store, so
+/// they are applied without holding the store's lock.
+pub fn directory_changes(page: &PullResponse) -> Vec<Change> {
+    page.changes.iter().filter(|c| c.kind != ChangeKind::ReviewResult).cloned().collect()
+}
+
+/// Applies one pulled page's review results and stores its cursor in the same transaction (its
+/// [`directory_changes`] are applied first, by the caller).
+pub fn apply_pull(store: &Store, page: &PullResponse) -> Result<u32> {
     store.durable_transaction(|tx| {
         let mut applied = 0;
         for change in page.changes.iter().filter(|c| c.kind == ChangeKind::ReviewResult) {

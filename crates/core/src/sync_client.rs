@@ -483,7 +483,9 @@ impl Waypoint {
 fn fresh_backoff() -> impl Iterator<Item = Duration> {
     ExponentialBuilder::default()
         .with_min_delay(BACKOFF_MIN)
-        .with_max_delay(BACKOFF_MAX)
+        // backon's jitter adds up to the delay again on top of it: capping the delay at half the
+        // maximum keeps the jittered wait within BACKOFF_MAX (15..30 s once it stops growing).
+        .with_max_delay(BACKOFF_MAX / 2)
         .with_factor(2.0)
         .with_jitter()
         .without_max_times()
@@ -559,10 +561,13 @@ mod tests {
     fn backoff_grows_with_jitter_and_honours_retry_after() {
         let mut backoff = fresh_backoff();
         let failed = RoundOutcome::Failed(TransportError::Unreachable("down".into()));
-        let waits: Vec<Duration> = (0..8).map(|_| next_wait(&failed, &mut backoff)).collect();
-        assert!(waits[0] >= BACKOFF_MIN, "{waits:?}");
-        assert!(waits.iter().all(|w| *w <= BACKOFF_MAX * 2), "{waits:?}");
+        let waits: Vec<Duration> = (0..40).map(|_| next_wait(&failed, &mut backoff)).collect();
+        assert!(waits[0] >= BACKOFF_MIN && waits[0] < BACKOFF_MIN * 2, "{waits:?}");
+        assert!(waits.iter().all(|w| *w >= BACKOFF_MIN && *w <= BACKOFF_MAX), "never beyond the maximum: {waits:?}");
         assert!(waits[3] > waits[0], "the wait grows: {waits:?}");
+        assert!(waits[10..].iter().all(|w| *w >= BACKOFF_MAX / 2), "{waits:?}");
+        let distinct: std::collections::HashSet<Duration> = waits[10..].iter().copied().collect();
+        assert!(distinct.len() > 1, "still jittered at the maximum: {waits:?}");
         let busy = RoundOutcome::Failed(TransportError::RetryAfter(Duration::from_secs(120)));
         assert!(next_wait(&busy, &mut fresh_backoff()) >= Duration::from_secs(120));
         assert_eq!(next_wait(&RoundOutcome::Synced(SyncReport::default()), &mut fresh_backoff()), SYNC_PERIOD);

@@ -25,6 +25,10 @@ fn remove_service_rows(c: &Connection, service_id: &str) -> Result<()> {
     c.execute("DELETE FROM phone WHERE service_id = ?1", [service_id])?;
     c.execute("DELETE FROM schedule WHERE service_id = ?1", [service_id])?;
     c.execute("DELETE FROM attribute WHERE link_id = ?1", [service_id])?;
+    // The column mirrors the drop-off attribute just deleted; the new document's attribute sets
+    // it again. Without this, an answer the server no longer gives would stay (the service row
+    // itself is left alone by the upsert when its other columns did not change).
+    c.execute("UPDATE service SET law_enforcement_dropoff = NULL WHERE id = ?1", [service_id])?;
     Ok(())
 }
 

@@ -1,0 +1,623 @@
+//! The device's sync client (`waypoint_core::sync_client`) against a real waypoint-server over
+//! HTTPS on 127.0.0.1 with its self-signed certificate: enrolment with a typed fingerprint,
+//! officer sign-in, the background worker riding out a server outage, records the server
+//! refuses, and directory changes from the server's feed landing in the device's directory.
+//!
+//! The device is a real `Waypoint` with an encrypted store in a temporary folder. Its network
+//! code is blocking, so these are plain tests: the server runs on a tokio runtime of its own
+//! and the device is driven from the test thread (or its own worker thread).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::*;
+use serde_json::Value;
+use uuid::Uuid;
+use waypoint_core::directory::Directory;
+use waypoint_core::keys::{KdfParams, KeyFile};
+use waypoint_core::store::Store;
+use waypoint_core::sync::SyncState;
+use waypoint_core::sync_client::{EnrollDevice, OfficerLogin, RoundOutcome, SyncStatus};
+use waypoint_core::{AgencyConfig, AppError, Encounter, Error, Waypoint};
+use waypoint_protocol::{CapacityUpdate, Role};
+use waypoint_server::store::SharedStore;
+use waypoint_server::Settings;
+
+const PASSPHRASE: &str = "482913";
+
+/// A server store, the server's self-signed certificate, and the server itself (which can be
+/// stopped and started again on the same port).
+struct Agency {
+    rt: tokio::runtime::Runtime,
+    t: TestStore,
+    _tls_dir: tempfile::TempDir,
+    cert: PathBuf,
+    key: PathBuf,
+    server: Option<axum_server::Handle>,
+    addr: SocketAddr,
+}
+
+impl Agency {
+    fn start() -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let t = rt.block_on(TestStore::new(Backend::Sqlite));
+        let tls_dir = tempfile::tempdir().unwrap();
+        let (cert, key) = waypoint_server::tls::certificate_files(tls_dir.path(), None, None).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut agency = Agency { rt, t, _tls_dir: tls_dir, cert, key, server: None, addr };
+        agency.serve(listener);
+        agency
+    }
+
+    fn store(&self) -> &SharedStore {
+        &self.t.store
+    }
+
+    fn serve(&mut self, listener: std::net::TcpListener) {
+        let _guard = self.rt.enter();
+        let tls = waypoint_server::tls::server_config(&self.cert, &self.key).unwrap();
+        let handle = axum_server::Handle::new();
+        let app = waypoint_server::app(self.t.store.clone(), Settings::default());
+        self.rt.spawn(waypoint_server::serve(listener, app, Some(tls), handle.clone()));
+        self.server = Some(handle);
+    }
+
+    /// Stops the server and waits until its port refuses connections.
+    fn stop(&mut self) {
+        self.server.take().expect("the server is running").shutdown();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok() {
+            assert!(Instant::now() < deadline, "the server did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts the server again on the port it had (same store, same certificate).
+    fn restart(&mut self) {
+        assert!(self.server.is_none());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let listener = loop {
+            match std::net::TcpListener::bind(self.addr) {
+                Ok(listener) => break listener,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("port {} not free yet: {e}", self.addr.port());
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("cannot bind {} again: {e}", self.addr),
+            }
+        };
+        self.serve(listener);
+    }
+
+    fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.addr.port())
+    }
+
+    fn fingerprint(&self) -> String {
+        waypoint_server::tls::fingerprint(&self.cert).unwrap()
+    }
+
+    fn code(&self) -> String {
+        self.rt.block_on(waypoint_server::auth::create_enrollment(self.store())).unwrap()
+    }
+
+    fn held(&self) -> Vec<waypoint_server::store::StoredVersion> {
+        self.rt.block_on(self.store().versions_since(None)).unwrap()
+    }
+
+    /// An async HTTPS client that trusts the server's certificate only.
+    fn client(&self) -> reqwest::Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&std::fs::read(&self.cert).unwrap()).unwrap()])
+            .build()
+            .unwrap()
+    }
+}
+
+impl Drop for Agency {
+    fn drop(&mut self) {
+        if let Some(handle) = self.server.take() {
+            handle.shutdown();
+        }
+    }
+}
+
+fn device(dir: &Path) -> Waypoint {
+    let device = Waypoint::open_with_kdf(dir, AgencyConfig::demo(), KdfParams::insecure_fast()).unwrap();
+    device.setup("badge-1207", PASSPHRASE).unwrap();
+    device
+}
+
+fn enroll(device: &Waypoint, agency: &Agency) -> SyncStatus {
+    device
+        .enroll_device(EnrollDevice {
+            server_url: agency.url(),
+            code: agency.code(),
+            certificate_fingerprint: Some(agency.fingerprint()),
+        })
+        .unwrap()
+}
+
+/// The form field an error names.
+fn field_of(error: &Error) -> Option<String> {
+    AppError::from(error).field
+}
+
+/// Fills every field the demo agency requires (as the core's tests do).
+fn complete(mut e: Encounter, narrative: &str) -> Encounter {
+    e.call.call_type = Some("911".into());
+    e.call.nature_of_call = Some("man on bridge railing".into());
+    e.crisis_natures = vec!["unknown".into()];
+    e.behaviours = vec!["suicide_threat".into(), "hopeless_depressed".into()];
+    e.dispositions = vec!["transport_crisis_centre".into()];
+    e.diversion.custody_diverted = Some(true);
+    e.narrative = narrative.into();
+    e
+}
+
+fn submit(device: &Waypoint, narrative: &str) -> Uuid {
+    let draft = device.new_encounter().unwrap();
+    device.submit(complete(draft, narrative)).unwrap().id
+}
+
+/// Polls `check` every 200 ms until it holds or `limit` passes.
+fn wait_for(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "gave up after {limit:?} waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn enrolment_checks_the_fingerprint_the_code_and_the_address() {
+    let agency = Agency::start();
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    let right = agency.fingerprint();
+
+    // A fingerprint that differs in one digit: refused, nothing stored.
+    let first = right.chars().next().unwrap();
+    let wrong = format!("{}{}", if first == '0' { '1' } else { '0' }, &right[1..]);
+    let error = device
+        .enroll_device(EnrollDevice {
+            server_url: agency.url(),
+            code: agency.code(),
+            certificate_fingerprint: Some(wrong),
+        })
+        .unwrap_err();
+    assert_eq!(field_of(&error).as_deref(), Some("certificate_fingerprint"), "{error}");
+    assert!(error.to_string().contains(&right), "the message shows the certificate's real fingerprint: {error}");
+    let status = device.sync_status().unwrap();
+    assert!(!status.enrolled && status.server_url.is_none() && status.certificate_fingerprint.is_none(), "{status:?}");
+
+    // A code the server never issued.
+    let error = device
+        .enroll_device(EnrollDevice {
+            server_url: agency.url(),
+            code: "NOT-A-REAL-CODE".into(),
+            certificate_fingerprint: Some(right.clone()),
+        })
+        .unwrap_err();
+    assert_eq!(field_of(&error).as_deref(), Some("code"), "{error}");
+    assert!(!device.sync_status().unwrap().enrolled);
+
+    // Plain http:// to another machine is never tried.
+    for address in ["http://records.agency.example:8080", "http://10.1.2.3:8443"] {
+        let error = device
+            .enroll_device(EnrollDevice {
+                server_url: address.into(),
+                code: agency.code(),
+                certificate_fingerprint: None,
+            })
+            .unwrap_err();
+        assert_eq!(field_of(&error).as_deref(), Some("server_url"), "{address}: {error}");
+    }
+    // https with the self-signed certificate and no fingerprint: the system roots refuse it.
+    let error = device
+        .enroll_device(EnrollDevice { server_url: agency.url(), code: agency.code(), certificate_fingerprint: None })
+        .unwrap_err();
+    assert_eq!(field_of(&error).as_deref(), Some("server_url"), "{error}");
+    assert!(!device.sync_status().unwrap().enrolled);
+    assert!(
+        !device.recent_audit(100).unwrap().iter().any(|e| e.action == "enroll"),
+        "refused enrolments leave no enroll entry"
+    );
+
+    // The right fingerprint, typed in lower case with spaces, and a trailing slash on the address.
+    let code = agency.code();
+    let typed = right.to_lowercase().replace(':', " ");
+    let status = device
+        .enroll_device(EnrollDevice {
+            server_url: format!("{}/", agency.url()),
+            code: code.clone(),
+            certificate_fingerprint: Some(typed),
+        })
+        .unwrap();
+    assert!(status.enrolled, "{status:?}");
+    assert_eq!(status.server_url.as_deref(), Some(agency.url().as_str()));
+    assert_eq!(status.certificate_fingerprint.as_deref(), Some(right.as_str()));
+    let device_id = status.device_id.clone().expect("the server's device id");
+    assert_eq!(
+        agency.rt.block_on(agency.store().device_seq(&device_id)).unwrap(),
+        Some(0),
+        "the server knows the device by the id the status shows"
+    );
+    let audit = device.recent_audit(100).unwrap();
+    let entry = audit.iter().find(|e| e.action == "enroll").expect("an enroll entry in the audit log");
+    assert!(entry.outcome.starts_with("ok") && entry.outcome.contains(&device_id), "{entry:?}");
+    device.verify_audit().expect("the audit chain holds");
+
+    // The pinned certificate is what later requests trust: a round works.
+    match device.sync_round() {
+        RoundOutcome::Synced(report) => assert_eq!(report.pushed, 0),
+        other => panic!("expected a round over the pinned certificate, got {other:?}"),
+    }
+    assert!(device.sync_status().unwrap().last_synced_at.is_some());
+
+    // The code was used once.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = self::device(other_dir.path());
+    let error = other
+        .enroll_device(EnrollDevice { server_url: agency.url(), code, certificate_fingerprint: Some(right.clone()) })
+        .unwrap_err();
+    assert_eq!(field_of(&error).as_deref(), Some("code"), "{error}");
+}
+
+#[test]
+fn officer_login_names_the_password_field_or_signs_in() {
+    let agency = Agency::start();
+    agency.rt.block_on(add_user(agency.store(), "ofc.diaz", Role::Officer, "correct horse battery"));
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+
+    let before = device
+        .officer_login(OfficerLogin { username: "ofc.diaz".into(), password: "correct horse battery".into() })
+        .unwrap_err();
+    assert!(matches!(before, Error::InvalidState(_)), "sign-in needs an enrolled device: {before:?}");
+
+    enroll(&device, &agency);
+    let error =
+        device.officer_login(OfficerLogin { username: "ofc.diaz".into(), password: "wrong horse".into() }).unwrap_err();
+    assert_eq!(field_of(&error).as_deref(), Some("password"), "{error}");
+    let status = device.sync_status().unwrap();
+    assert_eq!((status.signed_in_as, status.role), (None, None));
+
+    let status = device
+        .officer_login(OfficerLogin { username: " ofc.diaz ".into(), password: "correct horse battery".into() })
+        .unwrap();
+    assert_eq!(status.signed_in_as.as_deref(), Some("ofc.diaz"), "{status:?}");
+    assert_eq!(status.role.as_deref(), Some("officer"));
+    assert!(status.session_expires_at.is_some());
+    assert!(device.recent_audit(20).unwrap().iter().any(|e| e.action == "login" && e.outcome.starts_with("ok")));
+}
+
+#[test]
+fn the_background_worker_rides_out_a_server_outage() {
+    let mut agency = Agency::start();
+    let dir = tempfile::tempdir().unwrap();
+    let device = Arc::new(device(dir.path()));
+    let status = enroll(&device, &agency);
+    assert!(status.enrolled);
+
+    // Into the dead zone: the server goes away, then the worker starts (as at app start).
+    agency.stop();
+    let worker = {
+        let device = Arc::clone(&device);
+        std::thread::spawn(move || device.run_background_sync())
+    };
+    let id = submit(&device, "talked down from the railing");
+    wait_for(Duration::from_secs(20), "a failed round while the server is down", || {
+        let status = device.sync_status().unwrap();
+        status.last_error.is_some() && status.pending == 1
+    });
+    let status = device.sync_status().unwrap();
+    assert_eq!(status.pending, 1, "{status:?}");
+    assert_eq!(status.last_synced_at, None);
+    assert!(status.last_attempt_at.is_some() && status.next_attempt_at.is_some(), "{status:?}");
+    assert!(status.last_error.as_deref().unwrap().contains("unreachable"), "{status:?}");
+    assert_eq!(device.sync_state(id, 1).unwrap(), Some(SyncState::Pending { attempts: 0 }));
+    assert!(!worker.is_finished(), "the worker survives a failed round");
+    // The officer's flow does not wait for the network.
+    let started = Instant::now();
+    let draft = device.new_encounter().unwrap();
+    device.save_draft(complete(draft, "still typing")).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "saving took {:?}", started.elapsed());
+    assert!(agency.held().is_empty());
+
+    // Back in coverage: the worker's backoff (2 s doubling, with jitter) finds the server.
+    agency.restart();
+    let started = Instant::now();
+    wait_for(Duration::from_secs(60), "the encounter reaching the server", || {
+        agency.held().iter().any(|v| v.encounter_id == id && v.version == 1)
+    });
+    wait_for(Duration::from_secs(10), "the device settling the round", || {
+        let status = device.sync_status().unwrap();
+        status.pending == 0 && status.last_synced_at.is_some() && status.last_error.is_none()
+    });
+    eprintln!("synced {:?} after the server came back", started.elapsed());
+    assert!(matches!(device.sync_state(id, 1).unwrap(), Some(SyncState::Synced { .. })));
+    let status = device.sync_status().unwrap();
+    assert_eq!((status.pending, status.needs_attention), (0, 0), "{status:?}");
+    let held = agency.held();
+    assert_eq!(held.len(), 1, "the draft stays on the device; the report arrives once");
+    assert_eq!(held[0].body["narrative"], "talked down from the railing");
+    assert_eq!(held[0].body["officer_id"], "badge-1207");
+    assert_eq!(Some(held[0].device_id.as_str()), status.device_id.as_deref());
+
+    // A submit while all is well reaches the server shortly after, without "Sync now".
+    let second = submit(&device, "welfare check, calm");
+    wait_for(Duration::from_secs(20), "a second submit reaching the server", || {
+        agency.held().iter().any(|v| v.encounter_id == second)
+    });
+    wait_for(Duration::from_secs(10), "the second submit settled", || {
+        matches!(device.sync_state(second, 1).unwrap(), Some(SyncState::Synced { .. }))
+    });
+    assert!(!worker.is_finished());
+    // Locking the store stops sync (its credentials are inside); the worker just idles.
+    device.lock().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!worker.is_finished());
+}
+
+/// The device's own encrypted store, opened a second time (as a damaged disk or a bug would
+/// leave it), to spoil one outbox record in a way only the server notices.
+fn spoil_outbox_hash(dir: &Path, id: Uuid) {
+    let key_file = KeyFile::read(dir).unwrap().unwrap();
+    let data_key = key_file.unwrap_data_key(PASSPHRASE).unwrap();
+    let store = Store::open(dir, &data_key, &key_file, &AgencyConfig::demo()).unwrap();
+    let changed = store
+        .connection()
+        .execute(
+            "UPDATE outbox SET content_hash = ?1 WHERE encounter_id = ?2",
+            rusqlite::params![format!("sha256:{}", "0".repeat(64)), id.to_string()],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+}
+
+#[test]
+fn a_refused_record_needs_attention_and_does_not_hold_back_the_next() {
+    let agency = Agency::start();
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    enroll(&device, &agency);
+    let bad = submit(&device, "first report, spoiled on the device");
+    let good = submit(&device, "second report");
+    spoil_outbox_hash(dir.path(), bad);
+
+    let report = match device.sync_round() {
+        RoundOutcome::Synced(report) => report,
+        other => panic!("expected a round, got {other:?}"),
+    };
+    assert_eq!((report.pushed, report.stored, report.rejected), (2, 1, 1), "{report:?}");
+    match device.sync_state(bad, 1).unwrap() {
+        Some(SyncState::NeedsAttention { reason }) => assert!(reason.contains("content hash"), "{reason}"),
+        other => panic!("expected needs attention, got {other:?}"),
+    }
+    assert!(matches!(device.sync_state(good, 1).unwrap(), Some(SyncState::Synced { .. })));
+    let status = device.sync_status().unwrap();
+    assert_eq!((status.pending, status.needs_attention), (0, 1), "{status:?}");
+    assert!(status.last_error.is_none() && status.last_synced_at.is_some(), "{status:?}");
+    assert_eq!(status.last_report.as_ref(), Some(&report));
+    let held = agency.held();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].encounter_id, good);
+    // The refusal is not retried: the next round sends nothing.
+    match device.sync_round() {
+        RoundOutcome::Synced(again) => assert_eq!(again.pushed, 0, "{again:?}"),
+        other => panic!("{other:?}"),
+    }
+    let audit = device.recent_audit(50).unwrap();
+    assert!(audit.iter().any(|e| e.action == "sync" && e.outcome.starts_with("rejected: content hash")), "{audit:?}");
+}
+
+/// One service from the HSDS 3.0 example package, as the server's directory exports it, put at
+/// a real place (the example's coordinates are out of range, so it would not be on the map) and
+/// given a name nothing in the national directory has; `dropoff`: whether it takes
+/// law-enforcement drop-offs, when known.
+fn example_service(name: &str, dropoff: Option<bool>) -> Value {
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hsds-3.0/examples/csv");
+    let mut directory = Directory::open_in_memory().unwrap();
+    directory.import_hsds_package(&examples).unwrap();
+    directory.connection().execute("UPDATE service SET law_enforcement_dropoff = ?1", [dropoff]).unwrap();
+    let mut services = directory.export_hsds(None).unwrap();
+    assert_eq!(services.len(), 1, "the example package has one service");
+    let mut service = services.remove(0);
+    service["name"] = Value::String(name.into());
+    let location = &mut service["service_at_locations"][0]["location"];
+    location["latitude"] = serde_json::json!(30.2672);
+    location["longitude"] = serde_json::json!(-97.7431);
+    service
+}
+
+fn publish(agency: &Agency, services: Vec<Value>) -> waypoint_server::directory_feed::Publication {
+    agency.rt.block_on(waypoint_server::directory_feed::publish(agency.store(), services)).unwrap()
+}
+
+fn round(device: &Waypoint) -> waypoint_core::sync::SyncReport {
+    match device.sync_round() {
+        RoundOutcome::Synced(report) => report,
+        other => panic!("expected a round, got {other:?}"),
+    }
+}
+
+/// What the device's directory shows of one service, without the parts that move with the clock.
+fn shown(device: &Waypoint, sal_id: &str) -> Value {
+    let detail = device.service_detail(sal_id.to_string(), Some((30.27, -97.74))).unwrap();
+    serde_json::json!({
+        "name": detail.name,
+        "organization": detail.organization,
+        "address": detail.address,
+        "at": [detail.latitude, detail.longitude],
+        "types": detail.types,
+        "phones": serde_json::to_value(&detail.phones).unwrap(),
+        "capacity": detail.capacity.map(|c| (c.unit, c.available, c.maximum, c.updated_at)),
+    })
+}
+
+#[test]
+fn directory_changes_from_the_server_reach_the_device_directory() {
+    let agency = Agency::start();
+    agency.rt.block_on(add_user(agency.store(), "sgt.reyes", Role::Supervisor, "another passphrase"));
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    let status = enroll(&device, &agency);
+    let device_id = status.device_id.unwrap();
+    let started = Instant::now();
+    let national = device.prepare_directory().unwrap();
+    eprintln!("national directory: {} services in {:?}", national.services, started.elapsed());
+    assert!(device.search_services("Zephyrine".into()).unwrap().is_empty());
+    let directory_file = dir.path().join(waypoint_core::services::DIRECTORY_FILE);
+    let stats = || Directory::open(&directory_file).unwrap().stats().unwrap();
+    let empty = stats();
+
+    // A new service.
+    let service = example_service("Zephyrine Crisis Stabilization Unit", None);
+    let service_id = service["id"].as_str().unwrap().to_string();
+    let sal_id = service["service_at_locations"][0]["id"].as_str().unwrap().to_string();
+    let publication = publish(&agency, vec![service.clone()]);
+    assert_eq!((publication.upserts, publication.deletes), (1, 0));
+    round(&device);
+    let hits = device.search_services("Zephyrine".into()).unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].service_id, service_id);
+    assert_eq!(hits[0].name, "Zephyrine Crisis Stabilization Unit");
+    assert_eq!(hits[0].service_at_location_id, sal_id);
+    let detail = device.service_detail(sal_id.clone(), Some((30.27, -97.74))).unwrap();
+    assert_eq!(detail.name, "Zephyrine Crisis Stabilization Unit");
+    assert!(detail.capacity.is_none());
+    let added = stats();
+    assert_eq!(added.services, empty.services + 1, "{added:?}");
+    assert_eq!(added.service_at_locations, empty.service_at_locations + 1);
+
+    // The same service renamed: replaced, not duplicated.
+    let renamed = example_service("Zephyrine Crisis Respite Centre", None);
+    assert_eq!(publish(&agency, vec![renamed.clone()]).upserts, 1);
+    round(&device);
+    let hits = device.search_services("Zephyrine".into()).unwrap();
+    assert_eq!(hits.len(), 1, "one service, not two: {hits:?}");
+    assert_eq!(hits[0].name, "Zephyrine Crisis Respite Centre");
+    assert!(device.search_services("Zephyrine Stabilization".into()).unwrap().is_empty(), "the old name is gone");
+    assert_eq!(device.service_detail(sal_id.clone(), None).unwrap().name, "Zephyrine Crisis Respite Centre");
+    assert_eq!(stats(), added);
+
+    // The server learns it takes drop-offs, then no longer knows: the device follows both times.
+    let dropoff = example_service("Zephyrine Crisis Respite Centre", Some(true));
+    assert_eq!(publish(&agency, vec![dropoff]).upserts, 1);
+    round(&device);
+    assert_eq!(device.service_detail(sal_id.clone(), None).unwrap().law_enforcement_dropoff, Some(true));
+    assert_eq!(publish(&agency, vec![renamed.clone()]).upserts, 1);
+    round(&device);
+    assert_eq!(
+        device.service_detail(sal_id.clone(), None).unwrap().law_enforcement_dropoff,
+        None,
+        "a drop-off answer the server no longer gives is not kept"
+    );
+
+    // A capacity update through the API (a supervisor reports beds free).
+    let client = agency.client();
+    let token = agency.rt.block_on(async {
+        let login: waypoint_protocol::LoginResponse = client
+            .post(format!("{}/v1/login", agency.url()))
+            .json(&serde_json::json!({"username": "sgt.reyes", "password": "another passphrase"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        login.session_token
+    });
+    let post_capacity = |available: i64| {
+        let update = CapacityUpdate {
+            id: format!("capacity-{service_id}-beds"),
+            service_id: service_id.clone(),
+            unit: "beds".into(),
+            available,
+            maximum: Some(12),
+            updated_at: Utc::now().to_rfc3339(),
+        };
+        agency.rt.block_on(async {
+            let reply = client
+                .post(format!("{}/v1/directory/capacity", agency.url()))
+                .bearer_auth(&token)
+                .json(&update)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 200);
+        });
+    };
+    post_capacity(3);
+    round(&device);
+    let capacity = device.service_detail(sal_id.clone(), None).unwrap().capacity.expect("capacity on the device");
+    assert_eq!((capacity.unit.as_str(), capacity.available, capacity.maximum), ("beds", 3, Some(12)), "{capacity:?}");
+
+    // The whole feed so far applied again, twice (a page whose cursor did not commit): the
+    // directory stays as it was.
+    let page = agency.rt.block_on(agency.store().pull(&device_id, 0, 4 * 1024 * 1024)).unwrap();
+    assert_eq!(page.changes.len(), 5, "{:?}", page.changes.iter().map(|c| c.kind).collect::<Vec<_>>());
+    let exported = || Directory::open(&directory_file).unwrap().export_service(&service_id).unwrap();
+    let before = (device.search_services("Zephyrine".into()).unwrap(), shown(&device, &sal_id), exported(), stats());
+    device.apply_directory_changes(&page.changes).unwrap();
+    device.apply_directory_changes(&page.changes).unwrap();
+    let after = (device.search_services("Zephyrine".into()).unwrap(), shown(&device, &sal_id), exported(), stats());
+    assert_eq!(before, after);
+
+    // The service withdrawn: gone from search and detail.
+    assert_eq!(publish(&agency, vec![]).deletes, 1);
+    round(&device);
+    assert!(device.search_services("Zephyrine".into()).unwrap().is_empty());
+    assert!(device.service_detail(sal_id.clone(), None).is_err());
+    assert_eq!(stats().services, empty.services);
+
+    // A capacity update for the withdrawn service is skipped; the feed does not stall on it.
+    post_capacity(1);
+    round(&device);
+    // Published again, it comes back (with no capacity: the update for it was skipped).
+    assert_eq!(publish(&agency, vec![renamed]).upserts, 1);
+    round(&device);
+    let hits = device.search_services("Zephyrine".into()).unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert!(device.service_detail(sal_id.clone(), None).unwrap().capacity.is_none());
+    let idle = round(&device);
+    assert_eq!((idle.pushed, idle.pulled), (0, 0));
+}
+
+#[test]
+fn saving_does_not_wait_while_a_round_applies_directory_changes() {
+    let agency = Agency::start();
+    let dir = tempfile::tempdir().unwrap();
+    let device = Arc::new(device(dir.path()));
+    enroll(&device, &agency);
+    publish(&agency, vec![example_service("Zephyrine Crisis Stabilization Unit", None)]);
+    // The directory is not open yet: the first directory change opens it and loads the national
+    // directory (seconds), then rebuilds its search index. The officer keeps typing meanwhile.
+    let mut draft = device.new_encounter().unwrap();
+    let round = {
+        let device = Arc::clone(&device);
+        std::thread::spawn(move || device.sync_round())
+    };
+    let mut slowest = Duration::ZERO;
+    let mut saves = 0;
+    while !round.is_finished() {
+        let started = Instant::now();
+        draft = device.save_draft(complete(draft, &format!("still typing {saves}"))).unwrap().encounter;
+        slowest = slowest.max(started.elapsed());
+        saves += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(matches!(round.join().unwrap(), RoundOutcome::Synced(_)));
+    assert_eq!(device.search_services("Zephyrine".into()).unwrap().len(), 1, "the round applied the change");
+    eprintln!("{saves} saves during the round, the slowest took {slowest:?}");
+    assert!(slowest < Duration::from_millis(750), "an autosave waited {slowest:?} for the directory");
+    assert!(saves >= 5, "the round was too quick to tell ({saves} saves)");
+}
