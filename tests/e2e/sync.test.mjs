@@ -133,6 +133,7 @@ test('enrol, go offline, submit, come back online: the report syncs by itself', 
     await click(browser, 'login-submit');
     const signedIn = await el(browser, 'sync-signed-in', 30000);
     assert.match(await signedIn.getText(), /officer\.e2e \(officer\)/);
+    await browser.execute(() => window.scrollTo(0, 0));
     await shot(browser, 'sync-screen');
 
     // The server goes away; the officer logs and submits a report as usual.

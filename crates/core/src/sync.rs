@@ -252,3 +252,9 @@ pub fn state_of(store: &Store, id: Uuid, version: u32) -> Result<Option<SyncStat
         _ => SyncState::Synced { at, note: last_error },
     }))
 }
+
+/// Starts the pull feed from the beginning (a device enrolled with another server).
+pub fn forget_feed_position(store: &Store) -> Result<()> {
+    store.connection().execute("DELETE FROM meta WHERE key = ?1", [CURSOR_KEY])?;
+    Ok(())
+}

@@ -346,6 +346,12 @@ impl Waypoint {
             enrolled_at: timestamp(Utc::now()),
         };
         self.with_store(|s| {
+            // Another server (or a fresh enrolment) has its own feed and its own sessions.
+            let previous = read_meta::<SyncSettings>(s, SETTINGS_KEY)?;
+            if previous.as_ref().is_none_or(|p| p.server_url != settings.server_url) {
+                sync::forget_feed_position(s)?;
+            }
+            s.connection().execute("DELETE FROM meta WHERE key = ?1", [SESSION_KEY])?;
             write_meta(s, SETTINGS_KEY, &settings)?;
             s.audit("enroll", None, &format!("ok: {} as device {}", settings.server_url, settings.device_id))
         })?;
@@ -369,7 +375,8 @@ impl Waypoint {
         let request = LoginRequest { username: username.clone(), password: login.password };
         let response = off_runtime(|| http_transport::login(&config, &request)).map_err(|error| match error {
             TransportError::Unauthorized(message) => Error::validation("password", message),
-            other => Error::validation("username", other.to_string()),
+            // Not about what was typed: shown above the form, not beside a field.
+            other => Error::InvalidState(format!("Cannot sign in now: {other}")),
         })?;
         let session = OfficerSession {
             username: username.clone(),
