@@ -79,8 +79,18 @@ export async function el(browser, testId, timeout = 15000) {
 /** Clicks an element once shown, centred first so the sticky header and footer never cover it. */
 export async function click(browser, testId) {
   const element = await el(browser, testId);
-  await element.scrollIntoView({ block: 'center' });
-  await element.click();
+  // The page may still be settling (results arriving, the map resizing): if something covers
+  // the target, centre it again and retry, as a person would.
+  for (let attempt = 1; ; attempt++) {
+    await element.scrollIntoView({ block: 'center' });
+    try {
+      await element.click();
+      return;
+    } catch (error) {
+      if (attempt >= 4 || !/intercepted/.test(String(error))) throw error;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
 }
 
 /** The list's rows, once it has loaded at least one (the list may render before its data). */
