@@ -123,7 +123,7 @@ impl Waypoint {
 
     /// The directory, opened (and on a fresh install loaded) under its lock, so a second caller
     /// waits for the first load instead of starting another.
-    fn directory_guard(&self) -> Result<MutexGuard<'_, Option<Directory>>> {
+    pub(crate) fn directory_guard(&self) -> Result<MutexGuard<'_, Option<Directory>>> {
         let mut guard = self.directory.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
             let started = Instant::now();

@@ -73,6 +73,8 @@ pub struct SyncReport {
     pub rejected: u32,
     pub pulled: u32,
     pub requests: u32,
+    /// Services taken from the server's directory snapshot (a fresh device's first round).
+    pub snapshot_services: u32,
 }
 
 /// What a review result in the pull feed carries (key: the encounter id).
@@ -256,5 +258,14 @@ pub fn state_of(store: &Store, id: Uuid, version: u32) -> Result<Option<SyncStat
 /// Starts the pull feed from the beginning (a device enrolled with another server).
 pub fn forget_feed_position(store: &Store) -> Result<()> {
     store.connection().execute("DELETE FROM meta WHERE key = ?1", [CURSOR_KEY])?;
+    Ok(())
+}
+
+/// Sets where the pull feed continues (after a directory snapshot taken at that position).
+pub fn set_cursor(store: &Store, cursor: u64) -> Result<()> {
+    store.connection().execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![CURSOR_KEY, cursor.to_string()],
+    )?;
     Ok(())
 }

@@ -28,6 +28,8 @@ use crate::sync::{self, SyncReport, TransportError};
 
 const SETTINGS_KEY: &str = "sync_settings";
 const SESSION_KEY: &str = "officer_session";
+/// Where a directory snapshot is downloaded to (and resumed from) in the data folder.
+const SNAPSHOT_FILE: &str = "directory-snapshot.jsonl.zst";
 /// A round when all is well (new review results, directory changes).
 pub const SYNC_PERIOD: Duration = Duration::from_secs(60);
 /// How long after a submit the worker waits for more before it pushes (one request, not five).
@@ -446,13 +448,14 @@ impl Waypoint {
             runtime.syncing = true;
             runtime.last_attempt_at = Some(Utc::now());
         }
-        let result = HttpTransport::new(&settings.http_config(), settings.device_token.clone())
-            .map_err(sync::SyncError::Transport)
-            .and_then(|mut transport| {
-                self.sync_once(&mut transport, sync::DEFAULT_BATCH_BYTES, &mut |changes: &[Change]| {
-                    self.apply_directory_changes(changes)
-                })
-            });
+        let result = self.take_directory_snapshot(&settings).and_then(|snapshot_services| {
+            let mut transport = HttpTransport::new(&settings.http_config(), settings.device_token.clone())?;
+            let mut report = self.sync_once(&mut transport, sync::DEFAULT_BATCH_BYTES, &mut |changes: &[Change]| {
+                self.apply_directory_changes(changes)
+            })?;
+            report.snapshot_services = snapshot_services;
+            Ok(report)
+        });
         let mut runtime = self.sync_runtime.lock().unwrap_or_else(|p| p.into_inner());
         runtime.syncing = false;
         match result {
@@ -475,6 +478,30 @@ impl Waypoint {
                 RoundOutcome::Failed(TransportError::Server(error.to_string()))
             }
         }
+    }
+
+    /// A device that never pulled takes the server's directory snapshot first (resumable:
+    /// ETag + Range), then pulls only the changes after it. A server with no directory (404)
+    /// leaves the whole feed to the pull.
+    fn take_directory_snapshot(&self, settings: &SyncSettings) -> std::result::Result<u32, sync::SyncError> {
+        if self.with_store(sync::cursor)? > 0 {
+            return Ok(0);
+        }
+        let dest = self.data_dir().join(SNAPSHOT_FILE);
+        let info = match http_transport::download_directory_snapshot(&settings.http_config(), &settings.device_token, &dest) {
+            Ok(info) => info,
+            Err(TransportError::Server(message)) if message.starts_with("404") => return Ok(0),
+            Err(other) => return Err(other.into()),
+        };
+        let bytes = std::fs::read(&dest).map_err(Error::from)?;
+        let (services, report) = {
+            let mut guard = self.directory_guard()?;
+            guard.as_mut().expect("directory_guard opens the directory").apply_snapshot(&bytes)?
+        };
+        tracing::info!(summary = %report.summary(), cursor = info.cursor, "applied the server's directory snapshot");
+        self.with_store(|s| sync::set_cursor(s, info.cursor))?;
+        let _ = std::fs::remove_file(&dest);
+        Ok(services)
     }
 
     /// The background worker: runs until the `Waypoint` is dropped. The shell starts it on a

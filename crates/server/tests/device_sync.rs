@@ -63,7 +63,9 @@ impl Agency {
         let _guard = self.rt.enter();
         let tls = waypoint_server::tls::server_config(&self.cert, &self.key).unwrap();
         let handle = axum_server::Handle::new();
-        let app = waypoint_server::app(self.t.store.clone(), Settings::default());
+        // The directory snapshot, when a test writes one, lives beside the certificate.
+        let settings = Settings { directory_snapshot_dir: Some(self._tls_dir.path().to_path_buf()), ..Settings::default() };
+        let app = waypoint_server::app(self.t.store.clone(), settings);
         self.rt.spawn(waypoint_server::serve(listener, app, Some(tls), handle.clone()));
         self.server = Some(handle);
     }
@@ -620,4 +622,51 @@ fn saving_does_not_wait_while_a_round_applies_directory_changes() {
     eprintln!("{saves} saves during the round, the slowest took {slowest:?}");
     assert!(slowest < Duration::from_millis(750), "an autosave waited {slowest:?} for the directory");
     assert!(saves >= 5, "the round was too quick to tell ({saves} saves)");
+}
+
+#[test]
+fn a_fresh_device_takes_the_directory_snapshot_then_only_the_changes_after_it() {
+    let agency = Agency::start();
+    let service = example_service("Quillon Withdrawal Management", Some(true));
+    let sal_id = service["service_at_locations"][0]["id"].as_str().unwrap().to_string();
+    let (publication, manifest) = agency
+        .rt
+        .block_on(waypoint_server::directory_feed::publish_with_snapshot(
+            agency.store(),
+            agency._tls_dir.path(),
+            vec![service.clone()],
+        ))
+        .unwrap();
+    assert_eq!(publication.upserts, 1);
+    assert!(manifest.cursor > 0, "{manifest:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    enroll(&device, &agency);
+    let first = round(&device);
+    assert_eq!(first.snapshot_services, 1, "the first round took the snapshot: {first:?}");
+    assert_eq!(shown(&device, &sal_id)["name"], "Quillon Withdrawal Management");
+    assert_eq!(device.search_services("Quillon".into()).unwrap().len(), 1);
+    assert!(!dir.path().join("directory-snapshot.jsonl.zst").exists(), "the downloaded file is removed once applied");
+
+    // Later rounds pull the feed after the snapshot's position: a rename arrives, no snapshot again.
+    let mut renamed = service.clone();
+    renamed["name"] = Value::String("Quillon Detox and Withdrawal".into());
+    assert_eq!(publish(&agency, vec![renamed]).upserts, 1);
+    let second = round(&device);
+    assert_eq!(second.snapshot_services, 0, "{second:?}");
+    let hits = device.search_services("Quillon".into()).unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].name, "Quillon Detox and Withdrawal");
+}
+
+#[test]
+fn without_a_directory_on_the_server_the_first_round_skips_the_snapshot() {
+    let agency = Agency::start();
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    enroll(&device, &agency);
+    let report = round(&device);
+    assert_eq!(report.snapshot_services, 0, "{report:?}");
+    assert!(device.sync_status().unwrap().last_error.is_none());
 }

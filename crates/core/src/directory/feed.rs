@@ -82,3 +82,36 @@ impl Directory {
         Ok(report)
     }
 }
+
+impl Directory {
+    /// A fresh device's first copy of the agency's directory: the server's snapshot (zstd JSON
+    /// lines, one HSDS service document each), applied as upserts in one transaction with one
+    /// index refresh. Services the device already has (the bundled national directory) are
+    /// replaced by the agency's version; the rest stay. Returns the services applied and the
+    /// row-level report.
+    pub fn apply_snapshot(&mut self, compressed: &[u8]) -> Result<(u32, ImportReport)> {
+        let started = std::time::Instant::now();
+        let mut report = ImportReport::new("server directory snapshot");
+        let text = zstd::decode_all(compressed).map_err(|e| Error::InvalidState(format!("the directory snapshot is not zstd: {e}")))?;
+        let tx = self.conn.transaction()?;
+        let mut services = 0u32;
+        for (index, line) in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).enumerate() {
+            let document: serde_json::Value = match serde_json::from_slice(line) {
+                Ok(document) => document,
+                Err(error) => {
+                    report.reject("snapshot", index as u64 + 1, format!("not JSON: {error}"));
+                    continue;
+                }
+            };
+            if let Some(id) = document.get("id").and_then(|v| v.as_str()) {
+                remove_service_rows(&tx, id)?;
+            }
+            hsds::write_hsds_document(&tx, &document, "snapshot", &mut report)?;
+            services += 1;
+        }
+        tx.commit()?;
+        self.rebuild_search_index()?;
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok((services, report))
+    }
+}

@@ -3,4 +3,8 @@
 /**
  * What one `sync_once` did.
  */
-export type SyncReport = { pushed: number, stored: number, duplicates: number, conflicts: number, rejected: number, pulled: number, requests: number, };
+export type SyncReport = { pushed: number, stored: number, duplicates: number, conflicts: number, rejected: number, pulled: number, requests: number, 
+/**
+ * Services taken from the server's directory snapshot (a fresh device's first round).
+ */
+snapshot_services: number, };
