@@ -114,8 +114,8 @@ pub fn suggest_for_encounter(
 }
 
 #[tauri::command(async)]
-pub fn search_services(state: State<'_, Waypoint>, text: String) -> Result<Vec<ServiceHit>> {
-    state.search_services(text)
+pub fn search_services(state: State<'_, Waypoint>, text: String, from: Option<(f64, f64)>) -> Result<Vec<ServiceHit>> {
+    state.search_services_near(text, from)
 }
 
 #[tauri::command(async)]

@@ -80,6 +80,11 @@ impl Waypoint {
         self.with_directory(|d| d.search_by_name(&text, 20))
     }
 
+    /// Name search ranked by distance from `from` when there is a position.
+    pub fn search_services_near(&self, text: String, from: Option<(f64, f64)>) -> Result<Vec<ServiceHit>> {
+        self.with_directory(|d| d.search_by_name_near(&text, from, 20))
+    }
+
     /// Places for a typed address, ZIP or city, from the directory's own addresses.
     pub fn find_places(&self, text: String) -> Result<Vec<Place>> {
         self.with_directory(|d| d.find_places(&text, 10))

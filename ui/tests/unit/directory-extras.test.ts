@@ -128,6 +128,17 @@ describe("the demo backend answers like the core", () => {
     expect((await names("springfield"))[0]).toMatch(/^Springfield/);
   });
 
+  it("lists the nearest matches first when given a position, as the core does", async () => {
+    const backend = new MemoryBackend();
+    const all = await backend.searchServices("springfield");
+    const here: [number, number] = [all[all.length - 1].latitude, all[all.length - 1].longitude];
+    const near = await backend.searchServices("springfield", here);
+    expect(near.map((h) => h.service_id).sort()).toEqual(all.map((h) => h.service_id).sort());
+    const miles = near.map((h) => milesTo({ lat: here[0], lon: here[1] }, h));
+    expect(miles[0]).toBeCloseTo(0, 5);
+    expect(miles).toEqual([...miles].sort((a, b) => a - b));
+  });
+
   it("gives a detail with no rank or why, and distance only from a given point", async () => {
     const backend = new MemoryBackend();
     const far = await backend.serviceDetail("sal-csu", [40.5, -89.65]);
@@ -143,7 +154,7 @@ describe("Find services: search by name", () => {
     const backend = open();
     await fireEvent.input(screen.getByTestId("service-search"), { target: { value: "withdrawal" } });
     const hit = await screen.findByTestId("service-hit");
-    expect(calls(backend, "searchServices").at(-1)?.args).toEqual(["withdrawal"]);
+    expect(calls(backend, "searchServices").at(-1)?.args).toEqual(["withdrawal", null]);
     expect(hit).toHaveTextContent("Memorial Withdrawal Management Center");
     expect(screen.queryByTestId("service-hit-distance")).toBeNull(); // no position, no distance
     hit.focus();

@@ -51,11 +51,17 @@ describe("tauri backend", () => {
     await backend.suggestServices(request);
     await backend.suggestForEncounter(encounter, ["detox", "shelter"]);
     await backend.searchServices("crisis");
+    await backend.searchServices("crisis", [30.27, -97.74]);
     await backend.findPlaces("62702");
     await backend.serviceDetail("sal-1", [39.78, -89.65]);
     await backend.serviceDetail("sal-2", null);
     await backend.resourceCard(["sal-1", "sal-2"]);
     await backend.gpsReading();
+    await backend.syncStatus();
+    await backend.syncNow();
+    const enrol = { server_url: "https://records.example:8443", code: "ABCD", certificate_fingerprint: "AB:CD" };
+    await backend.enrollDevice(enrol);
+    await backend.officerLogin({ username: "officer1", password: "secret" });
 
     const plain = calls.map(({ cmd, args }) => ({ cmd, args: Object.fromEntries(Object.entries(args).filter(([k]) => !k.startsWith("__"))) }));
     expect(plain).toEqual([
@@ -79,12 +85,17 @@ describe("tauri backend", () => {
       { cmd: "service_needs", args: {} },
       { cmd: "suggest_services", args: { request } },
       { cmd: "suggest_for_encounter", args: { encounter, needs: ["detox", "shelter"] } },
-      { cmd: "search_services", args: { text: "crisis" } },
+      { cmd: "search_services", args: { text: "crisis", from: null } },
+      { cmd: "search_services", args: { text: "crisis", from: [30.27, -97.74] } },
       { cmd: "find_places", args: { text: "62702" } },
       { cmd: "service_detail", args: { id: "sal-1", from: [39.78, -89.65] } },
       { cmd: "service_detail", args: { id: "sal-2", from: null } },
       { cmd: "resource_card", args: { ids: ["sal-1", "sal-2"] } },
       { cmd: "gps_reading", args: {} },
+      { cmd: "sync_status", args: {} },
+      { cmd: "sync_now", args: {} },
+      { cmd: "enroll_device", args: { request: enrol } },
+      { cmd: "officer_login", args: { login: { username: "officer1", password: "secret" } } },
     ]);
   });
 

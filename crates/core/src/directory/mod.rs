@@ -165,6 +165,13 @@ impl Directory {
 
     /// Services whose name (or organization, or city) matches the words typed, best first.
     pub fn search_by_name(&self, text: &str, limit: u32) -> Result<Vec<ServiceHit>> {
+        self.search_by_name_near(text, None, limit)
+    }
+
+    /// As [`Self::search_by_name`]; with a position, every match is ranked by distance from it
+    /// instead (an officer typing "crisis" wants the nearest crisis services, not the best-named
+    /// one three states away).
+    pub fn search_by_name_near(&self, text: &str, from: Option<(f64, f64)>, limit: u32) -> Result<Vec<ServiceHit>> {
         // Each word as a quoted prefix term, so user input is never FTS5 syntax.
         let query: Vec<String> =
             text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| format!("\"{w}\"*")).collect();
@@ -181,9 +188,16 @@ impl Directory {
              JOIN location l ON l.id = sal.location_id
              LEFT JOIN organization o ON o.id = s.organization_id
              WHERE service_fts MATCH ?1 AND l.latitude IS NOT NULL
-             ORDER BY bm25(service_fts, 10.0, 3.0, 1.0) LIMIT ?2",
+             ORDER BY CASE WHEN ?3 IS NULL THEN 0.0
+                           ELSE (l.latitude - ?3) * (l.latitude - ?3)
+                                + (l.longitude - ?4) * (l.longitude - ?4) * ?5 END,
+                      bm25(service_fts, 10.0, 3.0, 1.0)
+             LIMIT ?2",
         )?;
-        let rows = stmt.query_map(rusqlite::params![query.join(" "), limit], |r| {
+        // Equirectangular distance: the order is right at the scale of a county or a state.
+        let (lat, lon) = from.map_or((None, None), |(lat, lon)| (Some(lat), Some(lon)));
+        let lon_scale = lat.map_or(1.0, |lat: f64| lat.to_radians().cos().powi(2));
+        let rows = stmt.query_map(rusqlite::params![query.join(" "), limit, lat, lon, lon_scale], |r| {
             Ok(ServiceHit {
                 service_id: r.get(0)?,
                 service_at_location_id: r.get(1)?,

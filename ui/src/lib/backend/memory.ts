@@ -548,10 +548,10 @@ export class MemoryBackend implements Backend {
     });
   }
 
-  searchServices(text: string) {
+  searchServices(text: string, from: [number, number] | null = null) {
     // As the core's FTS5 query: every typed word is a prefix of a word of the name, organization or
-    // city; name matches first; at most 20.
-    return this.step("searchServices", [text], () => {
+    // city; name matches first, or nearest first when there is a position; at most 20.
+    return this.step("searchServices", [text, from], () => {
       const words = text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
       if (words.length === 0) return [];
       const tokens = (value: string) => value.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
@@ -559,7 +559,12 @@ export class MemoryBackend implements Backend {
       return DEMO_SERVICES.map((s) => ({ s, city: demoCity(s) }))
         .filter(({ s, city }) => words.every((w) => matches(s.name, w) || matches(s.organization, w) || matches(city ?? "", w)))
         .map(({ s, city }) => ({ s, city, byName: words.filter((w) => matches(s.name, w)).length }))
-        .sort((a, b) => b.byName - a.byName)
+        .sort((a, b) =>
+          from
+            ? (a.s.latitude - from[0]) ** 2 + ((a.s.longitude - from[1]) * Math.cos((from[0] * Math.PI) / 180)) ** 2 -
+              ((b.s.latitude - from[0]) ** 2 + ((b.s.longitude - from[1]) * Math.cos((from[0] * Math.PI) / 180)) ** 2)
+            : b.byName - a.byName,
+        )
         .slice(0, 20)
         .map(({ s, city }) => ({
           service_id: s.service_id,

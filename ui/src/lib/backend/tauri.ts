@@ -33,7 +33,7 @@ export function tauriBackend(): Backend {
     serviceNeeds: () => call("service_needs"),
     suggestServices: (request) => call("suggest_services", { request }),
     suggestForEncounter: (encounter, needs) => call("suggest_for_encounter", { encounter, needs }),
-    searchServices: (text) => call("search_services", { text }),
+    searchServices: (text, from) => call("search_services", { text, from: from ?? null }),
     findPlaces: (text) => call("find_places", { text }),
     serviceDetail: (id, from) => call("service_detail", { id, from }),
     resourceCard: (ids) => call("resource_card", { ids }),

@@ -43,7 +43,8 @@ export interface Backend {
   suggestServices(request: SuggestionRequest): Promise<Suggestion[]>;
   /** Rejects with a `validation` error on field `location` when the encounter has no location. */
   suggestForEncounter(encounter: Encounter, needs: string[]): Promise<Suggestion[]>;
-  searchServices(text: string): Promise<ServiceHit[]>;
+  /** Name search; with `from` ([lat, lon]) the matches come nearest first. */
+  searchServices(text: string, from?: [number, number] | null): Promise<ServiceHit[]>;
   findPlaces(text: string): Promise<Place[]>;
   /** One service by its service-at-location id; distance from `from` ([lat, lon]) when given. */
   serviceDetail(id: string, from: [number, number] | null): Promise<Suggestion>;
