@@ -65,8 +65,10 @@ fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
 }
 
 fn head(conn: &Connection) -> Result<(i64, String)> {
-    let value: Option<String> =
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [HEAD_KEY], |row| row.get(0)).optional()?;
+    let value: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([HEAD_KEY], |row| row.get(0))
+        .optional()?;
     match value {
         None => Ok((0, GENESIS.to_owned())),
         Some(value) => {
@@ -101,25 +103,25 @@ pub fn append(
         outcome: outcome.to_owned(),
     };
     let hash = entry_hash(&prev_hash, &entry);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO audit_log (seq, at, actor, device, action, record_id, outcome, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            entry.seq,
-            entry.at,
-            entry.actor,
-            entry.device,
-            entry.action,
-            entry.record_id,
-            entry.outcome,
-            prev_hash,
-            hash
-        ],
-    )?;
-    conn.execute(
+    )?
+    .execute(params![
+        entry.seq,
+        entry.at,
+        entry.actor,
+        entry.device,
+        entry.action,
+        entry.record_id,
+        entry.outcome,
+        prev_hash,
+        hash
+    ])?;
+    conn.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![HEAD_KEY, format!("{}:{}", entry.seq, hash)],
-    )?;
+    )?
+    .execute(params![HEAD_KEY, format!("{}:{}", entry.seq, hash)])?;
     Ok(())
 }
 

@@ -254,6 +254,16 @@ impl Store {
         Ok(encounter)
     }
 
+    /// Runs `work` in one transaction committed with the store's default `synchronous=NORMAL`:
+    /// atomic, and durable across a crash of the app, but a power cut may undo it. For state
+    /// that is safe to redo (sync acknowledgements, pulled pages).
+    pub fn transaction<T>(&self, work: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let tx = self.conn.unchecked_transaction()?;
+        let value = work(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
     /// Runs `work` in one transaction committed with `synchronous=FULL`.
     pub fn durable_transaction<T>(&self, work: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
         self.durably(work)

@@ -114,12 +114,14 @@ impl std::fmt::Display for SyncError {
     }
 }
 
-/// The oldest pending records, in sequence order, up to `max_bytes` of bodies.
-pub fn outbox_batch(store: &Store, max_bytes: usize) -> Result<Vec<PushRecord>> {
+/// The oldest pending records after sequence number `after` (those already sent in this round),
+/// in sequence order, up to `max_bytes` of bodies.
+pub fn outbox_batch(store: &Store, after: u64, max_bytes: usize) -> Result<Vec<PushRecord>> {
     let mut stmt = store.connection().prepare_cached(
-        "SELECT seq, encounter_id, version, content_hash, body FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1000",
+        "SELECT seq, encounter_id, version, content_hash, body FROM outbox
+         WHERE state = 'pending' AND seq > ?1 ORDER BY seq LIMIT 1000",
     )?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query([after as i64])?;
     let mut batch = Vec::new();
     let mut bytes = 0usize;
     while let Some(row) = rows.next()? {
@@ -140,15 +142,25 @@ pub fn outbox_batch(store: &Store, max_bytes: usize) -> Result<Vec<PushRecord>> 
     Ok(batch)
 }
 
-/// Settles the records the server acknowledged, in one durable transaction. Acks for records
-/// this device does not hold pending are ignored (a duplicate reply).
+/// Settles the records the server acknowledged, in one transaction. Acks for records this device
+/// does not hold pending are ignored (a duplicate reply). Not forced to disk (no fsync): the
+/// server holds the records durably before it acknowledges, so if a power cut undoes this
+/// transaction the records are simply sent again and re-acknowledged as duplicates.
+///
+/// The audit log gets one event per reply for the records it settled, and one per record that
+/// needs a person's attention (rejected, or a conflict on the server).
 pub fn apply_acks(store: &Store, acks: &[RecordAck], report: &mut SyncReport) -> Result<()> {
     let now = Utc::now();
-    store.durable_transaction(|tx| {
+    let at = timestamp(now);
+    store.transaction(|tx| {
+        let mut settle = tx.prepare_cached(
+            "UPDATE outbox SET state = ?1, last_error = ?2, acknowledged_at = ?3, attempts = attempts + 1
+             WHERE seq = ?4 AND encounter_id = ?5 AND version = ?6 AND state = 'pending'",
+        )?;
+        let mut settled = SyncReport::default();
         for ack in acks {
             let (state, note) = match ack.status {
-                AckStatus::Stored => ("acknowledged", None),
-                AckStatus::Duplicate => ("acknowledged", None),
+                AckStatus::Stored | AckStatus::Duplicate => ("acknowledged", None),
                 AckStatus::Conflict => (
                     "acknowledged",
                     Some("the server already held different content for this version; both were kept".to_string()),
@@ -157,27 +169,34 @@ pub fn apply_acks(store: &Store, acks: &[RecordAck], report: &mut SyncReport) ->
                     ("rejected", Some(ack.reason.clone().unwrap_or_else(|| "rejected without a reason".into())))
                 }
             };
-            let changed = tx.execute(
-                "UPDATE outbox SET state = ?1, last_error = ?2, acknowledged_at = ?3, attempts = attempts + 1
-                 WHERE seq = ?4 AND encounter_id = ?5 AND version = ?6 AND state = 'pending'",
-                params![state, note, timestamp(now), ack.seq as i64, ack.encounter_id.to_string(), ack.version],
-            )?;
+            let changed =
+                settle.execute(params![state, note, at, ack.seq as i64, ack.encounter_id.to_string(), ack.version])?;
             if changed == 0 {
                 continue;
             }
             match ack.status {
-                AckStatus::Stored => report.stored += 1,
-                AckStatus::Duplicate => report.duplicates += 1,
-                AckStatus::Conflict => report.conflicts += 1,
-                AckStatus::Rejected => report.rejected += 1,
+                AckStatus::Stored => settled.stored += 1,
+                AckStatus::Duplicate => settled.duplicates += 1,
+                AckStatus::Conflict => settled.conflicts += 1,
+                AckStatus::Rejected => settled.rejected += 1,
             }
-            let record = format!("{} v{}", ack.encounter_id, ack.version);
-            let outcome = match &note {
-                Some(note) if ack.status == AckStatus::Rejected => format!("rejected: {note}"),
-                _ => format!("{:?}", ack.status).to_lowercase(),
-            };
-            audit::append(tx, now, store.officer_id(), store.device_id(), "sync", Some(&record), &outcome)?;
+            if let (Some(note), AckStatus::Rejected | AckStatus::Conflict) = (&note, ack.status) {
+                let record = format!("{} v{}", ack.encounter_id, ack.version);
+                let outcome = match ack.status {
+                    AckStatus::Rejected => format!("rejected: {note}"),
+                    _ => format!("conflict: {note}"),
+                };
+                audit::append(tx, now, store.officer_id(), store.device_id(), "sync", Some(&record), &outcome)?;
+            }
         }
+        if settled.stored + settled.duplicates > 0 {
+            let outcome = format!("{} stored, {} already held", settled.stored, settled.duplicates);
+            audit::append(tx, now, store.officer_id(), store.device_id(), "sync", None, &outcome)?;
+        }
+        report.stored += settled.stored;
+        report.duplicates += settled.duplicates;
+        report.conflicts += settled.conflicts;
+        report.rejected += settled.rejected;
         Ok(())
     })
 }
@@ -197,9 +216,10 @@ pub fn directory_changes(page: &PullResponse) -> Vec<Change> {
 }
 
 /// Applies one pulled page's review results and stores its cursor in the same transaction (its
-/// [`directory_changes`] are applied first, by the caller).
+/// [`directory_changes`] are applied first, by the caller). Not forced to disk: a page undone by
+/// a power cut is pulled and applied again (applying is idempotent).
 pub fn apply_pull(store: &Store, page: &PullResponse) -> Result<u32> {
-    store.durable_transaction(|tx| {
+    store.transaction(|tx| {
         let mut applied = 0;
         for change in page.changes.iter().filter(|c| c.kind == ChangeKind::ReviewResult) {
             let id = Uuid::parse_str(&change.key)

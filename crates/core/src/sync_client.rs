@@ -293,10 +293,13 @@ fn write_meta<T: Serialize>(store: &Store, key: &str, value: &T) -> Result<()> {
 /// A transport failure as the officer reads it next to the form field.
 fn enrolment_error(error: TransportError) -> Error {
     match error {
-        TransportError::Unauthorized(message) => Error::validation("code", format!("The server refused the code: {message}")),
-        TransportError::Unreachable(why) => {
-            Error::validation("server_url", format!("Cannot reach the server ({why}). Check the address and the connection."))
+        TransportError::Unauthorized(message) => {
+            Error::validation("code", format!("The server refused the code: {message}"))
         }
+        TransportError::Unreachable(why) => Error::validation(
+            "server_url",
+            format!("Cannot reach the server ({why}). Check the address and the connection."),
+        ),
         other => Error::validation("server_url", other.to_string()),
     }
 }
@@ -317,7 +320,10 @@ impl Waypoint {
         let mut pinned = None;
         if let Some(wanted) = &wanted {
             if url.scheme() != "https" {
-                return Err(Error::validation("certificate_fingerprint", "A fingerprint only applies to an https:// address."));
+                return Err(Error::validation(
+                    "certificate_fingerprint",
+                    "A fingerprint only applies to an https:// address.",
+                ));
             }
             if wanted.len() != 64 {
                 return Err(Error::validation(
@@ -450,9 +456,10 @@ impl Waypoint {
         }
         let result = self.take_directory_snapshot(&settings).and_then(|snapshot_services| {
             let mut transport = HttpTransport::new(&settings.http_config(), settings.device_token.clone())?;
-            let mut report = self.sync_once(&mut transport, sync::DEFAULT_BATCH_BYTES, &mut |changes: &[Change]| {
-                self.apply_directory_changes(changes)
-            })?;
+            let mut report =
+                self.sync_once(&mut transport, sync::DEFAULT_BATCH_BYTES, &mut |changes: &[Change]| {
+                    self.apply_directory_changes(changes)
+                })?;
             report.snapshot_services = snapshot_services;
             Ok(report)
         });
@@ -488,11 +495,12 @@ impl Waypoint {
             return Ok(0);
         }
         let dest = self.data_dir().join(SNAPSHOT_FILE);
-        let info = match http_transport::download_directory_snapshot(&settings.http_config(), &settings.device_token, &dest) {
-            Ok(info) => info,
-            Err(TransportError::Server(message)) if message.starts_with("404") => return Ok(0),
-            Err(other) => return Err(other.into()),
-        };
+        let info =
+            match http_transport::download_directory_snapshot(&settings.http_config(), &settings.device_token, &dest) {
+                Ok(info) => info,
+                Err(TransportError::Server(message)) if message.starts_with("404") => return Ok(0),
+                Err(other) => return Err(other.into()),
+            };
         let bytes = std::fs::read(&dest).map_err(Error::from)?;
         let (services, report) = {
             let mut guard = self.directory_guard()?;

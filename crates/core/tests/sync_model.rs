@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use common::*;
 use proptest::prelude::*;
@@ -97,22 +96,22 @@ enum Fault {
 }
 
 struct FlakyTransport {
-    server: Rc<RefCell<ModelServer>>,
+    server: Arc<Mutex<ModelServer>>,
     faults: VecDeque<Fault>,
 }
 
 impl FlakyTransport {
     fn round_trip<T>(&mut self, mut call: impl FnMut(&mut ModelServer) -> T) -> Result<T, TransportError> {
         match self.faults.pop_front().unwrap_or(Fault::None) {
-            Fault::None => Ok(call(&mut self.server.borrow_mut())),
+            Fault::None => Ok(call(&mut self.server.lock().unwrap())),
             Fault::DropRequest => Err(TransportError::Unreachable("request lost".into())),
             Fault::DropReply => {
-                call(&mut self.server.borrow_mut());
+                call(&mut self.server.lock().unwrap());
                 Err(TransportError::Unreachable("reply lost after the server committed".into()))
             }
             Fault::Duplicate => {
-                call(&mut self.server.borrow_mut());
-                Ok(call(&mut self.server.borrow_mut()))
+                call(&mut self.server.lock().unwrap());
+                Ok(call(&mut self.server.lock().unwrap()))
             }
         }
     }
@@ -168,7 +167,7 @@ proptest! {
     fn sync_converges_whatever_the_network_does(ops in prop::collection::vec(op(), 1..40)) {
         let dir = tempfile::tempdir().unwrap();
         let mut wp = unlocked(dir.path());
-        let server = Rc::new(RefCell::new(ModelServer::default()));
+        let server = Arc::new(Mutex::new(ModelServer::default()));
         // Every version the device submitted, and whether the server is meant to reject it.
         let mut submitted: Vec<(Uuid, u32, bool)> = Vec::new();
         let mut encounters: Vec<Uuid> = Vec::new();
@@ -197,12 +196,12 @@ proptest! {
                     sync(&wp, &mut transport, batch_bytes);
                 }
                 Op::Review { pick, approve } => {
-                    let stored: Vec<(Uuid, u32)> = server.borrow().versions.keys().copied().collect();
+                    let stored: Vec<(Uuid, u32)> = server.lock().unwrap().versions.keys().copied().collect();
                     if !stored.is_empty() {
                         let mut stored = stored;
                         stored.sort();
                         let (id, version) = stored[pick % stored.len()];
-                        server.borrow_mut().review(id, version, approve);
+                        server.lock().unwrap().review(id, version, approve);
                     }
                 }
                 Op::Restart => {
@@ -218,7 +217,7 @@ proptest! {
         wp.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut |_| Ok(())).unwrap();
 
         prop_assert_eq!(wp.status().unwrap().pending_sync, 0, "the outbox is empty");
-        let server = server.borrow();
+        let server = server.lock().unwrap();
         prop_assert_eq!(server.conflicts, 0);
         for (id, version, flagged) in &submitted {
             let times = server.times_stored.get(&(*id, *version)).copied().unwrap_or(0);
@@ -253,7 +252,7 @@ fn a_rejected_record_does_not_block_the_ones_behind_it() {
     bad.narrative = "REJECT".into();
     let bad = wp.submit(bad).unwrap();
     let good = wp.submit(complete(wp.new_encounter().unwrap())).unwrap();
-    let server = Rc::new(RefCell::new(ModelServer::default()));
+    let server = Arc::new(Mutex::new(ModelServer::default()));
     let mut transport = FlakyTransport { server: server.clone(), faults: VecDeque::new() };
     // One record per batch: the rejected one goes first, alone.
     let report = wp.sync_once(&mut transport, 1, &mut |_| Ok(())).unwrap();
@@ -271,13 +270,13 @@ fn a_lost_reply_then_a_review_then_a_retry_is_a_duplicate_not_a_conflict() {
     let dir = tempfile::tempdir().unwrap();
     let wp = unlocked(dir.path());
     let e = wp.submit(complete(wp.new_encounter().unwrap())).unwrap();
-    let server = Rc::new(RefCell::new(ModelServer::default()));
+    let server = Arc::new(Mutex::new(ModelServer::default()));
     // The push commits but its reply is lost.
     let mut transport = FlakyTransport { server: server.clone(), faults: VecDeque::from([Fault::DropReply]) };
     assert!(wp.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut |_| Ok(())).is_err());
     // The supervisor returns it, and the device learns of that before re-pushing.
-    server.borrow_mut().review(e.id, 1, false);
-    let page = server.borrow().pull(0);
+    server.lock().unwrap().review(e.id, 1, false);
+    let page = server.lock().unwrap().pull(0);
     wp.apply_review(
         e.id,
         1,
@@ -290,4 +289,48 @@ fn a_lost_reply_then_a_review_then_a_retry_is_a_duplicate_not_a_conflict() {
     let report = wp.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut |_| Ok(())).unwrap();
     assert_eq!((report.duplicates, report.conflicts), (1, 0), "the outbox re-sends the version as submitted");
     assert_eq!(wp.get_version(e.id, 1).unwrap().status, EncounterStatus::Returned);
+}
+
+#[test]
+fn a_reply_is_audited_once_for_its_stored_records_and_once_per_rejected_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let wp = unlocked(dir.path());
+    for _ in 0..5 {
+        wp.submit(complete(wp.new_encounter().unwrap())).unwrap();
+    }
+    let mut bad = complete(wp.new_encounter().unwrap());
+    bad.narrative = "REJECT".into();
+    let bad = wp.submit(bad).unwrap();
+    let server = Arc::new(Mutex::new(ModelServer::default()));
+    let mut transport = FlakyTransport { server, faults: VecDeque::new() };
+    let report = wp.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut |_| Ok(())).unwrap();
+    assert_eq!((report.stored, report.rejected, report.requests), (5, 1, 2), "one push and one pull");
+    let events: Vec<_> = wp.recent_audit(100).unwrap().into_iter().filter(|e| e.action == "sync").collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events.iter().any(|e| e.record_id.is_none() && e.outcome == "5 stored, 0 already held"), "{events:?}");
+    let rejected = format!("{} v1", bad.id);
+    assert!(
+        events.iter().any(|e| e.record_id.as_deref() == Some(rejected.as_str()) && e.outcome.starts_with("rejected: ")),
+        "{events:?}"
+    );
+    wp.verify_audit().expect("the chain still verifies");
+}
+
+#[test]
+fn a_failed_push_in_the_middle_leaves_the_batches_after_it_pending_and_the_next_round_sends_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let wp = unlocked(dir.path());
+    for _ in 0..6 {
+        wp.submit(complete(wp.new_encounter().unwrap())).unwrap();
+    }
+    let server = Arc::new(Mutex::new(ModelServer::default()));
+    // One record a batch, so several batches are in the pipeline when the third request is lost.
+    let faults = VecDeque::from([Fault::None, Fault::None, Fault::DropRequest]);
+    let mut transport = FlakyTransport { server: server.clone(), faults };
+    assert!(wp.sync_once(&mut transport, 1, &mut |_| Ok(())).is_err());
+    assert_eq!(wp.status().unwrap().pending_sync, 4, "the two answered batches are settled, the rest wait");
+    assert_eq!(server.lock().unwrap().versions.len(), 2, "nothing was sent after the failure");
+    let report = wp.sync_once(&mut transport, 1, &mut |_| Ok(())).unwrap();
+    assert_eq!((report.stored, report.duplicates), (4, 0));
+    assert_eq!(wp.status().unwrap().pending_sync, 0);
 }

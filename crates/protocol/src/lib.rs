@@ -264,7 +264,7 @@ pub fn canonical_json(value: &Value) -> Vec<u8> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    out.extend(serde_json::to_vec(key).expect("string serializes"));
+                    serde_json::to_writer(&mut *out, key).expect("a string serializes");
                     out.push(b':');
                     write(item, out);
                 }
@@ -280,7 +280,7 @@ pub fn canonical_json(value: &Value) -> Vec<u8> {
                 }
                 out.push(b']');
             }
-            scalar => out.extend(serde_json::to_vec(scalar).expect("scalar serializes")),
+            scalar => serde_json::to_writer(&mut *out, scalar).expect("a scalar serializes"),
         }
     }
     let mut out = Vec::new();

@@ -186,7 +186,7 @@ async fn push_in(tx: &Transaction<'_>, device_id: &str, records: &[CheckedRecord
     let mut acks = Vec::with_capacity(records.len());
     let mut highest_seq = 0u64;
     let mut first_of_key = HashSet::new();
-    for CheckedRecord { record, problem } in records {
+    for CheckedRecord { record, problem, .. } in records {
         highest_seq = highest_seq.max(record.seq);
         let key = (record.encounter_id, record.version as i32);
         let status = if problem.is_some() {

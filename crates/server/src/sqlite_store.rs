@@ -252,14 +252,13 @@ fn push_in(tx: &Connection, device_id: &str, records: &[CheckedRecord]) -> Store
             "INSERT INTO conflicts (encounter_id, version, content_hash, device_id, received_at, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
         )?;
-        for CheckedRecord { record, problem } in records {
+        for CheckedRecord { record, problem, canonical_body } in records {
             highest_seq = highest_seq.max(record.seq);
             let id = record.encounter_id.to_string();
             let status = if problem.is_some() {
                 AckStatus::Rejected
             } else {
-                let body = record.body.to_string();
-                let row = params![id, record.version, record.content_hash, device_id, now, body];
+                let row = params![id, record.version, record.content_hash, device_id, now, canonical_body];
                 if insert.execute(row)? == 1 {
                     AckStatus::Stored
                 } else {

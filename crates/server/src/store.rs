@@ -73,6 +73,8 @@ impl From<serde_json::Error> for StoreError {
 pub struct CheckedRecord {
     pub record: PushRecord,
     pub problem: Option<String>,
+    /// The body's canonical JSON (the bytes its content hash covers), stored as sent.
+    pub canonical_body: String,
 }
 
 /// Who receives a change.

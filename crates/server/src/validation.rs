@@ -2,13 +2,15 @@
 //! with the reason (shown on the device as "needs attention"); it never blocks the others.
 
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use waypoint_core::Encounter;
-use waypoint_protocol::{content_hash, PushRecord};
+use waypoint_protocol::{canonical_json, PushRecord};
 
 use crate::store::CheckedRecord;
 
-/// `None` when the record may be stored, else why not.
-pub fn problem_with(record: &PushRecord) -> Option<String> {
+/// `None` when the record may be stored, else why not. `canonical` is the body's canonical JSON
+/// (what its content hash covers).
+pub fn problem_with(record: &PushRecord, canonical: &[u8]) -> Option<String> {
     if record.version == 0 {
         return Some("version must be 1 or more".into());
     }
@@ -19,7 +21,7 @@ pub fn problem_with(record: &PushRecord) -> Option<String> {
     if record.seq > i64::MAX as u64 {
         return Some("seq is out of range".into());
     }
-    if record.content_hash != content_hash(&record.body) {
+    if record.content_hash != hex::encode(Sha256::digest(canonical)) {
         return Some("content hash does not match the body (damaged in transit or changed after hashing)".into());
     }
     let encounter = match Encounter::deserialize(&record.body) {
@@ -42,8 +44,11 @@ pub fn check_records(records: Vec<PushRecord>) -> Vec<CheckedRecord> {
     records
         .into_iter()
         .map(|record| {
-            let problem = problem_with(&record);
-            CheckedRecord { record, problem }
+            // Made once: hashed here, and stored as the body (no second serialization).
+            let canonical = canonical_json(&record.body);
+            let problem = problem_with(&record, &canonical);
+            let canonical_body = String::from_utf8(canonical).expect("serde_json writes UTF-8");
+            CheckedRecord { record, problem, canonical_body }
         })
         .collect()
 }

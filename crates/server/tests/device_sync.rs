@@ -64,7 +64,8 @@ impl Agency {
         let tls = waypoint_server::tls::server_config(&self.cert, &self.key).unwrap();
         let handle = axum_server::Handle::new();
         // The directory snapshot, when a test writes one, lives beside the certificate.
-        let settings = Settings { directory_snapshot_dir: Some(self._tls_dir.path().to_path_buf()), ..Settings::default() };
+        let settings =
+            Settings { directory_snapshot_dir: Some(self._tls_dir.path().to_path_buf()), ..Settings::default() };
         let app = waypoint_server::app(self.t.store.clone(), settings);
         self.rt.spawn(waypoint_server::serve(listener, app, Some(tls), handle.clone()));
         self.server = Some(handle);
