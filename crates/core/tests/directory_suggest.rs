@@ -358,3 +358,26 @@ fn national_directory_answers_for_a_real_city() {
         "{top_types:?}"
     );
 }
+
+#[test]
+fn changed_hours_and_ages_are_ranked_by_at_once() {
+    // Ranking reads hours and age ranges from memory: a write must refresh them.
+    let mut dir = directory();
+    let req = adult_suicidal_intoxicated();
+    let office = |out: &[Suggestion]| out.iter().find(|s| s.name == "Downtown Counseling Office").cloned();
+    assert_eq!(office(&dir.suggest(&req, saturday_2am()).unwrap()).unwrap().open_now, OpenNow::Closed);
+    let mut open_all_night =
+        service("opd", "Downtown Counseling Office", 0.5, &["outpatient", "mental_health", "substance_use"]);
+    open_all_night = hours(open_all_night, ALL_WEEK, "00:00", "00:00");
+    dir.put_records(&[open_all_night], "test").unwrap();
+    let now_open = office(&dir.suggest(&req, saturday_2am()).unwrap()).expect("office listed");
+    assert_eq!(now_open.open_now, OpenNow::Open);
+    assert_eq!(now_open.hours, "open 24/7");
+
+    let mut youth_only =
+        service("opd", "Downtown Counseling Office", 0.5, &["outpatient", "mental_health", "substance_use"]);
+    youth_only = hours(youth_only, ALL_WEEK, "00:00", "00:00");
+    youth_only.service.maximum_age = Some(17.0);
+    dir.put_records(&[youth_only], "test").unwrap();
+    assert!(office(&dir.suggest(&req, saturday_2am()).unwrap()).is_none(), "youth-only office offered to an adult");
+}

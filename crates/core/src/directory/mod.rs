@@ -68,7 +68,7 @@ impl Directory {
         // A 64 MB page cache holds the whole national directory: random UUID keys otherwise
         // make bulk loads spill pages.
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;\n             PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;\n             PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824;",
         )?;
         Self::from_connection(conn)
     }

@@ -171,7 +171,7 @@ impl Rule {
     }
 
     fn valid_on(&self, date: NaiveDate) -> bool {
-        self.valid_from.map_or(true, |f| date >= f) && self.valid_to.map_or(true, |t| date <= t)
+        !self.valid_from.is_some_and(|f| date < f) && !self.valid_to.is_some_and(|t| date > t)
     }
 
     fn occurs_on(&self, date: NaiveDate) -> bool {
@@ -270,47 +270,66 @@ fn hhmm(t: NaiveDateTime) -> String {
 
 /// Open now, closed or unknown, from a service's schedules. `fallback_tz` is the location's.
 pub fn open_state(schedules: &[Schedule], fallback_tz: Option<&str>, now: DateTime<Utc>) -> OpenState {
-    if schedules.is_empty() {
-        return OpenState { open_now: OpenNow::Unknown, always_open: false, text: "hours unknown".into() };
+    Hours::parse(schedules, fallback_tz).open_state(now)
+}
+
+/// A service's schedules read once (with the location's timezone as the fallback), so
+/// "open now?" can be asked again and again without parsing them again (the suggestion index
+/// keeps one per service-at-location). A rule that cannot be read is kept as its reason.
+#[derive(Debug, Default)]
+pub(crate) struct Hours {
+    rules: Vec<Result<Rule, String>>,
+}
+
+impl Hours {
+    pub(crate) fn parse(schedules: &[Schedule], fallback_tz: Option<&str>) -> Hours {
+        Hours { rules: schedules.iter().map(|s| Rule::parse(s, fallback_tz)).collect() }
     }
-    let mut unreadable: Option<String> = None;
-    let mut next_open: Option<NaiveDateTime> = None;
-    let mut any_valid_today = false;
-    for schedule in schedules {
-        let rule = match Rule::parse(schedule, fallback_tz) {
-            Ok(rule) => rule,
-            Err(reason) => {
-                unreadable.get_or_insert(reason);
-                continue;
-            }
-        };
-        let local = rule.zone.local(now);
-        if rule.always() {
-            return OpenState { open_now: OpenNow::Open, always_open: true, text: "open 24/7".into() };
+
+    /// Open now, closed or unknown: the same answer as [`open_state`] on the same schedules.
+    pub(crate) fn open_state(&self, now: DateTime<Utc>) -> OpenState {
+        if self.rules.is_empty() {
+            return OpenState { open_now: OpenNow::Unknown, always_open: false, text: "hours unknown".into() };
         }
-        if let Some(until) = rule.open_at(local) {
-            return OpenState {
-                open_now: OpenNow::Open,
-                always_open: false,
-                text: format!("open until {}", hhmm(until)),
+        let mut unreadable: Option<&str> = None;
+        let mut next_open: Option<NaiveDateTime> = None;
+        let mut any_valid_today = false;
+        for rule in &self.rules {
+            let rule = match rule {
+                Ok(rule) => rule,
+                Err(reason) => {
+                    unreadable.get_or_insert(reason);
+                    continue;
+                }
             };
+            let local = rule.zone.local(now);
+            if rule.always() {
+                return OpenState { open_now: OpenNow::Open, always_open: true, text: "open 24/7".into() };
+            }
+            if let Some(until) = rule.open_at(local) {
+                return OpenState {
+                    open_now: OpenNow::Open,
+                    always_open: false,
+                    text: format!("open until {}", hhmm(until)),
+                };
+            }
+            any_valid_today |= rule.valid_on(local.date()) || rule.valid_on(local.date() - Duration::days(1));
+            if let Some(next) = rule.next_opening(local) {
+                next_open = Some(next_open.map_or(next, |n| n.min(next)));
+            }
         }
-        any_valid_today |= rule.valid_on(local.date()) || rule.valid_on(local.date() - Duration::days(1));
-        if let Some(next) = rule.next_opening(local) {
-            next_open = Some(next_open.map_or(next, |n| n.min(next)));
+        if let Some(reason) = unreadable {
+            return OpenState::unknown(reason);
         }
+        if !any_valid_today {
+            return OpenState::unknown("schedule not valid today");
+        }
+        let text = match next_open {
+            Some(next) => format!("closed, opens {} {}", next.format("%a"), hhmm(next)),
+            None => "closed".into(),
+        };
+        OpenState { open_now: OpenNow::Closed, always_open: false, text }
     }
-    if let Some(reason) = unreadable {
-        return OpenState::unknown(&reason);
-    }
-    if !any_valid_today {
-        return OpenState::unknown("schedule not valid today");
-    }
-    let text = match next_open {
-        Some(next) => format!("closed, opens {} {}", next.format("%a"), hhmm(next)),
-        None => "closed".into(),
-    };
-    OpenState { open_now: OpenNow::Closed, always_open: false, text }
 }
 
 /// Weekly hours in words for a printed card ("Mon-Fri 08:00-17:00; Sat 09:00-12:00"). It states

@@ -90,18 +90,37 @@ pub(crate) fn upsert(conn: &Connection, table: &str, cols: &[&str], vals: &[&dyn
     if existing.as_deref() == Some(hash.as_str()) {
         return Ok(Outcome::Unchanged);
     }
+    let mut all: Vec<&dyn ToSql> = vals.to_vec();
+    all.push(&hash);
+    UPSERT_SQL.with(|cache| -> Result<()> {
+        let mut cache = cache.borrow_mut();
+        let (known_cols, sql) = cache.entry(table.to_owned()).or_default();
+        if known_cols.iter().map(String::as_str).ne(cols.iter().copied()) {
+            *known_cols = cols.iter().map(|c| c.to_string()).collect();
+            *sql = upsert_sql(table, cols);
+        }
+        conn.prepare_cached(sql)?.execute(all.as_slice())?;
+        Ok(())
+    })?;
+    Ok(if existing.is_some() { Outcome::Updated } else { Outcome::Created })
+}
+
+thread_local! {
+    /// The upsert statement of each table, by its columns: built once, not per row (bulk loads
+    /// write hundreds of thousands of rows).
+    static UPSERT_SQL: std::cell::RefCell<std::collections::HashMap<String, (Vec<String>, String)>> =
+        Default::default();
+}
+
+fn upsert_sql(table: &str, cols: &[&str]) -> String {
     let placeholders: Vec<String> = (1..=cols.len() + 1).map(|i| format!("?{i}")).collect();
     let updates: Vec<String> = cols[1..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
-    let sql = format!(
+    format!(
         "INSERT INTO {table} ({}, row_hash) VALUES ({}) ON CONFLICT(id) DO UPDATE SET {}, row_hash = excluded.row_hash",
         cols.join(", "),
         placeholders.join(", "),
         updates.join(", ")
-    );
-    let mut all: Vec<&dyn ToSql> = vals.to_vec();
-    all.push(&hash);
-    conn.prepare_cached(&sql)?.execute(all.as_slice())?;
-    Ok(if existing.is_some() { Outcome::Updated } else { Outcome::Created })
+    )
 }
 
 pub(crate) fn upsert_organization(c: &Connection, o: &Organization, source: &str) -> Result<Outcome> {

@@ -4,9 +4,12 @@
 //! Ranking is two-phase: the R*Tree gives candidates in the radius with a matching type
 //! (type bits are auxiliary columns, so no join), each gets an upper bound of its score from
 //! the index alone; exact scores (schedules, capacity) are computed best-bound first until no
-//! remaining bound can beat the N-th exact score.
+//! remaining bound can beat the N-th exact score. What the exact score needs (age range, parsed
+//! schedules, latest capacity) is held in memory beside the grid, so ranking reads no table;
+//! only the final top N are read from SQLite to be described.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -14,7 +17,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::model::*;
-use super::schedule::open_state;
+use super::schedule::Hours;
 use super::store::{FLAG_DROPOFF_NO, FLAG_DROPOFF_YES, FLAG_HAS_CAPACITY, FLAG_HAS_SCHEDULE};
 use super::Directory;
 use crate::error::{Error, Result};
@@ -115,10 +118,32 @@ pub enum Strategy {
 const CELL_DEG: f64 = 0.2;
 
 /// The R*Tree's rows held in memory in fixed cells, so a query touches only the cells its
-/// radius covers, at memory speed. Reloaded from `sal_rtree` whenever the index is rebuilt.
+/// radius covers, at memory speed, with what exact scoring needs of each row. Reloaded from
+/// the tables whenever the index is rebuilt (every write to the directory rebuilds it).
 #[derive(Debug, Default)]
 pub(crate) struct Grid {
     cells: HashMap<(i32, i32), Vec<Candidate>>,
+    scoring: HashMap<i64, SalScoring>,
+}
+
+/// What the exact score of one service-at-location needs besides the R*Tree row.
+#[derive(Debug, Default)]
+struct SalScoring {
+    min_age: Option<f64>,
+    max_age: Option<f64>,
+    /// The schedules that apply (see [`Directory::schedules_for`]), parsed; empty without
+    /// [`FLAG_HAS_SCHEDULE`].
+    hours: Hours,
+    /// The service's latest capacity row; only with [`FLAG_HAS_CAPACITY`].
+    capacity: Option<LatestCapacity>,
+}
+
+#[derive(Debug, Clone)]
+struct LatestCapacity {
+    unit: String,
+    available: i64,
+    maximum: Option<i64>,
+    updated_at: String,
 }
 
 impl Grid {
@@ -132,25 +157,91 @@ impl Grid {
             let c = c?;
             cells.entry(cell(c.lat, c.lon)).or_default().push(c);
         }
-        Ok(Grid { cells })
+        Ok(Grid { cells, scoring: load_scoring(conn)? })
     }
 
-    fn query(&self, lat: f64, lon: f64, dlat: f64, dlon: f64, mask: i64) -> Vec<Candidate> {
+    fn query(&self, lat: f64, lon: f64, dlat: f64, dlon: f64, mask: i64, visit: &mut dyn FnMut(Candidate)) {
         let (lo, hi) = (cell(lat - dlat, lon - dlon), cell(lat + dlat, lon + dlon));
-        let mut out = Vec::new();
         for i in lo.0..=hi.0 {
             for j in lo.1..=hi.1 {
                 if let Some(cands) = self.cells.get(&(i, j)) {
-                    out.extend(cands.iter().filter(|c| c.mask & mask != 0).copied());
+                    cands.iter().filter(|c| c.mask & mask != 0).for_each(|c| visit(*c));
                 }
             }
         }
-        out
     }
 }
 
 fn cell(lat: f64, lon: f64) -> (i32, i32) {
     ((lat / CELL_DEG).floor() as i32, (lon / CELL_DEG).floor() as i32)
+}
+
+/// Exact-scoring data for every row of the R*Tree, in a few passes over the tables instead of
+/// a handful of lookups per candidate per query.
+fn load_scoring(conn: &rusqlite::Connection) -> Result<HashMap<i64, SalScoring>> {
+    // The schedules by each link column, in id order (as `schedules_where` returns them).
+    let mut schedules: Vec<Schedule> = Vec::new();
+    let (mut by_sal, mut by_service, mut by_location) = (
+        HashMap::<String, Vec<usize>>::new(),
+        HashMap::<String, Vec<usize>>::new(),
+        HashMap::<String, Vec<usize>>::new(),
+    );
+    let mut stmt = conn.prepare(&format!("SELECT {SCHEDULE_COLUMNS} FROM schedule ORDER BY id"))?;
+    for row in stmt.query_map([], schedule_row)? {
+        let schedule = row?;
+        let i = schedules.len();
+        for (link, map) in [
+            (&schedule.service_at_location_id, &mut by_sal),
+            (&schedule.service_id, &mut by_service),
+            (&schedule.location_id, &mut by_location),
+        ] {
+            if let Some(id) = link {
+                map.entry(id.clone()).or_default().push(i);
+            }
+        }
+        schedules.push(schedule);
+    }
+    // Each service's latest capacity row.
+    let mut capacity: HashMap<String, LatestCapacity> = HashMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT service_id, unit, available, maximum, updated_at FROM service_capacity ORDER BY service_id, updated_at DESC",
+    )?;
+    for row in stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            LatestCapacity { unit: r.get(1)?, available: r.get(2)?, maximum: r.get(3)?, updated_at: r.get(4)? },
+        ))
+    })? {
+        let (service_id, latest) = row?;
+        capacity.entry(service_id).or_insert(latest);
+    }
+    let mut out = HashMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT r.sal_key, r.flags, sal.id, sal.service_id, sal.location_id, l.timezone, s.minimum_age, s.maximum_age
+         FROM sal_rtree r JOIN service_at_location sal ON sal.sal_key = r.sal_key
+         JOIN service s ON s.id = sal.service_id JOIN location l ON l.id = sal.location_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let flags: i64 = r.get(1)?;
+        let (sal_id, service_id, location_id): (String, String, String) = (r.get(2)?, r.get(3)?, r.get(4)?);
+        let tz: Option<String> = r.get(5)?;
+        let hours = if flags & FLAG_HAS_SCHEDULE != 0 {
+            // The service-at-location's own schedules, else the service's, else the location's.
+            let own = [by_sal.get(&sal_id), by_service.get(&service_id), by_location.get(&location_id)]
+                .into_iter()
+                .flatten()
+                .find(|found| !found.is_empty());
+            let own: Vec<Schedule> =
+                own.map(|found| found.iter().map(|&i| schedules[i].clone()).collect()).unwrap_or_default();
+            Hours::parse(&own, tz.as_deref())
+        } else {
+            Hours::default()
+        };
+        let capacity = if flags & FLAG_HAS_CAPACITY != 0 { capacity.get(&service_id).cloned() } else { None };
+        out.insert(r.get(0)?, SalScoring { min_age: r.get(6)?, max_age: r.get(7)?, hours, capacity });
+    }
+    Ok(out)
 }
 
 fn candidate_row(r: &rusqlite::Row) -> rusqlite::Result<Candidate> {
@@ -256,12 +347,32 @@ pub fn haversine_miles(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 struct Exact {
     cand: Candidate,
     score: f64,
-    sal_id: String,
-    service_id: String,
-    location_id: String,
     state: super::schedule::OpenState,
     capacity: Option<CapacityInfo>,
 }
+
+/// Candidates in the order exact scores are computed: highest bound first, then lowest key.
+struct ByBound(Candidate);
+
+impl Ord for ByBound {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.bound.total_cmp(&other.0.bound).then(other.0.sal_key.cmp(&self.0.sal_key))
+    }
+}
+
+impl PartialOrd for ByBound {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for ByBound {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for ByBound {}
 
 impl Directory {
     /// The top services for this request at `now`, best first.
@@ -286,24 +397,26 @@ impl Directory {
         if wanted.mask == 0 {
             return Ok(Vec::new());
         }
-        let candidates = self.candidates(req.lat, req.lon, radius, wanted.mask, strategy)?;
+        // One read transaction: every lookup below sees the same directory, and SQLite takes its
+        // read lock once instead of once per statement. Ended (rolled back: it wrote nothing) on drop.
+        let _read = if self.conn.is_autocommit() { Some(self.conn.unchecked_transaction()?) } else { None };
         let best_status = s.open_now.max(s.hours_unknown) + s.open_24_7.max(0.0);
-        let mut ranked: Vec<Candidate> = Vec::new();
+        let mut ranked: Vec<ByBound> = Vec::new();
         // Flat-earth distance is within 1% at these ranges: a cheap test before the trigonometry.
         let miles_per_lon = 69.172 * req.lat.to_radians().cos();
         let reach = (radius * 1.02).powi(2);
-        for mut c in candidates {
+        self.candidates(req.lat, req.lon, radius, wanted.mask, strategy, &mut |mut c| {
             let (dy, dx) = ((c.lat - req.lat) * 69.0, (c.lon - req.lon) * miles_per_lon);
             if dx * dx + dy * dy > reach {
-                continue;
+                return;
             }
             c.distance = haversine_miles(req.lat, req.lon, c.lat, c.lon);
             if c.distance > radius {
-                continue;
+                return;
             }
             let (relevance, best_bit) = relevance(&wanted, c.mask, c.inferred, s);
             if relevance <= 0.0 {
-                continue;
+                return;
             }
             c.relevance = relevance;
             c.best_bit = best_bit;
@@ -311,12 +424,14 @@ impl Directory {
                 + dropoff_score(c.flags, s)
                 + if c.flags & FLAG_HAS_SCHEDULE != 0 { best_status } else { s.hours_unknown }
                 + if c.flags & FLAG_HAS_CAPACITY != 0 { s.capacity_available.max(0.0) } else { 0.0 };
-            ranked.push(c);
-        }
-        ranked.sort_by(|a, b| b.bound.total_cmp(&a.bound).then(a.sal_key.cmp(&b.sal_key)));
+            ranked.push(ByBound(c));
+        })?;
+        // Usually only a few dozen candidates are scored exactly: a heap (built in linear time)
+        // hands them out in bound order without sorting all of them.
+        let mut ranked = BinaryHeap::from(ranked);
         let age = req.age_band.as_ref().and_then(|a| rules.age_band_years.get(a));
         let mut top: Vec<Exact> = Vec::with_capacity(limit + 1);
-        for c in ranked {
+        while let Some(ByBound(c)) = ranked.pop() {
             if top.len() == limit && c.bound < top[limit - 1].score {
                 break; // nothing left can beat the N-th
             }
@@ -330,12 +445,21 @@ impl Directory {
         top.into_iter().enumerate().map(|(i, e)| self.describe(rules, &wanted, e, i as u32 + 1)).collect()
     }
 
-    fn candidates(&self, lat: f64, lon: f64, radius: f64, mask: i64, strategy: Strategy) -> Result<Vec<Candidate>> {
+    /// Calls `visit` with each row whose box overlaps the radius's and whose types meet `mask`.
+    fn candidates(
+        &self,
+        lat: f64,
+        lon: f64,
+        radius: f64,
+        mask: i64,
+        strategy: Strategy,
+        visit: &mut dyn FnMut(Candidate),
+    ) -> Result<()> {
         let row = candidate_row;
         let dlat = radius / 69.0;
         let dlon = radius / (69.172 * lat.to_radians().cos().abs().max(0.01));
-        let out = match strategy {
-            Strategy::Indexed => self.grid.query(lat, lon, dlat, dlon, mask),
+        match strategy {
+            Strategy::Indexed => self.grid.query(lat, lon, dlat, dlon, mask, visit),
             Strategy::RTree => {
                 let mut stmt = self.conn.prepare_cached(
                     "SELECT sal_key, (min_lat + max_lat) / 2, (min_lon + max_lon) / 2, type_mask, inferred_mask, flags
@@ -343,56 +467,40 @@ impl Directory {
                      WHERE max_lat >= ?1 AND min_lat <= ?2 AND max_lon >= ?3 AND min_lon <= ?4
                        AND (type_mask & ?5) != 0",
                 )?;
-                let rows = stmt.query_map(params![lat - dlat, lat + dlat, lon - dlon, lon + dlon, mask], row)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()?
+                for c in stmt.query_map(params![lat - dlat, lat + dlat, lon - dlon, lon + dlon, mask], row)? {
+                    visit(c?);
+                }
             }
             Strategy::FullScan => {
                 let mut stmt = self.conn.prepare_cached(
                     "SELECT sal_key, (min_lat + max_lat) / 2, (min_lon + max_lon) / 2, type_mask, inferred_mask, flags FROM sal_rtree",
                 )?;
-                let rows = stmt.query_map([], row)?;
-                let mut all = Vec::new();
-                for c in rows {
+                for c in stmt.query_map([], row)? {
                     let c = c?;
                     if c.mask & mask != 0 {
-                        all.push(c);
+                        visit(c);
                     }
                 }
-                all
             }
-        };
-        Ok(out)
+        }
+        Ok(())
     }
 
     fn exact(&self, c: Candidate, now: DateTime<Utc>, s: &Scoring, age: Option<&[f64; 2]>) -> Result<Option<Exact>> {
-        let (sal_id, service_id, location_id, tz, min_age, max_age): (
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<f64>,
-            Option<f64>,
-        ) = self
-            .conn
-            .prepare_cached(
-                "SELECT sal.id, sal.service_id, sal.location_id, l.timezone, s.minimum_age, s.maximum_age
-                     FROM service_at_location sal JOIN service s ON s.id = sal.service_id
-                     JOIN location l ON l.id = sal.location_id WHERE sal.sal_key = ?1",
-            )?
-            .query_row([c.sal_key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
+        let info = self.grid.scoring.get(&c.sal_key).ok_or_else(|| {
+            Error::InvalidState(format!("service-at-location {} is indexed but not loaded", c.sal_key))
+        })?;
         if let Some([lo, hi]) = age {
             // Skip services whose age range cannot include this person (e.g. youth-only for an adult).
-            if min_age.is_some_and(|m| m > *hi) || max_age.is_some_and(|m| m < *lo) {
+            if info.min_age.is_some_and(|m| m > *hi) || info.max_age.is_some_and(|m| m < *lo) {
                 return Ok(None);
             }
         }
-        let schedules = if c.flags & FLAG_HAS_SCHEDULE != 0 {
-            self.schedules_for(&sal_id, &service_id, &location_id)?
-        } else {
-            Vec::new()
+        let state = info.hours.open_state(now);
+        let capacity = match &info.capacity {
+            Some(latest) if c.flags & FLAG_HAS_CAPACITY != 0 => Some(capacity_info(latest, now, s)?),
+            _ => None,
         };
-        let state = open_state(&schedules, tz.as_deref(), now);
-        let capacity = if c.flags & FLAG_HAS_CAPACITY != 0 { self.capacity_for(&service_id, now, s)? } else { None };
         let mut score = c.relevance - s.penalty_per_mile * c.distance + dropoff_score(c.flags, s);
         score += match state.open_now {
             OpenNow::Open => s.open_now + if state.always_open { s.open_24_7 } else { 0.0 },
@@ -402,7 +510,7 @@ impl Directory {
         if let Some(cap) = capacity.as_ref().filter(|c| !c.stale) {
             score += if cap.available > 0 { s.capacity_available } else { s.capacity_full };
         }
-        Ok(Some(Exact { cand: c, score, sal_id, service_id, location_id, state, capacity }))
+        Ok(Some(Exact { cand: c, score, state, capacity }))
     }
 
     /// One service-at-location described as a suggestion is (for referrals and resource cards):
@@ -445,88 +553,68 @@ impl Directory {
     }
 
     pub(crate) fn schedules_where(&self, column: &str, id: &str) -> Result<Vec<Schedule>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT id, service_id, location_id, service_at_location_id, valid_from, valid_to, dtstart, timezone,
-                    freq, interval, byday, bymonthday, opens_at, closes_at, description
-             FROM schedule WHERE {column} = ?1 ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([id], |r| {
-            Ok(Schedule {
-                id: r.get(0)?,
-                service_id: r.get(1)?,
-                location_id: r.get(2)?,
-                service_at_location_id: r.get(3)?,
-                valid_from: r.get(4)?,
-                valid_to: r.get(5)?,
-                dtstart: r.get(6)?,
-                timezone: r.get(7)?,
-                freq: r.get(8)?,
-                interval: r.get(9)?,
-                byday: r.get(10)?,
-                bymonthday: r.get(11)?,
-                opens_at: r.get(12)?,
-                closes_at: r.get(13)?,
-                description: r.get(14)?,
-            })
-        })?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {SCHEDULE_COLUMNS} FROM schedule WHERE {column} = ?1 ORDER BY id"))?;
+        let rows = stmt.query_map([id], schedule_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn capacity_for(&self, service_id: &str, now: DateTime<Utc>, s: &Scoring) -> Result<Option<CapacityInfo>> {
-        let row: Option<(String, i64, Option<i64>, String)> = self
-            .conn
-            .prepare_cached(
-                "SELECT unit, available, maximum, updated_at FROM service_capacity
-                 WHERE service_id = ?1 ORDER BY updated_at DESC LIMIT 1",
-            )?
-            .query_row([service_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .optional()?;
-        let Some((unit, available, maximum, updated)) = row else { return Ok(None) };
-        let updated_at = DateTime::parse_from_rfc3339(&updated)
-            .map_err(|e| Error::InvalidState(format!("capacity time `{updated}`: {e}")))?
-            .with_timezone(&Utc);
-        let age_minutes = (now - updated_at).num_minutes().max(0);
-        let age = if age_minutes < 60 {
-            format!("{age_minutes} min ago")
-        } else if age_minutes < 48 * 60 {
-            format!("{} h ago", age_minutes / 60)
-        } else {
-            format!("{} days ago", age_minutes / (24 * 60))
-        };
-        let text = match maximum {
-            Some(max) => format!("{available} of {max} {unit}, as of {age}"),
-            None => format!("{available} {unit}, as of {age}"),
-        };
-        let stale = age_minutes as f64 > s.capacity_fresh_hours * 60.0;
-        Ok(Some(CapacityInfo { unit, available, maximum, updated_at, age_minutes, text, stale }))
-    }
-
     fn describe(&self, rules: &SuggestionRules, wanted: &Wanted, e: Exact, rank: u32) -> Result<Suggestion> {
-        let (name, organization, website): (String, Option<String>, Option<String>) = self
+        #[allow(clippy::type_complexity)]
+        let (sal_id, service_id, location_id, name, organization, website): (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        ) = self
             .conn
             .prepare_cached(
-                "SELECT s.name, o.name, COALESCE(s.url, o.website) FROM service s
-                 LEFT JOIN organization o ON o.id = s.organization_id WHERE s.id = ?1",
+                "SELECT sal.id, sal.service_id, sal.location_id, s.name, o.name, COALESCE(s.url, o.website)
+                 FROM service_at_location sal JOIN service s ON s.id = sal.service_id
+                 LEFT JOIN organization o ON o.id = s.organization_id WHERE sal.sal_key = ?1",
             )?
-            .query_row([&e.service_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        let address: Option<String> = self
-            .conn
-            .prepare_cached(
-                "SELECT address_1 || COALESCE(', ' || NULLIF(address_2, ''), '') || ', ' || city || ', ' || state_province || ' ' || postal_code
-                 FROM address WHERE location_id = ?1 ORDER BY address_type = 'physical' DESC, id LIMIT 1",
-            )?
-            .query_row([&e.location_id], |r| r.get(0))
-            .optional()?;
+            .query_row([e.cand.sal_key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
+        // A location has an address or two: they are ordered here rather than by SQLite, whose
+        // ORDER BY would build a temporary B-tree for each suggestion. Physical first, then by id.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT number, extension, type, description FROM phone
-             WHERE service_at_location_id = ?1 OR service_id = ?2 OR location_id = ?3
-             ORDER BY service_at_location_id IS NULL, service_id IS NULL, id",
+            "SELECT address_type = 'physical', id,
+                    address_1 || COALESCE(', ' || NULLIF(address_2, ''), '') || ', ' || city || ', ' || state_province || ' ' || postal_code
+             FROM address WHERE location_id = ?1",
         )?;
-        let mut phones: Vec<PhoneInfo> = stmt
-            .query_map(params![e.sal_id, e.service_id, e.location_id], |r| {
-                Ok(PhoneInfo { number: r.get(0)?, extension: r.get(1)?, kind: r.get(2)?, description: r.get(3)? })
+        let mut address: Option<((u8, String), Option<String>)> = None;
+        for row in stmt.query_map([&location_id], |r| {
+            let physical: Option<bool> = r.get(0)?;
+            let rank = match physical {
+                Some(true) => 0u8,
+                Some(false) => 1,
+                None => 2,
+            };
+            Ok(((rank, r.get::<_, String>(1)?), r.get::<_, Option<String>>(2)?))
+        })? {
+            let row = row?;
+            if !address.as_ref().is_some_and(|best| row.0 >= best.0) {
+                address = Some(row);
+            }
+        }
+        let address = address.and_then(|(_, text)| text);
+        // The service-at-location's own numbers first, then the service's, then the location's.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT number, extension, type, description, service_at_location_id IS NULL, service_id IS NULL, id
+             FROM phone WHERE service_at_location_id = ?1 OR service_id = ?2 OR location_id = ?3",
+        )?;
+        let mut phones: Vec<((bool, bool, String), PhoneInfo)> = stmt
+            .query_map(params![sal_id, service_id, location_id], |r| {
+                Ok((
+                    (r.get(4)?, r.get(5)?, r.get(6)?),
+                    PhoneInfo { number: r.get(0)?, extension: r.get(1)?, kind: r.get(2)?, description: r.get(3)? },
+                ))
             })?
             .collect::<rusqlite::Result<_>>()?;
+        phones.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut phones: Vec<PhoneInfo> = phones.into_iter().map(|(_, phone)| phone).collect();
         phones.dedup_by(|a, b| a.number == b.number && a.extension == b.extension);
         let types: Vec<String> = self.codes_of(e.cand.mask);
         let dropoff = match e.cand.flags & (FLAG_DROPOFF_YES | FLAG_DROPOFF_NO) {
@@ -535,7 +623,7 @@ impl Directory {
             _ => None,
         };
         let best_code = self.code_of_bit(e.cand.best_bit).unwrap_or_default();
-        let mut why = format!("{}", rules.label(&best_code));
+        let mut why = rules.label(&best_code).to_string();
         if e.cand.inferred & (1 << e.cand.best_bit) != 0 {
             why.push_str(" (going by its name)");
         }
@@ -555,9 +643,9 @@ impl Directory {
         why.push_str(&format!(" · {:.1} mi", e.cand.distance));
         Ok(Suggestion {
             rank,
-            service_id: e.service_id,
-            service_at_location_id: e.sal_id,
-            location_id: e.location_id,
+            service_id,
+            service_at_location_id: sal_id,
+            location_id,
             name,
             organization: organization.unwrap_or_default(),
             address,
@@ -605,4 +693,57 @@ fn relevance(wanted: &Wanted, mask: i64, inferred: i64, s: &Scoring) -> (f64, us
         }
     }
     (best + s.other_types_factor * (sum - best), best_bit)
+}
+
+const SCHEDULE_COLUMNS: &str = "id, service_id, location_id, service_at_location_id, valid_from, valid_to, dtstart, \
+     timezone, freq, interval, byday, bymonthday, opens_at, closes_at, description";
+
+fn schedule_row(r: &rusqlite::Row) -> rusqlite::Result<Schedule> {
+    Ok(Schedule {
+        id: r.get(0)?,
+        service_id: r.get(1)?,
+        location_id: r.get(2)?,
+        service_at_location_id: r.get(3)?,
+        valid_from: r.get(4)?,
+        valid_to: r.get(5)?,
+        dtstart: r.get(6)?,
+        timezone: r.get(7)?,
+        freq: r.get(8)?,
+        interval: r.get(9)?,
+        byday: r.get(10)?,
+        bymonthday: r.get(11)?,
+        opens_at: r.get(12)?,
+        closes_at: r.get(13)?,
+        description: r.get(14)?,
+    })
+}
+
+/// A capacity row as shown at `now`: its age in words, and stale past the rules' limit.
+fn capacity_info(latest: &LatestCapacity, now: DateTime<Utc>, s: &Scoring) -> Result<CapacityInfo> {
+    let LatestCapacity { unit, available, maximum, updated_at: updated } = latest;
+    let updated_at = DateTime::parse_from_rfc3339(updated)
+        .map_err(|e| Error::InvalidState(format!("capacity time `{updated}`: {e}")))?
+        .with_timezone(&Utc);
+    let age_minutes = (now - updated_at).num_minutes().max(0);
+    let age = if age_minutes < 60 {
+        format!("{age_minutes} min ago")
+    } else if age_minutes < 48 * 60 {
+        format!("{} h ago", age_minutes / 60)
+    } else {
+        format!("{} days ago", age_minutes / (24 * 60))
+    };
+    let text = match maximum {
+        Some(max) => format!("{available} of {max} {unit}, as of {age}"),
+        None => format!("{available} {unit}, as of {age}"),
+    };
+    let stale = age_minutes as f64 > s.capacity_fresh_hours * 60.0;
+    Ok(CapacityInfo {
+        unit: unit.clone(),
+        available: *available,
+        maximum: *maximum,
+        updated_at,
+        age_minutes,
+        text,
+        stale,
+    })
 }
