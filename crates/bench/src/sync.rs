@@ -98,7 +98,7 @@ struct TimedTransport {
 impl waypoint_core::sync::Transport for TimedTransport {
     fn push(
         &mut self,
-        request: &waypoint_protocol::PushRequest,
+        request: &waypoint_protocol::RawPushRequest,
     ) -> Result<waypoint_protocol::PushResponse, waypoint_core::sync::TransportError> {
         let started = Instant::now();
         let reply = self.inner.push(request);

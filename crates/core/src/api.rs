@@ -270,7 +270,7 @@ impl Waypoint {
         /// Batches sent and not yet answered: one on the wire, one queued behind it.
         const AHEAD: usize = 2;
         std::thread::scope(|scope| {
-            let (to_network, batches) = mpsc::sync_channel::<waypoint_protocol::PushRequest>(1);
+            let (to_network, batches) = mpsc::sync_channel::<waypoint_protocol::RawPushRequest>(1);
             let (replies_out, replies) = mpsc::channel();
             scope.spawn(move || {
                 for request in batches {
@@ -312,7 +312,7 @@ impl Waypoint {
                 sent_up_to = batch.last().map_or(sent_up_to, |r| r.seq);
                 report.pushed += batch.len() as u32;
                 report.requests += 1;
-                if to_network.send(waypoint_protocol::PushRequest { records: batch }).is_err() {
+                if to_network.send(waypoint_protocol::RawPushRequest { records: batch }).is_err() {
                     break; // the network thread stopped on a failure; its reply says which
                 }
                 in_flight += 1;
@@ -374,11 +374,11 @@ impl Waypoint {
                 // Directory changes first and outside the store lock: opening the directory (the
                 // national load on a fresh install) and refreshing its index take seconds, and
                 // autosaves must not wait for them.
-                let directory_changes = sync::directory_changes(&page);
+                let (directory_changes, reviews) = sync::split_page(page);
                 if !directory_changes.is_empty() {
                     directory(&directory_changes)?;
                 }
-                report.pulled += self.with_store(|s| sync::apply_pull(s, &page))?;
+                report.pulled += self.with_store(|s| sync::apply_pull(s, &reviews))?;
             }
             Ok(())
         })

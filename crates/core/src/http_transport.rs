@@ -11,7 +11,7 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
-use waypoint_protocol::{EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushRequest, PushResponse};
+use waypoint_protocol::{EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushResponse, RawPushRequest};
 
 use crate::sync::{Transport, TransportError};
 
@@ -147,7 +147,7 @@ impl HttpTransport {
 }
 
 impl Transport for HttpTransport {
-    fn push(&mut self, request: &PushRequest) -> Result<PushResponse, TransportError> {
+    fn push(&mut self, request: &RawPushRequest) -> Result<PushResponse, TransportError> {
         let json = serde_json::to_vec(request).map_err(|e| TransportError::Server(e.to_string()))?;
         let body = zstd::encode_all(&json[..], ZSTD_LEVEL).map_err(|e| TransportError::Server(e.to_string()))?;
         self.counters.requests += 1;

@@ -114,10 +114,17 @@ impl Waypoint {
     }
 
     /// Directory changes pulled from the agency server (services added, changed, removed;
-    /// capacity), applied to the device's directory in one transaction.
+    /// capacity), applied to the device's directory in one transaction. A change that could not
+    /// be applied is skipped and written to the audit log with its reason (the feed goes on).
     pub fn apply_directory_changes(&self, changes: &[waypoint_protocol::Change]) -> Result<()> {
-        let mut guard = self.directory_guard()?;
-        guard.as_mut().expect("directory_guard opens the directory").apply_feed_changes(changes)?;
+        let report = {
+            let mut guard = self.directory_guard()?;
+            guard.as_mut().expect("directory_guard opens the directory").apply_feed_changes(changes)?
+        };
+        for rejection in &report.rejected {
+            tracing::warn!(seq = rejection.row, reason = %rejection.reason, "skipped a directory change");
+            self.with_store(|s| s.audit("sync", None, &format!("directory change skipped: {}", rejection.reason)))?;
+        }
         Ok(())
     }
 

@@ -38,7 +38,15 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 
 /// The hash the server checks: SHA-256 of the canonical JSON of the version.
 pub fn content_hash(encounter: &Encounter) -> Result<String> {
-    Ok(waypoint_protocol::content_hash(&serde_json::to_value(encounter)?))
+    Ok(canonical_body(encounter)?.1)
+}
+
+/// The version's canonical JSON (what the outbox sends, byte for byte) and its content hash.
+pub fn canonical_body(encounter: &Encounter) -> Result<(String, String)> {
+    use sha2::{Digest, Sha256};
+    let canonical = waypoint_protocol::canonical_json(&serde_json::to_value(encounter)?);
+    let hash = hex::encode(Sha256::digest(&canonical));
+    Ok((String::from_utf8(canonical).expect("serde_json writes UTF-8"), hash))
 }
 
 impl Store {
@@ -190,12 +198,14 @@ impl Store {
             encounter.status = EncounterStatus::Submitted;
             encounter.submitted_at = Some(now);
             encounter.updated_at = now;
-            let hash = content_hash(&encounter)?;
+            // The outbox keeps the exact bytes that were hashed: a push sends them as they are.
+            let (body, hash) = canonical_body(&encounter)?;
             update_version(tx, &encounter, Some(&hash))?;
             tx.execute(
-                "INSERT INTO outbox (encounter_id, version, content_hash, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id.to_string(), version, hash, timestamp(now), serde_json::to_string(&encounter)?],
+                "INSERT INTO outbox (encounter_id, version, content_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id.to_string(), version, hash, timestamp(now)],
             )?;
+            tx.execute("INSERT INTO outbox_body (seq, body) VALUES (?1, ?2)", params![tx.last_insert_rowid(), body])?;
             audit::append(tx, now, &self.officer_id, &self.device_id, "submit", Some(&record_ref(&encounter)), "ok")?;
             Ok(encounter)
         })

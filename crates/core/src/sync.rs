@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 use waypoint_protocol::{
-    AckStatus, Change, ChangeKind, PullResponse, PushRecord, PushRequest, PushResponse, RecordAck,
+    AckStatus, Change, ChangeKind, PullResponse, PushResponse, RawPushRecord, RawPushRequest, RecordAck,
 };
 
 use crate::audit;
@@ -50,7 +50,8 @@ impl std::fmt::Display for TransportError {
 }
 
 pub trait Transport {
-    fn push(&mut self, request: &PushRequest) -> std::result::Result<PushResponse, TransportError>;
+    /// Sends one batch (the wire form of a [`waypoint_protocol::PushRequest`]: bodies as the outbox holds them).
+    fn push(&mut self, request: &RawPushRequest) -> std::result::Result<PushResponse, TransportError>;
     fn pull(&mut self, cursor: u64, max_bytes: usize) -> std::result::Result<PullResponse, TransportError>;
 }
 
@@ -116,10 +117,15 @@ impl std::fmt::Display for SyncError {
 
 /// The oldest pending records after sequence number `after` (those already sent in this round),
 /// in sequence order, up to `max_bytes` of bodies.
-pub fn outbox_batch(store: &Store, after: u64, max_bytes: usize) -> Result<Vec<PushRecord>> {
+pub fn outbox_batch(store: &Store, after: u64, max_bytes: usize) -> Result<Vec<RawPushRecord>> {
     let mut stmt = store.connection().prepare_cached(
-        "SELECT seq, encounter_id, version, content_hash, body FROM outbox
-         WHERE state = 'pending' AND seq > ?1 ORDER BY seq LIMIT 1000",
+        // The version's own row stands in for a missing body row (none should be): a record
+        // is never left pending unseen.
+        "SELECT o.seq, o.encounter_id, o.version, o.content_hash,
+                COALESCE(b.body, (SELECT v.body FROM encounter_versions v
+                                  WHERE v.encounter_id = o.encounter_id AND v.version = o.version), 'null')
+         FROM outbox o LEFT JOIN outbox_body b ON b.seq = o.seq
+         WHERE o.state = 'pending' AND o.seq > ?1 ORDER BY o.seq LIMIT 1000",
     )?;
     let mut rows = stmt.query([after as i64])?;
     let mut batch = Vec::new();
@@ -131,12 +137,14 @@ pub fn outbox_batch(store: &Store, after: u64, max_bytes: usize) -> Result<Vec<P
         }
         bytes += body.len();
         let id: String = row.get(1)?;
-        batch.push(PushRecord {
+        batch.push(RawPushRecord {
             seq: row.get::<_, i64>(0)? as u64,
             encounter_id: Uuid::parse_str(&id).map_err(|e| Error::InvalidState(format!("bad id in outbox: {e}")))?,
             version: row.get(2)?,
             content_hash: row.get(3)?,
-            body: serde_json::from_str(&body)?,
+            // Sent as stored: the canonical JSON that was hashed (checked as JSON, not parsed
+            // into a tree).
+            body: serde_json::value::RawValue::from_string(body)?,
         });
     }
     Ok(batch)
@@ -207,30 +215,36 @@ pub fn cursor(store: &Store) -> Result<u64> {
     Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-/// A pulled page's directory changes (everything but review results), to be applied together
-/// (one index refresh per page) before [`apply_pull`] stores the page's cursor, and idempotently:
-/// they are re-sent if that commit is lost. They go to the directory, not the encrypted store, so
-/// they are applied without holding the store's lock.
-pub fn directory_changes(page: &PullResponse) -> Vec<Change> {
-    page.changes.iter().filter(|c| c.kind != ChangeKind::ReviewResult).cloned().collect()
+/// Splits a pulled page into its directory changes (everything but review results), to be applied
+/// together (one index refresh per page) before [`apply_pull`] stores the page's cursor, and the
+/// page with only its review results. Directory changes are applied idempotently: they are
+/// re-sent if that commit is lost. They go to the directory, not the encrypted store, so they are
+/// applied without holding the store's lock. Moves the changes (no copy of their bodies).
+pub fn split_page(page: PullResponse) -> (Vec<Change>, PullResponse) {
+    let PullResponse { changes, cursor, more } = page;
+    let (reviews, directory): (Vec<Change>, Vec<Change>) =
+        changes.into_iter().partition(|c| c.kind == ChangeKind::ReviewResult);
+    (directory, PullResponse { changes: reviews, cursor, more })
 }
 
 /// Applies one pulled page's review results and stores its cursor in the same transaction (its
-/// [`directory_changes`] are applied first, by the caller). Not forced to disk: a page undone by
+/// directory changes, see [`split_page`], are applied first, by the caller). Not forced to disk: a page undone by
 /// a power cut is pulled and applied again (applying is idempotent).
 pub fn apply_pull(store: &Store, page: &PullResponse) -> Result<u32> {
     store.transaction(|tx| {
         let mut applied = 0;
         for change in page.changes.iter().filter(|c| c.kind == ChangeKind::ReviewResult) {
-            let id = Uuid::parse_str(&change.key)
-                .map_err(|_| Error::InvalidState(format!("review result for a bad id `{}`", change.key)))?;
-            let body: ReviewResultBody = serde_json::from_value(change.body.clone())?;
-            let review =
-                Review { decision: body.decision, comment: body.comment, reviewer: body.reviewer, at: body.at };
-            match store.apply_review_in(tx, id, body.version, review) {
-                Ok(_) => applied += 1,
+            match apply_review_change(store, tx, change) {
+                Ok(()) => applied += 1,
                 // A report made on another device: nothing to update here.
                 Err(Error::NotFound(_)) => {}
+                // A review this device cannot apply (malformed, or for a version in a state that
+                // does not take it) is kept in the audit log and skipped: the feed goes on.
+                Err(error @ (Error::InvalidState(_) | Error::Json(_) | Error::Validation { .. })) => {
+                    tracing::warn!(seq = change.seq, %error, "skipped a review result");
+                    let outcome = format!("review result {} skipped: {error}", change.seq);
+                    audit::append(tx, Utc::now(), store.officer_id(), store.device_id(), "sync", Some(&change.key), &outcome)?;
+                }
                 Err(other) => return Err(other),
             }
         }
@@ -240,6 +254,15 @@ pub fn apply_pull(store: &Store, page: &PullResponse) -> Result<u32> {
         )?;
         Ok(applied)
     })
+}
+
+fn apply_review_change(store: &Store, tx: &rusqlite::Transaction, change: &Change) -> Result<()> {
+    let id = Uuid::parse_str(&change.key)
+        .map_err(|_| Error::InvalidState(format!("review result for a bad id `{}`", change.key)))?;
+    let body: ReviewResultBody = serde_json::from_value(change.body.clone())?;
+    let review = Review { decision: body.decision, comment: body.comment, reviewer: body.reviewer, at: body.at };
+    store.apply_review_in(tx, id, body.version, review)?;
+    Ok(())
 }
 
 /// Records the end of a complete round.

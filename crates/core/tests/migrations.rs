@@ -57,3 +57,36 @@ fn migrating_twice_changes_nothing_and_a_newer_schema_is_refused() {
     let err = migrate(&mut conn).unwrap_err();
     assert!(err.to_string().contains("newer Waypoint"), "{err}");
 }
+
+#[test]
+fn the_outbox_body_moves_to_its_own_table_and_is_still_what_a_push_sends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = Store::db_path(dir.path());
+    let key = zeroize::Zeroizing::new([5u8; 32]);
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key.as_ref()))).unwrap();
+        assert_eq!(migrate_to(&mut conn, 3).unwrap(), 3);
+        for (n, state) in [(1, "pending"), (2, "acknowledged")] {
+            conn.execute(
+                "INSERT INTO outbox (encounter_id, version, content_hash, created_at, state, body)
+                 VALUES (?1, 1, 'h', 't', ?2, ?3)",
+                params![format!("0190a000-0000-7000-8000-00000000000{n}"), state, format!("{{\"n\":{n}}}")],
+            )
+            .unwrap();
+        }
+    }
+    let conn = open_encrypted(&path, &key).unwrap();
+    let bodies: Vec<(i64, String)> = conn
+        .prepare("SELECT seq, body FROM outbox_body ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(bodies, vec![(1, r#"{"n":1}"#.to_string()), (2, r#"{"n":2}"#.to_string())]);
+    let columns: Vec<String> =
+        conn.prepare("SELECT name FROM pragma_table_info('outbox')").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    assert!(!columns.contains(&"body".to_string()), "{columns:?}");
+    assert!(columns.contains(&"state".to_string()) && columns.contains(&"acknowledged_at".to_string()));
+}

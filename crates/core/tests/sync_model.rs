@@ -14,7 +14,7 @@ use uuid::Uuid;
 use waypoint_core::sync::{SyncState, Transport, TransportError, DEFAULT_BATCH_BYTES};
 use waypoint_core::{EncounterStatus, Waypoint};
 use waypoint_protocol::{
-    content_hash, AckStatus, Change, ChangeKind, PullResponse, PushRequest, PushResponse, RecordAck,
+    content_hash, AckStatus, Change, ChangeKind, PullResponse, PushResponse, RawPushRequest, RecordAck,
 };
 
 /// What the server holds: the reference the device is checked against.
@@ -28,12 +28,13 @@ struct ModelServer {
 }
 
 impl ModelServer {
-    fn push(&mut self, request: &PushRequest) -> PushResponse {
+    fn push(&mut self, request: &RawPushRequest) -> PushResponse {
         let mut acks = Vec::new();
         for record in &request.records {
             let key = (record.encounter_id, record.version);
-            let narrative = record.body["narrative"].as_str().unwrap_or_default();
-            let (status, reason) = if content_hash(&record.body) != record.content_hash {
+            let body: serde_json::Value = serde_json::from_str(record.body.get()).unwrap();
+            let narrative = body["narrative"].as_str().unwrap_or_default();
+            let (status, reason) = if content_hash(&body) != record.content_hash {
                 (AckStatus::Rejected, Some("content hash does not match the body".to_string()))
             } else if narrative.contains("REJECT") {
                 (AckStatus::Rejected, Some("narrative flagged by the server".to_string()))
@@ -118,7 +119,7 @@ impl FlakyTransport {
 }
 
 impl Transport for FlakyTransport {
-    fn push(&mut self, request: &PushRequest) -> Result<PushResponse, TransportError> {
+    fn push(&mut self, request: &RawPushRequest) -> Result<PushResponse, TransportError> {
         self.round_trip(|server| server.push(request))
     }
 
@@ -333,4 +334,36 @@ fn a_failed_push_in_the_middle_leaves_the_batches_after_it_pending_and_the_next_
     let report = wp.sync_once(&mut transport, 1, &mut |_| Ok(())).unwrap();
     assert_eq!((report.stored, report.duplicates), (4, 0));
     assert_eq!(wp.status().unwrap().pending_sync, 0);
+}
+
+#[test]
+fn a_review_the_device_cannot_apply_is_audited_and_skipped_and_the_feed_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let wp = unlocked(dir.path());
+    let e = wp.submit(complete(wp.new_encounter().unwrap())).unwrap();
+    let server = Arc::new(Mutex::new(ModelServer::default()));
+    {
+        let mut server = server.lock().unwrap();
+        let bad = |seq: u64, key: &str, body: serde_json::Value| Change { seq, kind: ChangeKind::ReviewResult, key: key.into(), body };
+        server.feed.push(bad(1, "not-a-uuid", serde_json::json!({})));
+        server.feed.push(bad(2, &e.id.to_string(), serde_json::json!({"version": 1, "decision": "maybe"})));
+        server.review(e.id, 1, true); // seq 3, after the two bad ones in the same page
+    }
+    let mut transport = FlakyTransport { server: server.clone(), faults: VecDeque::new() };
+    let report = wp.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut |_| Ok(())).unwrap();
+    assert_eq!(report.pulled, 1, "the good review applied");
+    assert_eq!(wp.get_version(e.id, 1).unwrap().status, EncounterStatus::Approved);
+    let skipped: Vec<_> = wp
+        .recent_audit(100)
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action == "sync" && a.outcome.starts_with("review result"))
+        .collect();
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    assert!(skipped.iter().any(|a| a.outcome.contains("bad id `not-a-uuid`")), "{skipped:?}");
+    assert!(skipped.iter().any(|a| a.outcome.contains("maybe")), "the reason names the bad value: {skipped:?}");
+    // The cursor moved past them: the next round pulls nothing.
+    let again = wp.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut |_| Ok(())).unwrap();
+    assert_eq!(again.pulled, 0);
+    wp.verify_audit().unwrap();
 }

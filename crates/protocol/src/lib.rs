@@ -127,6 +127,36 @@ pub struct PullResponse {
     pub more: bool,
 }
 
+/// [`PullResponse`] as the server writes it: the same JSON, each body the text the feed stored
+/// (copied out, not parsed into a tree and serialized again).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RawPullResponse {
+    pub changes: Vec<RawChange>,
+    pub cursor: u64,
+    pub more: bool,
+}
+
+/// [`Change`] with its body as raw JSON text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RawChange {
+    pub seq: u64,
+    pub kind: ChangeKind,
+    pub key: String,
+    pub body: Box<serde_json::value::RawValue>,
+}
+
+impl RawPullResponse {
+    /// The typed page (each body parsed).
+    pub fn parse(self) -> Result<PullResponse, serde_json::Error> {
+        let changes = self
+            .changes
+            .into_iter()
+            .map(|c| Ok(Change { seq: c.seq, kind: c.kind, key: c.key, body: serde_json::from_str(c.body.get())? }))
+            .collect::<Result<_, serde_json::Error>>()?;
+        Ok(PullResponse { changes, cursor: self.cursor, more: self.more })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollRequest {
@@ -293,6 +323,62 @@ pub fn content_hash(body: &Value) -> String {
     hex::encode(Sha256::digest(canonical_json(body)))
 }
 
+/// [`PushRequest`] as the device sends and the server reads it: the same JSON, with each body
+/// kept as the exact bytes on the wire. The device sends the canonical JSON it hashed straight
+/// from its outbox, and the server checks the hash over those bytes: no body is parsed into a
+/// tree, re-serialized or canonicalized on the way (see [`RawPushRecord::canonical_body`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RawPushRequest {
+    pub records: Vec<RawPushRecord>,
+}
+
+/// [`PushRecord`] with its body as raw JSON text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RawPushRecord {
+    pub encounter_id: Uuid,
+    pub version: u32,
+    pub seq: u64,
+    pub content_hash: String,
+    pub body: Box<serde_json::value::RawValue>,
+}
+
+impl RawPushRecord {
+    /// The body's canonical JSON (what `content_hash` covers), and whether it hashes to
+    /// `content_hash`. When the bytes sent hash right they are that canonical JSON already (they
+    /// are what the device hashed) and are returned as they are; otherwise (a client that does
+    /// not send canonical bytes, or a damaged body) the body is parsed and canonicalized, so an
+    /// honest client with another serializer still matches. `None` when the body is not JSON.
+    pub fn canonical_body(&self) -> Option<(String, bool)> {
+        let raw = self.body.get();
+        if hex::encode(Sha256::digest(raw.as_bytes())) == self.content_hash {
+            return Some((raw.to_owned(), true));
+        }
+        let value: Value = serde_json::from_str(raw).ok()?;
+        let canonical = canonical_json(&value);
+        let matches = hex::encode(Sha256::digest(&canonical)) == self.content_hash;
+        Some((String::from_utf8(canonical).expect("serde_json writes UTF-8"), matches))
+    }
+}
+
+impl From<PushRecord> for RawPushRecord {
+    fn from(record: PushRecord) -> Self {
+        let body = serde_json::value::to_raw_value(&record.body).expect("a JSON value serializes");
+        RawPushRecord {
+            encounter_id: record.encounter_id,
+            version: record.version,
+            seq: record.seq,
+            content_hash: record.content_hash,
+            body,
+        }
+    }
+}
+
+impl From<PushRequest> for RawPushRequest {
+    fn from(request: PushRequest) -> Self {
+        RawPushRequest { records: request.records.into_iter().map(Into::into).collect() }
+    }
+}
+
 impl PushRecord {
     /// Builds a record with its content hash filled in.
     pub fn new(encounter_id: Uuid, version: u32, seq: u64, body: Value) -> Self {
@@ -314,6 +400,23 @@ mod tests {
         assert_eq!(content_hash(&a), content_hash(&b));
         assert_ne!(content_hash(&a), content_hash(&c));
         assert_eq!(canonical_json(&a), br#"{"a":{"x":"s","y":[1,2]},"b":1}"#.to_vec());
+    }
+
+    fn raw(record: &PushRecord, body: String) -> RawPushRecord {
+        RawPushRecord { body: serde_json::value::RawValue::from_string(body).unwrap(), ..record.clone().into() }
+    }
+
+    #[test]
+    fn a_raw_body_is_taken_as_sent_when_it_is_what_was_hashed_and_canonicalized_when_not() {
+        let record = PushRecord::new(Uuid::nil(), 1, 1, json!({"narrative": "calm", "id": "x", "n": [1, 2]}));
+        let canonical = String::from_utf8(canonical_json(&record.body)).unwrap();
+        assert_eq!(raw(&record, canonical.clone()).canonical_body(), Some((canonical.clone(), true)));
+        // Another serializer's layout (spaces, key order) of the same content still matches.
+        let pretty = "{\n  \"n\": [1, 2],\n  \"narrative\": \"calm\",\n  \"id\": \"x\"\n}".to_string();
+        assert_eq!(raw(&record, pretty).canonical_body(), Some((canonical, true)));
+        // Changed content does not.
+        let changed = raw(&record, r#"{"id":"x","n":[1,2],"narrative":"violent"}"#.into());
+        assert_eq!(changed.canonical_body().map(|(_, matches)| matches), Some(false));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use waypoint_core::sync::ReviewResultBody;
 use waypoint_core::EncounterStatus;
 use waypoint_protocol::{
     CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, EnrollmentCode, ErrorBody, FeedPosition, LoginRequest,
-    LoginResponse, PullResponse, PushRequest, PushResponse, ReviewDecision, ReviewRequest, Role,
+    LoginResponse, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest, ReviewDecision, ReviewRequest, Role,
 };
 
 use crate::auth::{self, Caller};
@@ -134,7 +134,8 @@ pub async fn login(
 pub async fn push(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(request): ApiJson<PushRequest>,
+    // The wire form of PushRequest: bodies stay the bytes that were sent (hashed, not re-parsed).
+    ApiJson(request): ApiJson<RawPushRequest>,
 ) -> Result<ApiJson<PushResponse>, ApiError> {
     let device_id = caller.device()?;
     let records = check_records(request.records);
@@ -161,7 +162,7 @@ pub async fn pull(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<PullQuery>,
-) -> Result<ApiJson<PullResponse>, ApiError> {
+) -> Result<ApiJson<RawPullResponse>, ApiError> {
     let device_id = caller.device()?;
     // Feed positions are stored as signed 64-bit integers: a larger cursor would wrap around.
     if query.cursor > i64::MAX as u64 {
@@ -169,7 +170,7 @@ pub async fn pull(
     }
     let max_bytes =
         query.max_bytes.unwrap_or(state.settings.default_pull_bytes).clamp(1024, state.settings.max_pull_bytes);
-    Ok(ApiJson(state.store.pull(device_id, query.cursor, max_bytes).await?))
+    Ok(ApiJson(state.store.pull_page(device_id, query.cursor, max_bytes).await?))
 }
 
 /// A supervisor approves or returns a version; the device that pushed it receives the result.

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio_postgres::types::Json;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
-use waypoint_protocol::{AckStatus, PullResponse, PushRecord, PushResponse, RecordAck, Role};
+use waypoint_protocol::{AckStatus, RawPullResponse, PushResponse, RawPushRecord, RecordAck, Role};
 
 use crate::store::*;
 
@@ -142,15 +142,17 @@ impl PostgresStore {
 /// ones already held looked up in one SELECT; only conflicts (rare) go one by one.
 async fn push_in(tx: &Transaction<'_>, device_id: &str, records: &[CheckedRecord]) -> StoreResult<PushResponse> {
     let now = Utc::now();
-    let valid: Vec<&PushRecord> = records.iter().filter(|r| r.problem.is_none()).map(|r| &r.record).collect();
+    let valid_checked: Vec<&CheckedRecord> = records.iter().filter(|r| r.problem.is_none()).collect();
+    let valid: Vec<&RawPushRecord> = valid_checked.iter().map(|r| &r.record).collect();
     let ids: Vec<Uuid> = valid.iter().map(|r| r.encounter_id).collect();
     let versions: Vec<i32> = valid.iter().map(|r| r.version as i32).collect();
     let hashes: Vec<&str> = valid.iter().map(|r| r.content_hash.as_str()).collect();
-    let bodies: Vec<Json<&Value>> = valid.iter().map(|r| Json(&r.body)).collect();
+    // The canonical JSON text, turned into jsonb by PostgreSQL (no tree built here).
+    let bodies: Vec<&str> = valid_checked.iter().map(|r| r.canonical_body.as_str()).collect();
     let insert = tx
         .prepare_cached(
             "INSERT INTO encounter_versions (encounter_id, version, content_hash, device_id, received_at, body)
-             SELECT id, version, hash, $4, $5, body FROM UNNEST($1::uuid[], $2::int[], $3::text[], $6::jsonb[])
+             SELECT id, version, hash, $4, $5, body::jsonb FROM UNNEST($1::uuid[], $2::int[], $3::text[], $6::text[])
                  AS r (id, version, hash, body)
              ON CONFLICT (encounter_id, version) DO NOTHING
              RETURNING encounter_id, version",
@@ -180,13 +182,13 @@ async fn push_in(tx: &Transaction<'_>, device_id: &str, records: &[CheckedRecord
     let insert_conflict = tx
         .prepare_cached(
             "INSERT INTO conflicts (encounter_id, version, content_hash, device_id, received_at, body)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) ON CONFLICT DO NOTHING",
         )
         .await?;
     let mut acks = Vec::with_capacity(records.len());
     let mut highest_seq = 0u64;
     let mut first_of_key = HashSet::new();
-    for CheckedRecord { record, problem, .. } in records {
+    for CheckedRecord { record, problem, canonical_body } in records {
         highest_seq = highest_seq.max(record.seq);
         let key = (record.encounter_id, record.version as i32);
         let status = if problem.is_some() {
@@ -204,10 +206,9 @@ async fn push_in(tx: &Transaction<'_>, device_id: &str, records: &[CheckedRecord
             if held_hash == record.content_hash {
                 AckStatus::Duplicate
             } else {
-                let body = Json(&record.body);
                 tx.execute(
                     &insert_conflict,
-                    &[&record.encounter_id, &key.1, &record.content_hash, &device_id, &now, &body],
+                    &[&record.encounter_id, &key.1, &record.content_hash, &device_id, &now, canonical_body],
                 )
                 .await?;
                 AckStatus::Conflict
@@ -263,7 +264,7 @@ impl Store for PostgresStore {
         Ok(response)
     }
 
-    async fn pull(&self, device_id: &str, cursor: u64, max_bytes: usize) -> StoreResult<PullResponse> {
+    async fn pull_page(&self, device_id: &str, cursor: u64, max_bytes: usize) -> StoreResult<RawPullResponse> {
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(

@@ -14,7 +14,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::Value;
 use uuid::Uuid;
-use waypoint_protocol::{AckStatus, PullResponse, PushResponse, RecordAck, Role};
+use waypoint_protocol::{AckStatus, RawPullResponse, PushResponse, RecordAck, Role};
 
 use crate::store::*;
 
@@ -320,7 +320,7 @@ impl Store for SqliteStore {
         outcome.await.map_err(|_| StoreError::Database("the writer thread dropped a push".into()))?
     }
 
-    async fn pull(&self, device_id: &str, cursor: u64, max_bytes: usize) -> StoreResult<PullResponse> {
+    async fn pull_page(&self, device_id: &str, cursor: u64, max_bytes: usize) -> StoreResult<RawPullResponse> {
         let device_id = device_id.to_string();
         self.run(move |conn| {
             let mut stmt = conn.prepare_cached(

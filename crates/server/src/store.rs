@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
-use waypoint_protocol::{ChangeKind, PullResponse, PushRecord, PushResponse, Role};
+use waypoint_protocol::{ChangeKind, PullResponse, PushResponse, RawChange, RawPullResponse, RawPushRecord, Role};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -71,7 +71,7 @@ impl From<serde_json::Error> for StoreError {
 /// it is acknowledged as rejected with that reason and not stored.
 #[derive(Debug, Clone)]
 pub struct CheckedRecord {
-    pub record: PushRecord,
+    pub record: RawPushRecord,
     pub problem: Option<String>,
     /// The body's canonical JSON (the bytes its content hash covers), stored as sent.
     pub canonical_body: String,
@@ -158,7 +158,12 @@ pub trait Store: Send + Sync {
 
     /// The changes after `cursor` meant for `device_id`, in feed order, up to about `max_bytes`
     /// of bodies (at least one change when any is waiting).
-    async fn pull(&self, device_id: &str, cursor: u64, max_bytes: usize) -> StoreResult<PullResponse>;
+    async fn pull(&self, device_id: &str, cursor: u64, max_bytes: usize) -> StoreResult<PullResponse> {
+        Ok(self.pull_page(device_id, cursor, max_bytes).await?.parse()?)
+    }
+
+    /// [`Store::pull`] with the bodies as the feed stored them (what the HTTP handler sends).
+    async fn pull_page(&self, device_id: &str, cursor: u64, max_bytes: usize) -> StoreResult<RawPullResponse>;
 
     /// Appends changes to the feed in one transaction; returns the feed number of the last.
     async fn append_changes(&self, changes: Vec<NewChange>) -> StoreResult<u64>;
@@ -226,7 +231,7 @@ pub(crate) fn page_of(
     fetched_limit: usize,
     cursor: u64,
     max_bytes: usize,
-) -> StoreResult<PullResponse> {
+) -> StoreResult<RawPullResponse> {
     let fetched = rows.len();
     let mut changes = Vec::new();
     let mut bytes = 0usize;
@@ -238,16 +243,17 @@ pub(crate) fn page_of(
         bytes += size;
         let kind = ChangeKind::parse(&row.kind)
             .ok_or_else(|| StoreError::Database(format!("unknown change kind `{}` in the feed", row.kind)))?;
-        changes.push(waypoint_protocol::Change {
+        changes.push(RawChange {
             seq: row.seq,
             kind,
             key: row.key,
-            body: serde_json::from_str(&row.body)?,
+            // Checked as JSON (a damaged row fails here, not on the device), not parsed into a tree.
+            body: serde_json::value::RawValue::from_string(row.body)?,
         });
     }
     let more = changes.len() < fetched || fetched == fetched_limit;
     let cursor = changes.last().map_or(cursor, |c| c.seq);
-    Ok(PullResponse { changes, cursor, more })
+    Ok(RawPullResponse { changes, cursor, more })
 }
 
 /// Rows fetched per pull query before byte sizing trims the page: enough to fill `max_bytes` with

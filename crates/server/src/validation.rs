@@ -1,16 +1,15 @@
 //! Which pushed records the server accepts. A record that fails is acknowledged as `rejected`
 //! with the reason (shown on the device as "needs attention"); it never blocks the others.
 
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use waypoint_core::Encounter;
-use waypoint_protocol::{canonical_json, PushRecord};
+use waypoint_protocol::RawPushRecord;
 
 use crate::store::CheckedRecord;
 
 /// `None` when the record may be stored, else why not. `canonical` is the body's canonical JSON
-/// (what its content hash covers).
-pub fn problem_with(record: &PushRecord, canonical: &[u8]) -> Option<String> {
+/// (what its content hash covers) and whether it hashes to the record's content hash; `None`
+/// when the body is not JSON.
+pub fn problem_with(record: &RawPushRecord, canonical: Option<(&str, bool)>) -> Option<String> {
     if record.version == 0 {
         return Some("version must be 1 or more".into());
     }
@@ -21,10 +20,11 @@ pub fn problem_with(record: &PushRecord, canonical: &[u8]) -> Option<String> {
     if record.seq > i64::MAX as u64 {
         return Some("seq is out of range".into());
     }
-    if record.content_hash != hex::encode(Sha256::digest(canonical)) {
+    let Some((canonical, hash_matches)) = canonical else { return Some("body is not JSON".into()) };
+    if !hash_matches {
         return Some("content hash does not match the body (damaged in transit or changed after hashing)".into());
     }
-    let encounter = match Encounter::deserialize(&record.body) {
+    let encounter: Encounter = match serde_json::from_str(canonical) {
         Ok(encounter) => encounter,
         Err(error) => return Some(format!("body is not an encounter: {error}")),
     };
@@ -40,15 +40,16 @@ pub fn problem_with(record: &PushRecord, canonical: &[u8]) -> Option<String> {
     None
 }
 
-pub fn check_records(records: Vec<PushRecord>) -> Vec<CheckedRecord> {
+/// Checks each record of a push. Takes the wire form ([`RawPushRecord`]) or the typed one.
+pub fn check_records<R: Into<RawPushRecord>>(records: Vec<R>) -> Vec<CheckedRecord> {
     records
         .into_iter()
         .map(|record| {
-            // Made once: hashed here, and stored as the body (no second serialization).
-            let canonical = canonical_json(&record.body);
-            let problem = problem_with(&record, &canonical);
-            let canonical_body = String::from_utf8(canonical).expect("serde_json writes UTF-8");
-            CheckedRecord { record, problem, canonical_body }
+            let record: RawPushRecord = record.into();
+            // Made once: hashed, parsed for validation, and stored as the body.
+            let canonical = record.canonical_body();
+            let problem = problem_with(&record, canonical.as_ref().map(|(body, ok)| (body.as_str(), *ok)));
+            CheckedRecord { record, problem, canonical_body: canonical.map(|(body, _)| body).unwrap_or_default() }
         })
         .collect()
 }

@@ -24,6 +24,7 @@ on_both_stores!(
     bodies_beyond_the_limit_get_413,
     compressed_requests_and_replies_both_ways,
     capacity_updates_reach_every_device,
+    a_pushed_body_is_checked_against_its_hash_whatever_its_layout,
 );
 
 async fn enrollment_gives_a_device_credential_once(backend: Backend) {
@@ -359,4 +360,65 @@ async fn tls_with_the_self_signed_certificate_made_on_first_run() {
     // A client that does not trust the certificate refuses the connection.
     let strict = reqwest::Client::builder().tls_certs_only(Vec::<reqwest::Certificate>::new()).build().unwrap();
     assert!(strict.get(&url).send().await.is_err());
+}
+
+async fn a_pushed_body_is_checked_against_its_hash_whatever_its_layout(backend: Backend) {
+    let t = TestStore::new(backend).await;
+    let (_, device) = enroll_device(&t.store).await;
+    let server = TestServer::start(t.store.clone(), Settings::default()).await;
+    let client = http_client();
+    // Written by hand: the exact bytes of each body matter here.
+    let push = |records: Vec<String>| {
+        let request = client
+            .post(server.url("/v1/sync/push"))
+            .bearer_auth(&device)
+            .header(CONTENT_TYPE, "application/json")
+            .body(format!(r#"{{"records":[{}]}}"#, records.join(",")));
+        async move { request.send().await.unwrap().json::<PushResponse>().await.unwrap().acks }
+    };
+    let wire = |record: &waypoint_protocol::PushRecord, body: String| {
+        format!(
+            r#"{{"encounter_id":"{}","version":{},"seq":{},"content_hash":"{}","body":{body}}}"#,
+            record.encounter_id, record.version, record.seq, record.content_hash
+        )
+    };
+    let canonical = |body: &serde_json::Value| String::from_utf8(waypoint_protocol::canonical_json(body)).unwrap();
+    // Another client's layout of the same content: keys in reverse order, spaces after commas.
+    let reversed_layout = |body: &serde_json::Value| {
+        let fields: Vec<String> = body
+            .as_object()
+            .unwrap()
+            .iter()
+            .rev()
+            .map(|(key, value)| format!("{}: {}", serde_json::to_string(key).unwrap(), canonical(value)))
+            .collect();
+        format!("{{ {} }}", fields.join(", "))
+    };
+    // As the device sends it (the canonical bytes it hashed), and as another client might: both
+    // stored.
+    let exact = record(Uuid::now_v7(), 1, 1, "as hashed");
+    let reordered = record(Uuid::now_v7(), 1, 2, "keys in another order");
+    assert_ne!(reversed_layout(&reordered.body), canonical(&reordered.body));
+    // Content changed after hashing: rejected, and the records around it are not blocked.
+    let tampered = record(Uuid::now_v7(), 1, 3, "calm");
+    let mut changed = tampered.body.clone();
+    changed["narrative"] = json!("not what was hashed");
+    let acks = push(vec![
+        wire(&exact, canonical(&exact.body)),
+        wire(&reordered, reversed_layout(&reordered.body)),
+        wire(&tampered, canonical(&changed)),
+    ])
+    .await;
+    let statuses: Vec<AckStatus> = acks.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, vec![AckStatus::Stored, AckStatus::Stored, AckStatus::Rejected]);
+    assert!(acks[2].reason.as_deref().unwrap().contains("content hash does not match"), "{acks:?}");
+    // Sent again in the device's layout: the same version, so a duplicate, not a conflict.
+    let again = push(vec![wire(&reordered, canonical(&reordered.body))]).await;
+    assert_eq!(again[0].status, AckStatus::Duplicate);
+    let held = t.store.versions_since(None).await.unwrap();
+    assert_eq!(held.len(), 2);
+    for version in held {
+        let sent = if version.encounter_id == exact.encounter_id { &exact } else { &reordered };
+        assert_eq!(version.body, sent.body, "stored as the content that was hashed");
+    }
 }

@@ -10,12 +10,12 @@ use axum::http::{header, StatusCode};
 use common::*;
 use waypoint_core::http_transport::{HttpConfig, HttpTransport};
 use waypoint_core::sync::{Transport, TransportError};
-use waypoint_protocol::PushRequest;
+use waypoint_protocol::{PushRequest, RawPushRequest};
 use waypoint_server::Settings;
 
 fn push_once(base_url: String, token: &str) -> Result<waypoint_protocol::PushResponse, TransportError> {
     let mut transport = HttpTransport::new(&HttpConfig::new(base_url), token).unwrap();
-    transport.push(&PushRequest { records: vec![record(uuid::Uuid::now_v7(), 1, 1, "x")] })
+    transport.push(&RawPushRequest::from(PushRequest { records: vec![record(uuid::Uuid::now_v7(), 1, 1, "x")] }))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

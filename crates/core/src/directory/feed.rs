@@ -35,52 +35,92 @@ fn remove_service_rows(c: &Connection, service_id: &str) -> Result<()> {
 impl Directory {
     /// Applies one page of directory changes in one transaction and refreshes the search index
     /// once. A change that cannot be applied (a capacity for a service this device does not
-    /// have) is skipped: the feed must not stall on it.
+    /// have, a malformed document) is rolled back alone and reported: the feed must not stall on
+    /// one bad change. Only a failure of the file itself (disk full, I/O) fails the page.
     pub fn apply_feed_changes(&mut self, changes: &[Change]) -> Result<ImportReport> {
         let mut report = ImportReport::new("server directory feed");
-        let tx = self.conn.transaction()?;
+        let mut tx = self.conn.transaction()?;
         for change in changes {
-            match change.kind {
-                ChangeKind::DirectoryUpsert => {
-                    remove_service_rows(&tx, &change.key)?;
-                    hsds::write_hsds_document(&tx, &change.body, "server feed", &mut report)?;
+            let savepoint = tx.savepoint()?;
+            match apply_change(&savepoint, change, &mut report) {
+                Ok(()) => savepoint.commit()?,
+                Err(error) if is_about_the_change(&error) => {
+                    drop(savepoint); // rolls this change back, keeps the others
+                    report.reject("server feed", change.seq, format!("change {} for `{}`: {error}", change.seq, change.key));
                 }
-                ChangeKind::DirectoryDelete => {
-                    remove_service_rows(&tx, &change.key)?;
-                    tx.execute("DELETE FROM service_capacity WHERE service_id = ?1", [&change.key])?;
-                    tx.execute("DELETE FROM service WHERE id = ?1", [&change.key])?;
-                }
-                ChangeKind::CapacityUpdate => {
-                    let update: CapacityUpdate = serde_json::from_value(change.body.clone())?;
-                    let known: Option<i64> = tx
-                        .query_row("SELECT 1 FROM service WHERE id = ?1", params![update.service_id], |r| r.get(0))
-                        .optional()?;
-                    if known.is_none() {
-                        report.reject("server feed", change.seq, format!("capacity for unknown service {}", update.service_id));
-                        continue;
-                    }
-                    let updated_at = chrono::DateTime::parse_from_rfc3339(&update.updated_at)
-                        .map_err(|e| Error::InvalidState(format!("capacity time `{}`: {e}", update.updated_at)))?
-                        .with_timezone(&chrono::Utc);
-                    store::upsert_capacity(
-                        &tx,
-                        &ServiceCapacity {
-                            id: update.id,
-                            service_id: update.service_id,
-                            unit: update.unit,
-                            available: update.available,
-                            maximum: update.maximum,
-                            updated_at,
-                        },
-                    )?;
-                }
-                ChangeKind::ReviewResult => {}
+                Err(error) => return Err(error),
             }
         }
         tx.commit()?;
         self.rebuild_search_index()?;
         Ok(report)
     }
+}
+
+/// Whether an error comes from the change's content (skip it) rather than from the directory
+/// file or the machine (fail the page, so it is pulled again).
+fn is_about_the_change(error: &Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    match error {
+        Error::Storage(rusqlite::Error::SqliteFailure(failure, _)) => !matches!(
+            failure.code,
+            DiskFull | SystemIoFailure | DatabaseBusy | DatabaseLocked | OutOfMemory | ReadOnly | DatabaseCorrupt
+                | CannotOpen | NotADatabase | FileLockingProtocolFailed
+        ),
+        Error::Storage(_) => true,
+        Error::Io(_) => false,
+        _ => true,
+    }
+}
+
+fn apply_change(tx: &Connection, change: &Change, report: &mut ImportReport) -> Result<()> {
+    match change.kind {
+        ChangeKind::DirectoryUpsert => {
+            // Checked before the service's rows are removed (the savepoint would undo that too,
+            // but a clear reason is worth more than a silent no-op).
+            let id = change.body.get("id").and_then(|v| v.as_str());
+            if id != Some(change.key.as_str()) {
+                return Err(Error::InvalidState(match id {
+                    Some(id) => format!("the service document's id `{id}` is not the change's key"),
+                    None => "not an HSDS service document (no `id`)".to_owned(),
+                }));
+            }
+            remove_service_rows(tx, &change.key)?;
+            // Rows the document's walker rejects (a phone without a number) are reported and
+            // the rest of the service is kept, as in an import.
+            hsds::write_hsds_document(tx, &change.body, "server feed", report)?;
+        }
+        ChangeKind::DirectoryDelete => {
+            remove_service_rows(tx, &change.key)?;
+            tx.execute("DELETE FROM service_capacity WHERE service_id = ?1", [&change.key])?;
+            tx.execute("DELETE FROM service WHERE id = ?1", [&change.key])?;
+        }
+        ChangeKind::CapacityUpdate => {
+            let update: CapacityUpdate = serde_json::from_value(change.body.clone())?;
+            let known: Option<i64> = tx
+                .query_row("SELECT 1 FROM service WHERE id = ?1", params![update.service_id], |r| r.get(0))
+                .optional()?;
+            if known.is_none() {
+                return Err(Error::NotFound(format!("service {}", update.service_id)));
+            }
+            let updated_at = chrono::DateTime::parse_from_rfc3339(&update.updated_at)
+                .map_err(|e| Error::InvalidState(format!("capacity time `{}`: {e}", update.updated_at)))?
+                .with_timezone(&chrono::Utc);
+            store::upsert_capacity(
+                tx,
+                &ServiceCapacity {
+                    id: update.id,
+                    service_id: update.service_id,
+                    unit: update.unit,
+                    available: update.available,
+                    maximum: update.maximum,
+                    updated_at,
+                },
+            )?;
+        }
+        ChangeKind::ReviewResult => {}
+    }
+    Ok(())
 }
 
 impl Directory {
