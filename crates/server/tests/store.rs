@@ -348,3 +348,28 @@ async fn postgres_feed_never_skips_a_change_committed_out_of_order() {
     delivered.extend(late.changes.iter().map(|c| c.key.clone()));
     assert_eq!(delivered, vec!["first".to_string(), "second".to_string()], "both delivered, in commit order");
 }
+
+#[tokio::test]
+async fn a_new_sqlite_store_uses_pages_that_hold_more_than_one_encounter_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.sqlite");
+    let store = waypoint_server::store::open(&path.to_string_lossy()).await.unwrap();
+    let (device, _) = enroll_device(&store).await;
+    let pages = || {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+        let pages: u32 = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        let page_size: u32 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        (pages, page_size)
+    };
+    let (before, page_size) = pages();
+    assert_eq!(page_size, 8192);
+    let records: Vec<_> = (1..=30).map(|seq| record(Uuid::now_v7(), 1, seq, &"calm words ".repeat(150))).collect();
+    let body_bytes = serde_json::to_string(&records[0].body).unwrap().len();
+    assert!(body_bytes > 2048, "a realistic version is over half a 4 KiB page: {body_bytes} bytes");
+    store.push(&device, check_records(records)).await.unwrap();
+    let (after, _) = pages();
+    // Three versions to a page, plus their index and b-tree interior pages; at 4 KiB each
+    // version took a page of its own (30 or more).
+    assert!(after - before < 20, "30 versions took {} new pages", after - before);
+}
