@@ -373,3 +373,25 @@ async fn a_new_sqlite_store_uses_pages_that_hold_more_than_one_encounter_version
     // version took a page of its own (30 or more).
     assert!(after - before < 20, "30 versions took {} new pages", after - before);
 }
+
+/// PostgreSQL: encounter bodies (over the TOAST threshold) are compressed with lz4, not pglz,
+/// and running the migration again (every server start) keeps it so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_compresses_encounter_bodies_with_lz4() {
+    use waypoint_server::postgres_store::PostgresStore;
+    let t = TestStore::new(Backend::Postgres).await;
+    t.store.migrate().await.unwrap();
+    let schema = t.schema.clone().unwrap();
+    let store = PostgresStore::connect(&postgres_url(), Some(&schema)).await.unwrap();
+    let client = store.pool().get().await.unwrap();
+    let method: String = client
+        .query_one(
+            "SELECT attcompression::text FROM pg_attribute
+             WHERE attrelid = 'encounter_versions'::regclass AND attname = 'body'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(method, "l");
+}
