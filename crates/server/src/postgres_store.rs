@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio_postgres::types::Json;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
-use waypoint_protocol::{AckStatus, RawPullResponse, PushResponse, RawPushRecord, RecordAck, Role};
+use waypoint_protocol::{AckStatus, PushResponse, RawPullResponse, RecordAck, Role};
 
 use crate::store::*;
 
@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS directory_published (
 
 pub struct PostgresStore {
     pool: Pool,
+    pushes: tokio::sync::mpsc::UnboundedSender<PushJob>,
 }
 
 fn role_of(text: &str) -> StoreResult<Role> {
@@ -120,7 +121,12 @@ impl PostgresStore {
             .map_err(|e| StoreError::Database(e.to_string()))?;
         // Fail now, with the reason, rather than at the first request.
         drop(pool.get().await?);
-        Ok(PostgresStore { pool })
+        let (pushes, queue) = tokio::sync::mpsc::unbounded_channel();
+        let queue: PushQueue = std::sync::Arc::new(tokio::sync::Mutex::new(queue));
+        for _ in 0..PUSH_WRITERS {
+            tokio::spawn(push_writer(pool.clone(), queue.clone()));
+        }
+        Ok(PostgresStore { pool, pushes })
     }
 
     pub fn pool(&self) -> &Pool {
@@ -148,28 +154,96 @@ impl PostgresStore {
     }
 }
 
-/// One push in a handful of round trips whatever its size: all new versions in one INSERT, the
-/// ones already held looked up in one SELECT; only conflicts (rare) go one by one.
-async fn push_in(tx: &Transaction<'_>, device_id: &str, records: &[CheckedRecord]) -> StoreResult<PushResponse> {
+/// A push waiting for a group commit.
+struct PushJob {
+    device_id: String,
+    records: Vec<CheckedRecord>,
+    reply: tokio::sync::oneshot::Sender<StoreResult<PushResponse>>,
+}
+
+/// Group-commit writers: each takes the pushes waiting in the queue (up to [`MAX_PUSH_GROUP`]) and
+/// stores them in one transaction of a handful of statements, whatever the number of devices.
+/// Two, so PostgreSQL works on one group while the next is gathered and sent.
+const PUSH_WRITERS: usize = 2;
+/// Most pushes committed together (bounds the time the first one waits for the group).
+const MAX_PUSH_GROUP: usize = 64;
+
+type PushQueue = std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<PushJob>>>;
+
+/// Runs until the store (the queue's sender) is dropped.
+async fn push_writer(pool: Pool, queue: PushQueue) {
+    loop {
+        let jobs = {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else { return };
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_PUSH_GROUP {
+                match queue.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            jobs
+        };
+        let outcomes = match commit_push_group(&pool, &jobs).await {
+            Ok(outcomes) => outcomes,
+            // Nothing of the group was stored: each device gets the error and sends again.
+            Err(error) => {
+                let message = error.to_string();
+                jobs.iter().map(|_| Err(StoreError::Database(message.clone()))).collect()
+            }
+        };
+        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+async fn commit_push_group(pool: &Pool, jobs: &[PushJob]) -> StoreResult<Vec<StoreResult<PushResponse>>> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let outcomes = push_group_in(&tx, jobs).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// Stores a group of pushes (from any devices) in a handful of statements: all new versions in one
+/// INSERT, the ones already held looked up in one SELECT, every device's sequence in one UPDATE;
+/// only conflicts (rare) go one by one. Acknowledgements are as if the pushes ran one after the
+/// other in queue order: the first copy of a version is `stored`, a later identical one (a retry
+/// in the same group) `duplicate`, a later different one `conflict`.
+async fn push_group_in(tx: &Transaction<'_>, jobs: &[PushJob]) -> StoreResult<Vec<StoreResult<PushResponse>>> {
     let now = Utc::now();
-    let valid_checked: Vec<&CheckedRecord> = records.iter().filter(|r| r.problem.is_none()).collect();
-    let valid: Vec<&RawPushRecord> = valid_checked.iter().map(|r| &r.record).collect();
-    let ids: Vec<Uuid> = valid.iter().map(|r| r.encounter_id).collect();
-    let versions: Vec<i32> = valid.iter().map(|r| r.version as i32).collect();
-    let hashes: Vec<&str> = valid.iter().map(|r| r.content_hash.as_str()).collect();
+    // A device is known when it enrolled (its token was checked): this only guards against one
+    // removed meanwhile. Its push stores nothing.
+    let device_ids: Vec<&str> = jobs.iter().map(|j| j.device_id.as_str()).collect();
+    let known: HashSet<String> = tx
+        .query("SELECT device_id FROM devices WHERE device_id = ANY($1)", &[&device_ids])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let pushed = || jobs.iter().filter(|j| known.contains(&j.device_id));
+    let valid: Vec<(&str, &CheckedRecord)> = pushed()
+        .flat_map(|j| j.records.iter().filter(|r| r.problem.is_none()).map(|r| (j.device_id.as_str(), r)))
+        .collect();
+    let ids: Vec<Uuid> = valid.iter().map(|(_, r)| r.record.encounter_id).collect();
+    let versions: Vec<i32> = valid.iter().map(|(_, r)| r.record.version as i32).collect();
+    let hashes: Vec<&str> = valid.iter().map(|(_, r)| r.record.content_hash.as_str()).collect();
+    let owners: Vec<&str> = valid.iter().map(|(device, _)| *device).collect();
     // The canonical JSON text, turned into jsonb by PostgreSQL (no tree built here).
-    let bodies: Vec<&str> = valid_checked.iter().map(|r| r.canonical_body.as_str()).collect();
+    let bodies: Vec<&str> = valid.iter().map(|(_, r)| r.canonical_body.as_str()).collect();
     let insert = tx
         .prepare_cached(
             "INSERT INTO encounter_versions (encounter_id, version, content_hash, device_id, received_at, body)
-             SELECT id, version, hash, $4, $5, body::jsonb FROM UNNEST($1::uuid[], $2::int[], $3::text[], $6::text[])
-                 AS r (id, version, hash, body)
+             SELECT id, version, hash, device, $5, body::jsonb
+             FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[], $6::text[]) AS r (id, version, hash, device, body)
              ON CONFLICT (encounter_id, version) DO NOTHING
              RETURNING encounter_id, version",
         )
         .await?;
     let inserted: HashSet<(Uuid, i32)> = tx
-        .query(&insert, &[&ids, &versions, &hashes, &device_id, &now, &bodies])
+        .query(&insert, &[&ids, &versions, &hashes, &owners, &now, &bodies])
         .await?
         .iter()
         .map(|row| (row.get(0), row.get(1)))
@@ -195,51 +269,73 @@ async fn push_in(tx: &Transaction<'_>, device_id: &str, records: &[CheckedRecord
              VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) ON CONFLICT DO NOTHING",
         )
         .await?;
-    let mut acks = Vec::with_capacity(records.len());
-    let mut highest_seq = 0u64;
     let mut first_of_key = HashSet::new();
-    for CheckedRecord { record, problem, canonical_body } in records {
-        highest_seq = highest_seq.max(record.seq);
-        let key = (record.encounter_id, record.version as i32);
-        let status = if problem.is_some() {
-            AckStatus::Rejected
-        } else if inserted.contains(&key) && first_of_key.insert(key) {
-            AckStatus::Stored
-        } else {
-            // Held before this push, or stored by an earlier record of this same push.
-            let held_hash = match held.get(&key) {
-                Some(hash) => hash.as_str(),
-                None => {
-                    valid.iter().find(|r| (r.encounter_id, r.version as i32) == key).map_or("", |r| &r.content_hash)
+    let mut highest_seq: HashMap<&str, i64> = HashMap::new();
+    let mut acks_of = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        if !known.contains(&job.device_id) {
+            acks_of.push(None);
+            continue;
+        }
+        let mut acks = Vec::with_capacity(job.records.len());
+        // Every device of the group gets its sequence back, even for an empty push.
+        highest_seq.entry(job.device_id.as_str()).or_insert(0);
+        for CheckedRecord { record, problem, canonical_body } in &job.records {
+            let highest = highest_seq.entry(job.device_id.as_str()).or_insert(0);
+            *highest = (*highest).max(record.seq as i64);
+            let key = (record.encounter_id, record.version as i32);
+            let status = if problem.is_some() {
+                AckStatus::Rejected
+            } else if inserted.contains(&key) && first_of_key.insert(key) {
+                AckStatus::Stored
+            } else {
+                // Held before this group, or stored by an earlier record of it.
+                let held_hash = match held.get(&key) {
+                    Some(hash) => hash.as_str(),
+                    None => valid
+                        .iter()
+                        .find(|(_, r)| (r.record.encounter_id, r.record.version as i32) == key)
+                        .map_or("", |(_, r)| &r.record.content_hash),
+                };
+                if held_hash == record.content_hash {
+                    AckStatus::Duplicate
+                } else {
+                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
+                        [&record.encounter_id, &key.1, &record.content_hash, &job.device_id, &now, canonical_body];
+                    tx.execute(&insert_conflict, &params).await?;
+                    AckStatus::Conflict
                 }
             };
-            if held_hash == record.content_hash {
-                AckStatus::Duplicate
-            } else {
-                tx.execute(
-                    &insert_conflict,
-                    &[&record.encounter_id, &key.1, &record.content_hash, &device_id, &now, canonical_body],
-                )
-                .await?;
-                AckStatus::Conflict
-            }
-        };
-        acks.push(RecordAck {
-            encounter_id: record.encounter_id,
-            version: record.version,
-            seq: record.seq,
-            status,
-            reason: problem.clone(),
-        });
+            acks.push(RecordAck {
+                encounter_id: record.encounter_id,
+                version: record.version,
+                seq: record.seq,
+                status,
+                reason: problem.clone(),
+            });
+        }
+        acks_of.push(Some(acks));
     }
-    let row = tx
-        .query_opt(
-            "UPDATE devices SET device_seq = GREATEST(device_seq, $2) WHERE device_id = $1 RETURNING device_seq",
-            &[&device_id, &(highest_seq as i64)],
+    let (seq_devices, seqs): (Vec<&str>, Vec<i64>) = highest_seq.into_iter().unzip();
+    let device_seq: HashMap<String, i64> = tx
+        .query(
+            "UPDATE devices SET device_seq = GREATEST(devices.device_seq, u.seq)
+             FROM UNNEST($1::text[], $2::bigint[]) AS u (id, seq) WHERE devices.device_id = u.id
+             RETURNING devices.device_id, devices.device_seq",
+            &[&seq_devices, &seqs],
         )
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("device {device_id}")))?;
-    Ok(PushResponse { acks, device_seq: row.get::<_, i64>(0) as u64 })
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    Ok(jobs
+        .iter()
+        .zip(acks_of)
+        .map(|(job, acks)| match (acks, device_seq.get(&job.device_id)) {
+            (Some(acks), Some(seq)) => Ok(PushResponse { acks, device_seq: *seq as u64 }),
+            _ => Err(StoreError::NotFound(format!("device {}", job.device_id))),
+        })
+        .collect())
 }
 
 fn stored_version(row: &tokio_postgres::Row) -> StoredVersion {
@@ -267,11 +363,11 @@ impl Store for PostgresStore {
     }
 
     async fn push(&self, device_id: &str, records: Vec<CheckedRecord>) -> StoreResult<PushResponse> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let response = push_in(&tx, device_id, &records).await?;
-        tx.commit().await?;
-        Ok(response)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.pushes
+            .send(PushJob { device_id: device_id.to_string(), records, reply })
+            .map_err(|_| StoreError::Database("the push writers have stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Database("the push writer stopped before answering".into()))?
     }
 
     async fn pull_page(&self, device_id: &str, cursor: u64, max_bytes: usize) -> StoreResult<RawPullResponse> {

@@ -21,6 +21,7 @@ on_both_stores!(
     users_and_sessions_round_trip,
     export_selects_by_receipt_time,
     concurrent_pushes_stay_independent,
+    the_same_version_pushed_at_once_by_many_is_stored_once,
 );
 
 async fn push_stores_new_versions_and_repeats_are_duplicates(backend: Backend) {
@@ -394,4 +395,49 @@ async fn postgres_compresses_encounter_bodies_with_lz4() {
         .unwrap()
         .get(0);
     assert_eq!(method, "l");
+}
+
+/// Pushes arriving together (committed as one group on PostgreSQL) are acknowledged as if they
+/// ran one after the other: one copy of a version is stored, identical copies are duplicates,
+/// different ones conflicts kept apart; an empty push still gets its device's sequence.
+async fn the_same_version_pushed_at_once_by_many_is_stored_once(backend: Backend) {
+    let t = TestStore::new(backend).await;
+    let mut devices = Vec::new();
+    for _ in 0..3 {
+        devices.push(enroll_device(&t.store).await.0);
+    }
+    let id = Uuid::now_v7();
+    let original = record(id, 1, 1, "the officer's words");
+    let rival = record(id, 1, 1, "someone else's words");
+    let mut pushes = tokio::task::JoinSet::new();
+    for n in 0..24usize {
+        let store = t.store.clone();
+        let device = devices[n % 3].clone();
+        let records = match n % 4 {
+            0 => vec![rival.clone()],
+            3 => vec![],
+            _ => vec![original.clone(), record(Uuid::now_v7(), 1, 2, "another")],
+        };
+        pushes.spawn(async move { store.push(&device, check_records(records)).await.unwrap() });
+    }
+    let mut statuses = Vec::new();
+    while let Some(done) = pushes.join_next().await {
+        let reply = done.unwrap();
+        statuses.extend(reply.acks.iter().filter(|a| a.encounter_id == id).map(|a| a.status));
+    }
+    let count = |status: AckStatus| statuses.iter().filter(|s| **s == status).count();
+    assert_eq!(count(AckStatus::Stored), 1, "{statuses:?}");
+    assert_eq!(statuses.len(), 18, "{statuses:?}");
+    let held = t.store.versions_since(None).await.unwrap();
+    let copies: Vec<_> = held.iter().filter(|v| v.encounter_id == id).collect();
+    assert_eq!(copies.len(), 1);
+    let conflicts = t.store.conflicts().await.unwrap();
+    // Whichever came first is the stored one; every copy with the other content is a conflict
+    // (kept once: the conflict rows are keyed by content).
+    let stored_original = copies[0].content_hash == original.content_hash;
+    let expected_conflicts = if stored_original { 6 } else { 12 };
+    assert_eq!(count(AckStatus::Conflict), expected_conflicts, "{statuses:?}");
+    assert_eq!(count(AckStatus::Duplicate), 17 - expected_conflicts, "{statuses:?}");
+    assert_eq!(conflicts.iter().filter(|c| c.encounter_id == id).count(), 1);
+    assert_eq!(held.len(), 1 + 12, "one copy of the shared version and the 12 others");
 }
