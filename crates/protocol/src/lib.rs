@@ -360,6 +360,13 @@ impl RawPushRecord {
     }
 }
 
+impl RawPushRecord {
+    /// The server's answer for this record.
+    pub fn ack(&self, status: AckStatus, reason: Option<String>) -> RecordAck {
+        RecordAck { encounter_id: self.encounter_id, version: self.version, seq: self.seq, status, reason }
+    }
+}
+
 impl From<PushRecord> for RawPushRecord {
     fn from(record: PushRecord) -> Self {
         let body = serde_json::value::to_raw_value(&record.body).expect("a JSON value serializes");

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio_postgres::types::Json;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
-use waypoint_protocol::{AckStatus, PushResponse, RawPullResponse, RecordAck, Role};
+use waypoint_protocol::{AckStatus, PushResponse, RawPullResponse, Role};
 
 use crate::store::*;
 
@@ -223,8 +223,9 @@ async fn push_group_in(tx: &Transaction<'_>, jobs: &[PushJob]) -> StoreResult<Ve
         .iter()
         .map(|row| row.get(0))
         .collect();
-    let pushed = || jobs.iter().filter(|j| known.contains(&j.device_id));
-    let valid: Vec<(&str, &CheckedRecord)> = pushed()
+    let valid: Vec<(&str, &CheckedRecord)> = jobs
+        .iter()
+        .filter(|j| known.contains(&j.device_id))
         .flat_map(|j| j.records.iter().filter(|r| r.problem.is_none()).map(|r| (j.device_id.as_str(), r)))
         .collect();
     let ids: Vec<Uuid> = valid.iter().map(|(_, r)| r.record.encounter_id).collect();
@@ -306,13 +307,7 @@ async fn push_group_in(tx: &Transaction<'_>, jobs: &[PushJob]) -> StoreResult<Ve
                     AckStatus::Conflict
                 }
             };
-            acks.push(RecordAck {
-                encounter_id: record.encounter_id,
-                version: record.version,
-                seq: record.seq,
-                status,
-                reason: problem.clone(),
-            });
+            acks.push(record.ack(status, problem.clone()));
         }
         acks_of.push(Some(acks));
     }

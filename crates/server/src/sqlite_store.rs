@@ -14,7 +14,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::Value;
 use uuid::Uuid;
-use waypoint_protocol::{AckStatus, RawPullResponse, PushResponse, RecordAck, Role};
+use waypoint_protocol::{AckStatus, RawPullResponse, PushResponse, Role};
 
 use crate::store::*;
 
@@ -275,13 +275,7 @@ fn push_in(tx: &Connection, device_id: &str, records: &[CheckedRecord]) -> Store
                     }
                 }
             };
-            acks.push(RecordAck {
-                encounter_id: record.encounter_id,
-                version: record.version,
-                seq: record.seq,
-                status,
-                reason: problem.clone(),
-            });
+            acks.push(record.ack(status, problem.clone()));
         }
     }
     let device_seq: Option<i64> = tx
