@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use tauri::Manager;
-use waypoint_core::{AgencyConfig, Waypoint};
+use waypoint_core::{AgencyConfig, BootSnapshot, Waypoint};
 
 mod commands;
 pub mod first_paint;
@@ -18,6 +18,17 @@ pub const GPSD_ENV: &str = "WAYPOINT_GPSD";
 /// The agency configuration file looked for in the data folder.
 pub const AGENCY_FILE: &str = "agency.json";
 
+/// The label of the app's window in tauri.conf.json.
+const MAIN_WINDOW: &str = "main";
+
+/// The page's boot snapshot, set before any of its scripts run (the UI reads
+/// `window.__WAYPOINT_BOOT__` once, then checks it against `app_status`).
+pub fn boot_script(snapshot: &BootSnapshot) -> String {
+    // JSON is valid JavaScript (ES2019 allows U+2028/U+2029 in strings).
+    let json = serde_json::to_string(snapshot).expect("the boot snapshot serializes");
+    format!("window.__WAYPOINT_BOOT__ = {json};")
+}
+
 /// Builds and runs the Waypoint window until it is closed.
 pub fn run() -> Result<(), tauri::Error> {
     tauri::Builder::default()
@@ -29,6 +40,12 @@ pub fn run() -> Result<(), tauri::Error> {
             let explicit = std::env::var_os(AGENCY_CONFIG_ENV).filter(|p| !p.is_empty()).map(PathBuf::from);
             let config = agency_config(explicit.as_deref(), &data_dir)?;
             app.manage(Waypoint::open(data_dir, config)?);
+            // The window is made here rather than from tauri.conf.json ("create": false) so that
+            // its page starts with the boot snapshot and draws the unlock screen in its first frame.
+            let boot = boot_script(&app.state::<Waypoint>().boot_snapshot()?);
+            let main_window = app.config().app.windows.iter().find(|w| w.label == MAIN_WINDOW).cloned();
+            let main_window = main_window.ok_or("tauri.conf.json has no \"main\" window")?;
+            tauri::WebviewWindowBuilder::from_config(app.handle(), &main_window)?.initialization_script(boot).build()?;
             let gpsd = std::env::var(GPSD_ENV).ok().filter(|a| !a.is_empty());
             app.state::<Waypoint>().start_gps(gpsd.as_deref().unwrap_or(waypoint_core::gps::DEFAULT_GPSD_ADDR));
             // Sync with the agency server in the background (idle until unlocked and enrolled).
@@ -106,6 +123,27 @@ pub fn agency_config(explicit: Option<&Path>, data_dir: &Path) -> waypoint_core:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_boot_script_hands_the_page_the_status_and_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let waypoint = Waypoint::open(dir.path(), AgencyConfig::demo()).unwrap();
+        let snapshot = waypoint.boot_snapshot().unwrap();
+        assert!(!snapshot.status.initialized && !snapshot.status.unlocked);
+        let script = boot_script(&snapshot);
+        let json = script.strip_prefix("window.__WAYPOINT_BOOT__ = ").and_then(|s| s.strip_suffix(';')).unwrap();
+        let handed: BootSnapshot = serde_json::from_str(json).unwrap();
+        assert_eq!(handed, snapshot);
+    }
+
+    #[test]
+    fn the_configured_main_window_is_left_to_setup_to_create() {
+        let config: serde_json::Value = serde_json::from_str(include_str!("../tauri.conf.json")).unwrap();
+        let windows = config["app"]["windows"].as_array().unwrap();
+        let main = windows.iter().find(|w| w["label"] == MAIN_WINDOW).expect("a main window");
+        // Created by Tauri before setup it would start without the boot snapshot (and twice).
+        assert_eq!(main["create"], false);
+    }
 
     fn config_named(name: &str) -> String {
         let mut value: serde_json::Value = serde_json::to_value(AgencyConfig::demo()).unwrap();

@@ -32,6 +32,15 @@ pub struct AppStatus {
     pub pending_sync: u32,
 }
 
+/// What the first screen needs, handed to the page when its window is created so the unlock
+/// screen is drawn in the very first frame instead of after two IPC round trips. The page checks
+/// it against `status` right after that frame (a reload must not trust an old snapshot).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct BootSnapshot {
+    pub status: AppStatus,
+    pub config: AgencyConfig,
+}
+
 /// The result of an autosave: the stored draft and what would still stop it being submitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct SaveOutcome {
@@ -103,6 +112,10 @@ impl Waypoint {
             agency_name: self.config.agency_name.clone(),
             pending_sync,
         })
+    }
+
+    pub fn boot_snapshot(&self) -> Result<BootSnapshot> {
+        Ok(BootSnapshot { status: self.status()?, config: self.config() })
     }
 
     /// First run: choose the officer id and passphrase/PIN, create the encrypted store, unlock it.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use ts_rs::TS;
 
-use crate::api::{AppStatus, SaveOutcome};
+use crate::api::{AppStatus, BootSnapshot, SaveOutcome};
 use crate::audit::{AuditEntry, AuditReport};
 use crate::directory::{Place, ResourceCard, ServiceHit, Suggestion, SuggestionRequest};
 use crate::error::AppError;
@@ -20,6 +20,7 @@ use crate::vocab::AgencyConfig;
 pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     AppError::export_all_to(dir)?;
     AppStatus::export_all_to(dir)?;
+    BootSnapshot::export_all_to(dir)?;
     SaveOutcome::export_all_to(dir)?;
     AgencyConfig::export_all_to(dir)?;
     Encounter::export_all_to(dir)?;

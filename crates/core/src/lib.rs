@@ -19,7 +19,7 @@ pub mod sync_client;
 pub mod validate;
 pub mod vocab;
 
-pub use api::{AppStatus, AuditReport, SaveOutcome, Waypoint};
+pub use api::{AppStatus, AuditReport, BootSnapshot, SaveOutcome, Waypoint};
 pub use error::{AppError, Error, ErrorKind, Result};
 pub use model::*;
 pub use vocab::{AgencyConfig, Term};

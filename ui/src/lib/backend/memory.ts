@@ -19,6 +19,7 @@ import type { GpsReading } from "../bindings/GpsReading";
 import type { ResourceCard } from "../bindings/ResourceCard";
 import type { Suggestion } from "../bindings/Suggestion";
 import type { SuggestionRequest } from "../bindings/SuggestionRequest";
+import type { BootSnapshot } from "../bindings/BootSnapshot";
 import type { Backend } from "./types";
 import { DEMO_CENTRE, DEMO_NEEDS, DEMO_PLACES, DEMO_SERVICES, demoCardEntry, demoCity, demoQrSvg, milesBetween, type DemoService } from "./demo-directory";
 
@@ -36,6 +37,8 @@ export interface MemoryOptions {
   gps?: GpsReading;
   /** `directoryStatus` says "still loading" for this many calls first (default 0). */
   directoryLoadingCalls?: number;
+  /** What `bootSnapshot` hands the page, as the app's shell does (default: none). */
+  bootSnapshot?: BootSnapshot;
 }
 
 const DEMO_GPS: GpsReading = {
@@ -130,7 +133,10 @@ export class MemoryBackend implements Backend {
   private session: { username: string } | null = null;
   private lastSyncedAt: string | null = null;
 
+  private boot: BootSnapshot | null;
+
   constructor(options: MemoryOptions = {}) {
+    this.boot = options.bootSnapshot ?? null;
     this.gps = options.gps ?? DEMO_GPS;
     this.directoryLoadingCalls = options.directoryLoadingCalls ?? 0;
     this.config = options.config ?? DEMO_CONFIG;
@@ -325,6 +331,16 @@ export class MemoryBackend implements Backend {
       dispositions: ["transport_detox", "referral_made"],
     };
     for (const versions of [[approved], [returned], [first, amended]]) this.records.set(versions[0].id, versions);
+  }
+
+  /** The snapshot a test chose, as it was: a stale one is how a reloaded page starts. */
+  bootSnapshot() {
+    return this.boot;
+  }
+
+  /** What the shell would hand a page opened now. */
+  currentSnapshot(): BootSnapshot {
+    return { status: this.status(), config: this.config };
   }
 
   appStatus() {

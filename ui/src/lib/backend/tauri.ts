@@ -1,5 +1,6 @@
 import { invoke } from "@tauri-apps/api/core";
 import { normalizeError } from "./errors";
+import type { BootSnapshot } from "../bindings/BootSnapshot";
 import type { Backend } from "./types";
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -13,6 +14,8 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 /** The real backend: Tauri commands (argument keys are camelCase, as Tauri 2 expects). */
 export function tauriBackend(): Backend {
   return {
+    // Set by the shell's initialization script before any of the page's scripts run.
+    bootSnapshot: () => (window as { __WAYPOINT_BOOT__?: BootSnapshot }).__WAYPOINT_BOOT__ ?? null,
     appStatus: () => call("app_status"),
     setup: (officerId, passphrase) => call("setup", { officerId, passphrase }),
     unlock: (passphrase) => call("unlock", { passphrase }),

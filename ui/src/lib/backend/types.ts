@@ -2,6 +2,7 @@ import type { AgencyConfig } from "../bindings/AgencyConfig";
 import type { AppError } from "../bindings/AppError";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { AuditReport } from "../bindings/AuditReport";
+import type { BootSnapshot } from "../bindings/BootSnapshot";
 import type { Encounter } from "../bindings/Encounter";
 import type { EncounterDetail } from "../bindings/EncounterDetail";
 import type { EncounterSummary } from "../bindings/EncounterSummary";
@@ -21,6 +22,8 @@ import type { SyncStatus } from "../bindings/SyncStatus";
 
 /** One method per Tauri command of notes/ipc.md. Every method rejects with an `AppError`. */
 export interface Backend {
+  /** What the first screen needs, at hand without a round trip (null: ask `appStatus`). */
+  bootSnapshot(): BootSnapshot | null;
   appStatus(): Promise<AppStatus>;
   setup(officerId: string, passphrase: string): Promise<AppStatus>;
   unlock(passphrase: string): Promise<AppStatus>;
