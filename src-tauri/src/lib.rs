@@ -45,7 +45,9 @@ pub fn run() -> Result<(), tauri::Error> {
             let boot = boot_script(&app.state::<Waypoint>().boot_snapshot()?);
             let main_window = app.config().app.windows.iter().find(|w| w.label == MAIN_WINDOW).cloned();
             let main_window = main_window.ok_or("tauri.conf.json has no \"main\" window")?;
-            tauri::WebviewWindowBuilder::from_config(app.handle(), &main_window)?.initialization_script(boot).build()?;
+            tauri::WebviewWindowBuilder::from_config(app.handle(), &main_window)?
+                .initialization_script(boot)
+                .build()?;
             let gpsd = std::env::var(GPSD_ENV).ok().filter(|a| !a.is_empty());
             app.state::<Waypoint>().start_gps(gpsd.as_deref().unwrap_or(waypoint_core::gps::DEFAULT_GPSD_ADDR));
             // Sync with the agency server in the background (idle until unlocked and enrolled).

@@ -243,7 +243,15 @@ pub fn apply_pull(store: &Store, page: &PullResponse) -> Result<u32> {
                 Err(error @ (Error::InvalidState(_) | Error::Json(_) | Error::Validation { .. })) => {
                     tracing::warn!(seq = change.seq, %error, "skipped a review result");
                     let outcome = format!("review result {} skipped: {error}", change.seq);
-                    audit::append(tx, Utc::now(), store.officer_id(), store.device_id(), "sync", Some(&change.key), &outcome)?;
+                    audit::append(
+                        tx,
+                        Utc::now(),
+                        store.officer_id(),
+                        store.device_id(),
+                        "sync",
+                        Some(&change.key),
+                        &outcome,
+                    )?;
                 }
                 Err(other) => return Err(other),
             }

@@ -14,7 +14,8 @@ const SERVICE_AT_LOCATION: &str = "e94c9f38-1e8f-4564-91d4-d53501ab1765";
 /// The HSDS example service, placed in Austin (the example's own coordinates, 100/101, are out
 /// of range, so it would have no place on the map and no detail).
 fn service_full() -> serde_json::Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hsds-3.0/examples/service_full.json");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hsds-3.0/examples/service_full.json");
     let mut service: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     // Every copy of the location (it is nested under the organization too).
     fn place(value: &mut serde_json::Value) {
@@ -53,8 +54,13 @@ fn bad_changes_are_skipped_with_their_reason_and_the_good_ones_in_the_same_page_
         change(1, ChangeKind::DirectoryUpsert, SERVICE, service_full()),
         change(2, ChangeKind::CapacityUpdate, SERVICE, json!({"service_id": SERVICE, "unit": "beds"})),
         change(3, ChangeKind::CapacityUpdate, SERVICE, capacity(9, "yesterday at noon")),
-        change(4, ChangeKind::CapacityUpdate, "nowhere", json!({"id": "x", "service_id": "nowhere", "unit": "beds",
-            "available": 1, "maximum": null, "updated_at": now})),
+        change(
+            4,
+            ChangeKind::CapacityUpdate,
+            "nowhere",
+            json!({"id": "x", "service_id": "nowhere", "unit": "beds",
+            "available": 1, "maximum": null, "updated_at": now}),
+        ),
         change(5, ChangeKind::CapacityUpdate, SERVICE, capacity(4, &now)),
         change(6, ChangeKind::DirectoryUpsert, SERVICE, renamed),
     ];

@@ -85,8 +85,13 @@ fn the_outbox_body_moves_to_its_own_table_and_is_still_what_a_push_sends() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(bodies, vec![(1, r#"{"n":1}"#.to_string()), (2, r#"{"n":2}"#.to_string())]);
-    let columns: Vec<String> =
-        conn.prepare("SELECT name FROM pragma_table_info('outbox')").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('outbox')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert!(!columns.contains(&"body".to_string()), "{columns:?}");
     assert!(columns.contains(&"state".to_string()) && columns.contains(&"acknowledged_at".to_string()));
 }

@@ -344,7 +344,12 @@ fn a_review_the_device_cannot_apply_is_audited_and_skipped_and_the_feed_goes_on(
     let server = Arc::new(Mutex::new(ModelServer::default()));
     {
         let mut server = server.lock().unwrap();
-        let bad = |seq: u64, key: &str, body: serde_json::Value| Change { seq, kind: ChangeKind::ReviewResult, key: key.into(), body };
+        let bad = |seq: u64, key: &str, body: serde_json::Value| Change {
+            seq,
+            kind: ChangeKind::ReviewResult,
+            key: key.into(),
+            body,
+        };
         server.feed.push(bad(1, "not-a-uuid", serde_json::json!({})));
         server.feed.push(bad(2, &e.id.to_string(), serde_json::json!({"version": 1, "decision": "maybe"})));
         server.review(e.id, 1, true); // seq 3, after the two bad ones in the same page

@@ -12,7 +12,8 @@ use waypoint_core::sync::ReviewResultBody;
 use waypoint_core::EncounterStatus;
 use waypoint_protocol::{
     CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, EnrollmentCode, ErrorBody, FeedPosition, LoginRequest,
-    LoginResponse, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest, ReviewDecision, ReviewRequest, Role,
+    LoginResponse, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest, ReviewDecision,
+    ReviewRequest, Role,
 };
 
 use crate::auth::{self, Caller};

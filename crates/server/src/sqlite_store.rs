@@ -14,7 +14,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::Value;
 use uuid::Uuid;
-use waypoint_protocol::{AckStatus, RawPullResponse, PushResponse, Role};
+use waypoint_protocol::{AckStatus, PushResponse, RawPullResponse, Role};
 
 use crate::store::*;
 

@@ -46,7 +46,11 @@ impl Directory {
                 Ok(()) => savepoint.commit()?,
                 Err(error) if is_about_the_change(&error) => {
                     drop(savepoint); // rolls this change back, keeps the others
-                    report.reject("server feed", change.seq, format!("change {} for `{}`: {error}", change.seq, change.key));
+                    report.reject(
+                        "server feed",
+                        change.seq,
+                        format!("change {} for `{}`: {error}", change.seq, change.key),
+                    );
                 }
                 Err(error) => return Err(error),
             }
@@ -64,8 +68,16 @@ fn is_about_the_change(error: &Error) -> bool {
     match error {
         Error::Storage(rusqlite::Error::SqliteFailure(failure, _)) => !matches!(
             failure.code,
-            DiskFull | SystemIoFailure | DatabaseBusy | DatabaseLocked | OutOfMemory | ReadOnly | DatabaseCorrupt
-                | CannotOpen | NotADatabase | FileLockingProtocolFailed
+            DiskFull
+                | SystemIoFailure
+                | DatabaseBusy
+                | DatabaseLocked
+                | OutOfMemory
+                | ReadOnly
+                | DatabaseCorrupt
+                | CannotOpen
+                | NotADatabase
+                | FileLockingProtocolFailed
         ),
         Error::Storage(_) => true,
         Error::Io(_) => false,
@@ -132,7 +144,8 @@ impl Directory {
     pub fn apply_snapshot(&mut self, compressed: &[u8]) -> Result<(u32, ImportReport)> {
         let started = std::time::Instant::now();
         let mut report = ImportReport::new("server directory snapshot");
-        let text = zstd::decode_all(compressed).map_err(|e| Error::InvalidState(format!("the directory snapshot is not zstd: {e}")))?;
+        let text = zstd::decode_all(compressed)
+            .map_err(|e| Error::InvalidState(format!("the directory snapshot is not zstd: {e}")))?;
         let tx = self.conn.transaction()?;
         let mut services = 0u32;
         for (index, line) in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).enumerate() {

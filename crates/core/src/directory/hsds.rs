@@ -414,14 +414,7 @@ impl Directory {
 pub(crate) fn write_hsds_document(tx: &Connection, doc: &Value, name: &str, report: &mut ImportReport) -> Result<()> {
     {
         let name = name.to_owned();
-        let mut walker = Walker {
-            c: tx,
-            report,
-            source: name,
-            row: 0,
-            skipped: BTreeMap::new(),
-            seen: HashSet::new(),
-        };
+        let mut walker = Walker { c: tx, report, source: name, row: 0, skipped: BTreeMap::new(), seen: HashSet::new() };
         match doc.get("contents").and_then(Value::as_array) {
             Some(items) => {
                 for item in items {
