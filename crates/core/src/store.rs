@@ -201,11 +201,12 @@ impl Store {
             // The outbox keeps the exact bytes that were hashed: a push sends them as they are.
             let (body, hash) = canonical_body(&encounter)?;
             update_version(tx, &encounter, Some(&hash))?;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO outbox (encounter_id, version, content_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id.to_string(), version, hash, timestamp(now)],
-            )?;
-            tx.execute("INSERT INTO outbox_body (seq, body) VALUES (?1, ?2)", params![tx.last_insert_rowid(), body])?;
+            )?
+            .execute(params![id.to_string(), version, hash, timestamp(now)])?;
+            tx.prepare_cached("INSERT INTO outbox_body (seq, body) VALUES (?1, ?2)")?
+                .execute(params![tx.last_insert_rowid(), body])?;
             audit::append(tx, now, &self.officer_id, &self.device_id, "submit", Some(&record_ref(&encounter)), "ok")?;
             Ok(encounter)
         })
@@ -347,14 +348,15 @@ impl Store {
 
     /// Runs `work` in a transaction committed with `synchronous=FULL`.
     fn durably<T>(&self, work: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        // Cached statements: parsing SQL was a visible part of a ~1 ms save.
+        self.conn.prepare_cached("PRAGMA synchronous = FULL")?.execute([])?;
         let result = (|| {
             let tx = self.conn.unchecked_transaction()?;
             let value = work(&tx)?;
             tx.commit()?;
             Ok(value)
         })();
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.prepare_cached("PRAGMA synchronous = NORMAL")?.execute([])?;
         result
     }
 }
@@ -400,41 +402,41 @@ fn create_private_file(path: &Path) -> Result<()> {
 
 fn insert_version(conn: &Connection, e: &Encounter) -> Result<()> {
     let body = serde_json::to_string(e)?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO encounter_versions
              (encounter_id, version, status, supersedes, occurred_at, updated_at, content_hash, body, search_text)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8)",
-        params![
-            e.id.to_string(),
-            e.version,
-            e.status.as_str(),
-            e.supersedes,
-            timestamp(e.occurred_at),
-            timestamp(e.updated_at),
-            body,
-            e.search_text()
-        ],
-    )?;
+    )?
+    .execute(params![
+        e.id.to_string(),
+        e.version,
+        e.status.as_str(),
+        e.supersedes,
+        timestamp(e.occurred_at),
+        timestamp(e.updated_at),
+        body,
+        e.search_text()
+    ])?;
     Ok(())
 }
 
 fn update_version(conn: &Connection, e: &Encounter, content_hash: Option<&str>) -> Result<()> {
     let body = serde_json::to_string(e)?;
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE encounter_versions
          SET status = ?3, occurred_at = ?4, updated_at = ?5, content_hash = ?6, body = ?7, search_text = ?8
          WHERE encounter_id = ?1 AND version = ?2",
-        params![
-            e.id.to_string(),
-            e.version,
-            e.status.as_str(),
-            timestamp(e.occurred_at),
-            timestamp(e.updated_at),
-            content_hash,
-            body,
-            e.search_text()
-        ],
-    )?;
+    )?
+    .execute(params![
+        e.id.to_string(),
+        e.version,
+        e.status.as_str(),
+        timestamp(e.occurred_at),
+        timestamp(e.updated_at),
+        content_hash,
+        body,
+        e.search_text()
+    ])?;
     Ok(())
 }
 
@@ -455,7 +457,7 @@ fn latest_version(conn: &Connection, id: Uuid) -> Result<Option<Encounter>> {
 }
 
 fn one_body(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Option<Encounter>> {
-    let body: Option<String> = conn.query_row(sql, params, |row| row.get(0)).optional()?;
+    let body: Option<String> = conn.prepare_cached(sql)?.query_row(params, |row| row.get(0)).optional()?;
     Ok(match body {
         Some(body) => Some(serde_json::from_str(&body)?),
         None => None,
