@@ -18,6 +18,7 @@ pub mod sqlite_store;
 pub mod store;
 pub mod tls;
 pub mod validation;
+pub mod zstd_body;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -91,7 +92,9 @@ pub fn app(store: SharedStore, settings: Settings) -> Router {
         // Layers run outermost last-added: timeout, then compression, then decompression, so
         // the body limit counts decompressed bytes (a small zstd bomb still gets 413).
         .layer(DefaultBodyLimit::max(body_limit))
+        // gzip here; zstd (what devices send) in the next, outer, layer with a reused context.
         .layer(RequestDecompressionLayer::new())
+        .layer(axum::middleware::from_fn_with_state(body_limit, zstd_body::decompress_request))
         // The directory snapshot is zstd already (and served by byte ranges): never wrap it.
         // Fastest: measured on a 30,000-entry pull, zstd's fastest level streamed in chunks gave
         // smaller pages (2.74 MB against 2.98 MB) in less time than the default level.
