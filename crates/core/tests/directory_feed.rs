@@ -100,3 +100,48 @@ fn a_document_that_is_not_the_service_it_claims_to_be_leaves_the_service_as_it_w
     assert_eq!(dir.stats().unwrap(), before, "no phone, schedule or location of the service was removed");
     assert_eq!(dir.service_detail(SERVICE_AT_LOCATION, None, Utc::now()).unwrap().name, "Community Counselling");
 }
+
+fn rows(dir: &Directory, sql: &str, id: &str) -> i64 {
+    dir.connection().query_row(sql, [id], |r| r.get(0)).unwrap()
+}
+
+/// A service removed by the server takes its location (and the location's address and phones)
+/// and its organization with it when nothing else uses them; a location another service is at
+/// stays until that one goes too.
+#[test]
+fn a_removed_service_leaves_no_orphaned_location_or_organization() {
+    const LOCATION: &str = "3a19ff88-4620-4d17-9830-ac1d859eb5d5";
+    const ORGANIZATION: &str = "d9d5e0f5-d3ce-4f73-9a2f-4dd0ecc6c610";
+    const OTHER: &str = "0190d6a4-0000-7000-8000-0000000000aa";
+    let mut dir = Directory::open_in_memory().unwrap();
+    // A second service of the same organization at the same place.
+    let other = json!({
+        "id": OTHER, "name": "Walk-in Counselling", "status": "active",
+        "organization": {"id": ORGANIZATION, "name": "Community Counselling"},
+        "service_at_locations": [{"id": "0190d6a4-0000-7000-8000-0000000000ab",
+            "location": {"id": LOCATION, "name": "Main office", "latitude": 30.27, "longitude": -97.74}}]
+    });
+    let page = vec![
+        change(1, ChangeKind::DirectoryUpsert, SERVICE, service_full()),
+        change(2, ChangeKind::DirectoryUpsert, OTHER, other),
+    ];
+    let report = dir.apply_feed_changes(&page).unwrap();
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    let location = |dir: &Directory| rows(dir, "SELECT count(*) FROM location WHERE id = ?1", LOCATION);
+    let addresses = |dir: &Directory| rows(dir, "SELECT count(*) FROM address WHERE location_id = ?1", LOCATION);
+    let organization = |dir: &Directory| rows(dir, "SELECT count(*) FROM organization WHERE id = ?1", ORGANIZATION);
+    assert_eq!((location(&dir), organization(&dir)), (1, 1));
+    assert!(addresses(&dir) > 0);
+
+    dir.apply_feed_changes(&[change(3, ChangeKind::DirectoryDelete, SERVICE, json!(null))]).unwrap();
+    assert_eq!((location(&dir), organization(&dir)), (1, 1), "still the other service's place");
+    assert!(addresses(&dir) > 0);
+
+    dir.apply_feed_changes(&[change(4, ChangeKind::DirectoryDelete, OTHER, json!(null))]).unwrap();
+    assert_eq!(rows(&dir, "SELECT count(*) FROM service WHERE id <> ?1", ""), 0);
+    assert_eq!(location(&dir), 0, "no service is there any more");
+    assert_eq!(addresses(&dir), 0);
+    assert_eq!(rows(&dir, "SELECT count(*) FROM phone WHERE location_id = ?1", LOCATION), 0);
+    assert_eq!(organization(&dir), 0, "the organization goes with its last service and place");
+    assert_eq!(rows(&dir, "SELECT count(*) FROM phone WHERE organization_id = ?1", ORGANIZATION), 0);
+}

@@ -32,6 +32,41 @@ fn remove_service_rows(c: &Connection, service_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// After a service is removed: its locations that no other service is at, and its organization
+/// when no service or location is left under it, go too (with their addresses, phones, schedules
+/// and attributes). Shared ones stay.
+fn remove_orphans(c: &Connection, locations: &[String], organization: Option<&str>) -> Result<()> {
+    for location in locations {
+        let in_use: Option<i64> = c
+            .query_row("SELECT 1 FROM service_at_location WHERE location_id = ?1 LIMIT 1", [location], |r| r.get(0))
+            .optional()?;
+        if in_use.is_some() {
+            continue;
+        }
+        c.execute("DELETE FROM address WHERE location_id = ?1", [location])?;
+        c.execute("DELETE FROM phone WHERE location_id = ?1", [location])?;
+        c.execute("DELETE FROM schedule WHERE location_id = ?1", [location])?;
+        c.execute("DELETE FROM attribute WHERE link_id = ?1", [location])?;
+        c.execute("DELETE FROM location WHERE id = ?1", [location])?;
+    }
+    if let Some(organization) = organization {
+        let in_use: Option<i64> = c
+            .query_row(
+                "SELECT 1 FROM service WHERE organization_id = ?1
+                 UNION ALL SELECT 1 FROM location WHERE organization_id = ?1 LIMIT 1",
+                [organization],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if in_use.is_none() {
+            c.execute("DELETE FROM phone WHERE organization_id = ?1", [organization])?;
+            c.execute("DELETE FROM attribute WHERE link_id = ?1", [organization])?;
+            c.execute("DELETE FROM organization WHERE id = ?1", [organization])?;
+        }
+    }
+    Ok(())
+}
+
 impl Directory {
     /// Applies one page of directory changes in one transaction and refreshes the search index
     /// once. A change that cannot be applied (a capacity for a service this device does not
@@ -103,9 +138,17 @@ fn apply_change(tx: &Connection, change: &Change, report: &mut ImportReport) -> 
             hsds::write_hsds_document(tx, &change.body, "server feed", report)?;
         }
         ChangeKind::DirectoryDelete => {
+            let organization: Option<String> = tx
+                .query_row("SELECT organization_id FROM service WHERE id = ?1", [&change.key], |r| r.get(0))
+                .optional()?;
+            let locations: Vec<String> = tx
+                .prepare("SELECT DISTINCT location_id FROM service_at_location WHERE service_id = ?1")?
+                .query_map([&change.key], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
             remove_service_rows(tx, &change.key)?;
             tx.execute("DELETE FROM service_capacity WHERE service_id = ?1", [&change.key])?;
             tx.execute("DELETE FROM service WHERE id = ?1", [&change.key])?;
+            remove_orphans(tx, &locations, organization.as_deref())?;
         }
         ChangeKind::CapacityUpdate => {
             let update: CapacityUpdate = serde_json::from_value(change.body.clone())?;
