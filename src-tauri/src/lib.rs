@@ -88,7 +88,16 @@ pub fn run() -> Result<(), tauri::Error> {
             commands::enroll_device,
             commands::officer_login,
         ])
-        .run(tauri::generate_context!())
+        .build(tauri::generate_context!())?
+        .run(|app, event| {
+            // Closing: no new sync round (one under way finishes or is cut with the process).
+            if let tauri::RunEvent::Exit = event {
+                if let Some(waypoint) = app.try_state::<Waypoint>() {
+                    waypoint.stop_background_sync();
+                }
+            }
+        });
+    Ok(())
 }
 
 /// After the first painted frame: report it (startup benchmark), then open the service directory

@@ -128,6 +128,8 @@ pub(crate) enum Trigger {
     Soon,
     /// "Sync now", unlock or enrolment.
     Now,
+    /// The app is closing: end the worker (a round under way finishes first).
+    Stop,
 }
 
 /// The worker's channel, made with the `Waypoint`.
@@ -512,7 +514,12 @@ impl Waypoint {
         Ok(services)
     }
 
-    /// The background worker: runs until the `Waypoint` is dropped. The shell starts it on a
+    /// Ends `run_background_sync` (after the round under way, if any).
+    pub fn stop_background_sync(&self) {
+        self.request_sync(Trigger::Stop);
+    }
+
+    /// The background worker: runs until `stop_background_sync`. The shell starts it on a
     /// thread of its own; a second call returns at once.
     pub fn run_background_sync(&self) {
         let Some(triggers) = self.sync_channel.lock().unwrap_or_else(|p| p.into_inner()).receiver.take() else {
@@ -554,6 +561,7 @@ fn run_worker(waypoint: &Waypoint, triggers: &Receiver<Trigger>) {
             Some(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
         match triggers.recv_timeout(wait) {
             Ok(Trigger::Now) | Err(RecvTimeoutError::Timeout) => {}
+            Ok(Trigger::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             Ok(Trigger::Soon) => {
                 // Gather the submits that follow closely; "Sync now" cuts the wait short.
                 let deadline = Instant::now() + AFTER_SAVE_DELAY;
@@ -561,11 +569,10 @@ fn run_worker(waypoint: &Waypoint, triggers: &Receiver<Trigger>) {
                     match triggers.recv_timeout(left) {
                         Ok(Trigger::Now) => break,
                         Ok(Trigger::Soon) | Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => return,
+                        Ok(Trigger::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                     }
                 }
             }
-            Err(RecvTimeoutError::Disconnected) => return,
         }
         let outcome = waypoint.sync_round();
         if matches!(outcome, RoundOutcome::Synced(_) | RoundOutcome::Idle) {

@@ -368,6 +368,10 @@ fn the_background_worker_rides_out_a_server_outage() {
     device.lock().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     assert!(!worker.is_finished());
+    // The app closing: the worker ends now (idle, it would wait a whole sync period otherwise).
+    device.stop_background_sync();
+    wait_for(Duration::from_secs(5), "the worker to end when told to stop", || worker.is_finished());
+    worker.join().unwrap();
 }
 
 /// The device's own encrypted store, opened a second time (as a damaged disk or a bug would
