@@ -95,6 +95,8 @@ pub fn run(args: Args) -> Result<serde_json::Value, String> {
         "plain_p50_ms": round3(quantile_ms(&mut baseline, 0.50)),
         "plain_p99_ms": round3(plain_p99),
         "ratio": round3(p99 / plain_p99),
+        "p999_ms": round3(quantile_ms(&mut core, 0.999)),
+        "plain_p999_ms": round3(quantile_ms(&mut baseline, 0.999)),
         "draft_autosave_p50_ms": round3(quantile_ms(&mut draft, 0.50)),
         "draft_autosave_p99_ms": round3(quantile_ms(&mut draft, 0.99)),
     });

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod audit;
 pub mod bindings;
+pub mod checkpoint;
 pub mod directory;
 pub mod error;
 pub mod gps;

@@ -12,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditEntry, AuditReport};
+use crate::checkpoint::Checkpointer;
 use crate::error::{Error, Result};
 use crate::keys::{DataKey, KeyFile};
 use crate::migrations;
@@ -24,7 +25,9 @@ const EDIT_AUDIT_WINDOW: StdDuration = StdDuration::from_secs(600);
 const LIST_LIMIT: u32 = 2000;
 
 pub struct Store {
+    // Declared before `checkpointer`: closing the connection is what ends the checkpoint thread.
     conn: Connection,
+    _checkpointer: Checkpointer,
     officer_id: String,
     device_id: String,
     config_version: u32,
@@ -55,9 +58,12 @@ impl Store {
     }
 
     pub fn open(dir: &Path, data_key: &DataKey, key_file: &KeyFile, config: &AgencyConfig) -> Result<Store> {
-        let conn = open_encrypted(&Self::db_path(dir), data_key)?;
+        let path = Self::db_path(dir);
+        let conn = open_encrypted(&path, data_key)?;
+        let checkpointer = Checkpointer::start(&conn, &path, data_key)?;
         Ok(Store {
             conn,
+            _checkpointer: checkpointer,
             officer_id: key_file.officer_id.clone(),
             device_id: key_file.device_id.clone(),
             config_version: config.config_version,
