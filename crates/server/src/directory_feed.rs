@@ -57,26 +57,30 @@ pub async fn import(
     Ok((report, publication, manifest))
 }
 
-/// [`publish`], then writes `services` as the directory snapshot in `snapshot_dir`, at the feed
-/// position of the last change published: a device that applies the snapshot pulls from there.
-/// When nothing changed, the previous snapshot's position is kept (same content, same ETag); with
-/// no previous snapshot it is 0, so a device pulls the whole feed again (redundant, never wrong).
+/// [`publish`], then writes `services` and the capacities in effect as the directory snapshot in
+/// `snapshot_dir`, at the feed position of the last change published: a device that applies the
+/// snapshot pulls from there. When nothing changed, the previous snapshot's position is kept
+/// (same content, same ETag); with no previous snapshot it is 0, so a device pulls the whole feed
+/// again (redundant, never wrong).
 pub async fn publish_with_snapshot(
     store: &SharedStore,
     snapshot_dir: &Path,
     services: Vec<Value>,
 ) -> anyhow::Result<(Publication, Manifest)> {
-    let (bytes, services) =
-        tokio::task::spawn_blocking(move || snapshot::encode(&services).map(|b| (b, services))).await??;
-    let count = services.len();
     let previous = snapshot::read_manifest(snapshot_dir)?;
-    let publication = publish(store, services).await?;
+    let publication = publish(store, services.clone()).await?;
     let cursor = match publication.last_seq {
         Some(seq) => seq,
         None => previous.map_or(0, |m| m.cursor),
     };
+    // Read after the publication committed: every update numbered up to `cursor` is in.
+    let capacities = store.capacities_at(cursor).await?;
     let dir = snapshot_dir.to_path_buf();
-    let manifest = tokio::task::spawn_blocking(move || snapshot::write(&dir, &bytes, count, cursor)).await??;
+    let manifest = tokio::task::spawn_blocking(move || {
+        let bytes = snapshot::encode(&services, &capacities)?;
+        snapshot::write(&dir, &bytes, services.len(), capacities.len(), cursor)
+    })
+    .await??;
     Ok((publication, manifest))
 }
 

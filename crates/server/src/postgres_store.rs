@@ -393,6 +393,20 @@ impl Store for PostgresStore {
         page_of(rows, pull_row_limit(max_bytes), cursor, max_bytes)
     }
 
+    async fn capacities_at(&self, cursor: u64) -> StoreResult<Vec<Value>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT kind, key, CASE WHEN kind = 'capacity_update' THEN body END FROM changes
+                 WHERE device_id IS NULL AND seq <= $1 ORDER BY seq",
+                &[&(cursor as i64)],
+            )
+            .await?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)));
+        capacities_in_effect(rows)
+    }
+
     async fn append_changes(&self, changes: Vec<NewChange>) -> StoreResult<u64> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;

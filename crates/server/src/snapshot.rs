@@ -46,6 +46,9 @@ pub struct Manifest {
     pub sha256: String,
     pub bytes: u64,
     pub services: usize,
+    /// Capacity lines after the services (0 in manifests written before they existed).
+    #[serde(default)]
+    pub capacities: usize,
     /// The change-feed position the snapshot reflects: pull with `cursor` = this afterwards.
     pub cursor: u64,
     pub created_at: String,
@@ -57,12 +60,22 @@ impl Manifest {
     }
 }
 
-/// The snapshot's bytes: one HSDS service document a line, zstd-compressed. Deterministic for the
-/// same services, so a re-import of the same data keeps the same ETag.
-pub fn encode(services: &[Value]) -> anyhow::Result<Vec<u8>> {
+/// The key of a snapshot line that carries a capacity update rather than a service document
+/// (the device reads it with the same constant).
+pub use waypoint_core::directory::feed::SNAPSHOT_CAPACITY_KEY as CAPACITY_LINE_KEY;
+
+/// The snapshot's bytes: one HSDS service document a line, then one `{"capacity_update": ...}`
+/// line per capacity in effect at the snapshot's cursor (a device that starts from the snapshot
+/// never pulls the updates posted before it), zstd-compressed. Deterministic for the same
+/// services and capacities, so a re-import of the same data keeps the same ETag.
+pub fn encode(services: &[Value], capacities: &[Value]) -> anyhow::Result<Vec<u8>> {
     let mut encoder = zstd::Encoder::new(Vec::new(), ZSTD_LEVEL)?;
     for service in services {
         serde_json::to_writer(&mut encoder, service)?;
+        encoder.write_all(b"\n")?;
+    }
+    for capacity in capacities {
+        serde_json::to_writer(&mut encoder, &serde_json::json!({ CAPACITY_LINE_KEY: capacity }))?;
         encoder.write_all(b"\n")?;
     }
     Ok(encoder.finish()?)
@@ -101,7 +114,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Writes `bytes` (from [`encode`]) as the current snapshot at `cursor`, replaces the manifest,
 /// and removes older snapshot files. Returns the new manifest.
-pub fn write(dir: &Path, bytes: &[u8], services: usize, cursor: u64) -> anyhow::Result<Manifest> {
+pub fn write(dir: &Path, bytes: &[u8], services: usize, capacities: usize, cursor: u64) -> anyhow::Result<Manifest> {
     let sha256 = hex::encode(Sha256::digest(bytes));
     let file = format!("directory-snapshot-{}.jsonl.zst", &sha256[..16]);
     let manifest = Manifest {
@@ -109,6 +122,7 @@ pub fn write(dir: &Path, bytes: &[u8], services: usize, cursor: u64) -> anyhow::
         sha256,
         bytes: bytes.len() as u64,
         services,
+        capacities,
         cursor,
         created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };

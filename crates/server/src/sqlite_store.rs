@@ -335,6 +335,20 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn capacities_at(&self, cursor: u64) -> StoreResult<Vec<Value>> {
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT kind, key, CASE WHEN kind = 'capacity_update' THEN body END FROM changes
+                 WHERE device_id IS NULL AND seq <= ?1 ORDER BY seq",
+            )?;
+            let rows = stmt
+                .query_map([cursor as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            capacities_in_effect(rows)
+        })
+        .await
+    }
+
     async fn append_changes(&self, changes: Vec<NewChange>) -> StoreResult<u64> {
         self.write(move |tx| Self::append_changes_in(tx, &changes)).await
     }

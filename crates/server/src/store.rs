@@ -198,6 +198,11 @@ pub trait Store: Send + Sync {
     async fn device_for_token(&self, token_hash: &str) -> StoreResult<Option<String>>;
 
     async fn published_directory(&self) -> StoreResult<PublishedDirectory>;
+
+    /// The capacity updates in effect at feed position `cursor`: what a device that applied the
+    /// whole feed up to there holds (see [`capacities_in_effect`]). They go into the directory
+    /// snapshot, whose devices pull only the changes after it.
+    async fn capacities_at(&self, cursor: u64) -> StoreResult<Vec<Value>>;
     /// Records the new hashes and appends their changes in one transaction.
     async fn publish_directory(&self, upserts: Vec<(String, String, Value)>, deletes: Vec<String>) -> StoreResult<u64>;
 }
@@ -261,6 +266,35 @@ pub(crate) fn page_of(
 /// rows only to drop most of them.
 pub(crate) fn pull_row_limit(max_bytes: usize) -> usize {
     (max_bytes / 512).clamp(16, 2000)
+}
+
+/// Replays the all-device feed rows `(kind, key, body)` in feed order as a device applies them: a
+/// capacity update counts only for a service published and not withdrawn at that point (a device
+/// skips the others), a withdrawal drops the service's capacity, the latest update wins. Only
+/// capacity rows need their body. Returns the update bodies, ordered by service id.
+pub(crate) fn capacities_in_effect(
+    rows: impl IntoIterator<Item = (String, String, Option<String>)>,
+) -> StoreResult<Vec<Value>> {
+    let mut published = std::collections::HashSet::new();
+    let mut capacity = std::collections::BTreeMap::new();
+    for (kind, key, body) in rows {
+        match kind.as_str() {
+            k if k == ChangeKind::DirectoryUpsert.as_str() => {
+                published.insert(key);
+            }
+            k if k == ChangeKind::DirectoryDelete.as_str() => {
+                published.remove(&key);
+                capacity.remove(&key);
+            }
+            k if k == ChangeKind::CapacityUpdate.as_str() && published.contains(&key) => {
+                let body =
+                    body.ok_or_else(|| StoreError::Database(format!("capacity change for {key} has no body")))?;
+                capacity.insert(key, serde_json::from_str::<Value>(&body)?);
+            }
+            _ => {}
+        }
+    }
+    Ok(capacity.into_values().collect())
 }
 
 /// The feed changes for a directory publication: upserts carry the entry, deletes carry null.

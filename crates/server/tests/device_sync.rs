@@ -666,6 +666,56 @@ fn a_fresh_device_takes_the_directory_snapshot_then_only_the_changes_after_it() 
 }
 
 #[test]
+fn a_fresh_device_gets_the_capacity_posted_before_its_snapshot() {
+    let agency = Agency::start();
+    let service = example_service("Marrowby Crisis Stabilization Unit", Some(true));
+    let service_id = service["id"].as_str().unwrap().to_string();
+    let sal_id = service["service_at_locations"][0]["id"].as_str().unwrap().to_string();
+    let snapshot_dir = agency._tls_dir.path();
+    let import = |services: Vec<Value>| {
+        agency
+            .rt
+            .block_on(waypoint_server::directory_feed::publish_with_snapshot(agency.store(), snapshot_dir, services))
+            .unwrap()
+    };
+    import(vec![service.clone()]);
+    // Beds reported at 2 a.m., then the directory re-imported with a change: the new snapshot
+    // starts after the update, so a device starting from it never pulls the update itself.
+    let update = CapacityUpdate {
+        id: format!("capacity-{service_id}-beds"),
+        service_id: service_id.clone(),
+        unit: "beds".into(),
+        available: 4,
+        maximum: Some(16),
+        updated_at: "2026-11-29T02:00:00Z".into(),
+    };
+    let posted = agency
+        .rt
+        .block_on(agency.store().append_changes(vec![waypoint_server::store::NewChange {
+            audience: waypoint_server::store::Audience::AllDevices,
+            kind: waypoint_protocol::ChangeKind::CapacityUpdate,
+            key: service_id.clone(),
+            body: serde_json::to_value(&update).unwrap(),
+        }]))
+        .unwrap();
+    let mut renamed = service.clone();
+    renamed["name"] = Value::String("Marrowby Crisis Centre".into());
+    let (_, manifest) = import(vec![renamed]);
+    assert!(manifest.cursor > posted, "{manifest:?}");
+    assert_eq!(manifest.capacities, 1, "{manifest:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    enroll(&device, &agency);
+    let first = round(&device);
+    assert_eq!(first.snapshot_services, 1, "{first:?}");
+    let detail = device.service_detail(sal_id, None).unwrap();
+    assert_eq!(detail.name, "Marrowby Crisis Centre");
+    let capacity = detail.capacity.expect("the snapshot carries the capacity in effect");
+    assert_eq!((capacity.unit.as_str(), capacity.available, capacity.maximum), ("beds", 4, Some(16)));
+}
+
+#[test]
 fn without_a_directory_on_the_server_the_first_round_skips_the_snapshot() {
     let agency = Agency::start();
     let dir = tempfile::tempdir().unwrap();

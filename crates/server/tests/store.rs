@@ -17,6 +17,7 @@ on_both_stores!(
     device_sequence_only_moves_forward,
     pull_feed_is_per_device_paged_by_bytes_and_resumable,
     directory_publication_sends_only_differences,
+    capacities_in_effect_follow_the_feed_as_a_device_applies_it,
     enrollment_codes_work_once_and_expire,
     users_and_sessions_round_trip,
     export_selects_by_receipt_time,
@@ -209,6 +210,48 @@ async fn directory_publication_sends_only_differences(backend: Backend) {
         ]
     );
     assert_eq!(page.changes[3].body["name"], "b renamed");
+}
+
+async fn capacities_in_effect_follow_the_feed_as_a_device_applies_it(backend: Backend) {
+    let t = TestStore::new(backend).await;
+    let services = |names: &[&str]| names.iter().map(|n| json!({"id": n, "name": format!("{n} unit")})).collect();
+    let capacity = |service: &str, available: i64| NewChange {
+        audience: Audience::AllDevices,
+        kind: ChangeKind::CapacityUpdate,
+        key: service.into(),
+        body: json!({"id": format!("beds-{service}"), "service_id": service, "unit": "beds",
+                     "available": available, "maximum": 12, "updated_at": "2026-11-29T02:00:00Z"}),
+    };
+    let available = |bodies: Vec<serde_json::Value>| -> Vec<(String, i64)> {
+        bodies
+            .iter()
+            .map(|b| (b["service_id"].as_str().unwrap().to_owned(), b["available"].as_i64().unwrap()))
+            .collect()
+    };
+    // Before anything is published, an update has no service to go to (a device skips it).
+    t.store.append_changes(vec![capacity("a", 9)]).await.unwrap();
+    waypoint_server::directory_feed::publish(&t.store, services(&["a", "b", "c"])).await.unwrap();
+    t.store.append_changes(vec![capacity("a", 3), capacity("b", 1)]).await.unwrap();
+    let at = t.store.append_changes(vec![capacity("a", 5)]).await.unwrap();
+    // A review for one device is not part of anyone's directory.
+    t.store
+        .append_changes(vec![NewChange {
+            audience: Audience::Device("d1".into()),
+            kind: ChangeKind::CapacityUpdate,
+            key: "c".into(),
+            body: json!({"bogus": true}),
+        }])
+        .await
+        .unwrap();
+    // b withdrawn: its capacity goes with it.
+    let withdrawn = waypoint_server::directory_feed::publish(&t.store, services(&["a", "c"])).await.unwrap();
+    assert_eq!(withdrawn.deletes, 1);
+
+    assert_eq!(available(t.store.capacities_at(at - 1).await.unwrap()), vec![("a".into(), 3), ("b".into(), 1)]);
+    assert_eq!(available(t.store.capacities_at(at).await.unwrap()), vec![("a".into(), 5), ("b".into(), 1)]);
+    let now = withdrawn.last_seq.unwrap();
+    assert_eq!(available(t.store.capacities_at(now).await.unwrap()), vec![("a".into(), 5)], "the latest, b withdrawn");
+    assert!(t.store.capacities_at(1).await.unwrap().is_empty(), "none before the services were published");
 }
 
 async fn enrollment_codes_work_once_and_expire(backend: Backend) {

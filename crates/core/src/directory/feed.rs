@@ -150,38 +150,45 @@ fn apply_change(tx: &Connection, change: &Change, report: &mut ImportReport) -> 
             tx.execute("DELETE FROM service WHERE id = ?1", [&change.key])?;
             remove_orphans(tx, &locations, organization.as_deref())?;
         }
-        ChangeKind::CapacityUpdate => {
-            let update: CapacityUpdate = serde_json::from_value(change.body.clone())?;
-            let known: Option<i64> = tx
-                .query_row("SELECT 1 FROM service WHERE id = ?1", params![update.service_id], |r| r.get(0))
-                .optional()?;
-            if known.is_none() {
-                return Err(Error::NotFound(format!("service {}", update.service_id)));
-            }
-            let updated_at = chrono::DateTime::parse_from_rfc3339(&update.updated_at)
-                .map_err(|e| Error::InvalidState(format!("capacity time `{}`: {e}", update.updated_at)))?
-                .with_timezone(&chrono::Utc);
-            store::upsert_capacity(
-                tx,
-                &ServiceCapacity {
-                    id: update.id,
-                    service_id: update.service_id,
-                    unit: update.unit,
-                    available: update.available,
-                    maximum: update.maximum,
-                    updated_at,
-                },
-            )?;
-        }
+        ChangeKind::CapacityUpdate => apply_capacity(tx, &change.body)?,
         ChangeKind::ReviewResult => {}
     }
     Ok(())
 }
 
+/// A capacity update, for a service this device has (else `NotFound`: the caller skips it).
+fn apply_capacity(tx: &Connection, body: &serde_json::Value) -> Result<()> {
+    let update: CapacityUpdate = serde_json::from_value(body.clone())?;
+    let known: Option<i64> =
+        tx.query_row("SELECT 1 FROM service WHERE id = ?1", params![update.service_id], |r| r.get(0)).optional()?;
+    if known.is_none() {
+        return Err(Error::NotFound(format!("service {}", update.service_id)));
+    }
+    let updated_at = chrono::DateTime::parse_from_rfc3339(&update.updated_at)
+        .map_err(|e| Error::InvalidState(format!("capacity time `{}`: {e}", update.updated_at)))?
+        .with_timezone(&chrono::Utc);
+    store::upsert_capacity(
+        tx,
+        &ServiceCapacity {
+            id: update.id,
+            service_id: update.service_id,
+            unit: update.unit,
+            available: update.available,
+            maximum: update.maximum,
+            updated_at,
+        },
+    )?;
+    Ok(())
+}
+
+/// The key of a snapshot line that carries a capacity update (after the service documents).
+pub const SNAPSHOT_CAPACITY_KEY: &str = "capacity_update";
+
 impl Directory {
     /// A fresh device's first copy of the agency's directory: the server's snapshot (zstd JSON
-    /// lines, one HSDS service document each), applied as upserts in one transaction with one
-    /// index refresh. Services the device already has (the bundled national directory) are
+    /// lines, one HSDS service document each, then the capacities in effect at the snapshot's
+    /// cursor as `{"capacity_update": ...}` lines), applied as upserts in one transaction with one
+    /// index refresh. A capacity line that cannot be applied is reported and skipped, as in the feed. Services the device already has (the bundled national directory) are
     /// replaced by the agency's version; the rest stay. Returns the services applied and the
     /// row-level report.
     pub fn apply_snapshot(&mut self, compressed: &[u8]) -> Result<(u32, ImportReport)> {
@@ -189,7 +196,7 @@ impl Directory {
         let mut report = ImportReport::new("server directory snapshot");
         let text = zstd::decode_all(compressed)
             .map_err(|e| Error::InvalidState(format!("the directory snapshot is not zstd: {e}")))?;
-        let tx = self.conn.transaction()?;
+        let mut tx = self.conn.transaction()?;
         let mut services = 0u32;
         for (index, line) in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).enumerate() {
             let document: serde_json::Value = match serde_json::from_slice(line) {
@@ -199,6 +206,18 @@ impl Directory {
                     continue;
                 }
             };
+            if let Some(capacity) = document.get(SNAPSHOT_CAPACITY_KEY) {
+                let savepoint = tx.savepoint()?;
+                match apply_capacity(&savepoint, capacity) {
+                    Ok(()) => savepoint.commit()?,
+                    Err(error) if is_about_the_change(&error) => {
+                        drop(savepoint);
+                        report.reject("snapshot", index as u64 + 1, format!("capacity: {error}"));
+                    }
+                    Err(error) => return Err(error),
+                }
+                continue;
+            }
             if let Some(id) = document.get("id").and_then(|v| v.as_str()) {
                 remove_service_rows(&tx, id)?;
             }
