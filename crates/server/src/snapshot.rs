@@ -338,8 +338,12 @@ mod tests {
     #[test]
     fn encode_decode_round_trip_and_is_deterministic() {
         let services = vec![serde_json::json!({"id": "a", "name": "A"}), serde_json::json!({"id": "b"})];
-        let bytes = encode(&services).unwrap();
-        assert_eq!(bytes, encode(&services).unwrap());
-        assert_eq!(decode(&bytes).unwrap(), services);
+        let capacities = vec![serde_json::json!({"service_id": "a", "available": 2})];
+        let bytes = encode(&services, &capacities).unwrap();
+        assert_eq!(bytes, encode(&services, &capacities).unwrap());
+        let mut expected = services.clone();
+        expected.push(serde_json::json!({ CAPACITY_LINE_KEY: capacities[0] }));
+        assert_eq!(decode(&bytes).unwrap(), expected, "services first, then one line per capacity");
+        assert_eq!(decode(&encode(&services, &[]).unwrap()).unwrap(), services);
     }
 }
