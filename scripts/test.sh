@@ -55,6 +55,13 @@ schemathesis_suite() {
 }
 
 suite "cargo test --workspace" cargo test --workspace
+# Lints as a gate where clippy is installed (rustup's minimal profile, which ensure_rust uses on a
+# fresh machine, has none; CI's toolchain has it).
+if cargo clippy --version >/dev/null 2>&1; then
+  suite "cargo clippy --workspace --all-targets (-D warnings)" cargo clippy --workspace --all-targets -- -D warnings
+else
+  say "cargo clippy is not installed: lint suite skipped"
+fi
 suite "schemathesis: /openapi.json" schemathesis_suite
 suite "ui: npm test" bash -c 'cd ui && npm test'
 if (cd ui && node -e 'process.exit(require("./package.json").scripts?.["test:browser"] ? 0 : 1)'); then

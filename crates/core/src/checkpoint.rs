@@ -43,7 +43,7 @@ impl Checkpointer {
         let mut commits = 0u32;
         conn.commit_hook(Some(move || {
             commits = commits.wrapping_add(1);
-            if commits % COMMITS_PER_CHECKPOINT == 0 {
+            if commits.is_multiple_of(COMMITS_PER_CHECKPOINT) {
                 let _ = wake.try_send(());
             }
             false // false lets the commit go ahead

@@ -99,7 +99,7 @@ pub fn check(e: &Encounter, config: &AgencyConfig, now: DateTime<Utc>) -> Vec<Er
 }
 
 fn blank(text: Option<&str>) -> bool {
-    text.map_or(true, |t| t.trim().is_empty())
+    text.is_none_or(|t| t.trim().is_empty())
 }
 
 fn short_text(add: &mut impl FnMut(&str, String), field: &str, text: Option<&str>) {

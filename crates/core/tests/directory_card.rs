@@ -114,7 +114,7 @@ fn a_card_refuses_no_services_too_many_and_unknown_ids_by_name() {
     let now = Utc::now();
     let empty = waypoint_core::AppError::from(&dir.resource_card(&[], now).unwrap_err());
     assert_eq!(empty.field.as_deref(), Some("services"));
-    let six: Vec<String> = std::iter::repeat(ids[0].clone()).take(6).collect();
+    let six: Vec<String> = std::iter::repeat_n(ids[0].clone(), 6).collect();
     assert!(dir.resource_card(&six, now).unwrap_err().to_string().contains("at most 5"));
     let unknown = dir.resource_card(&["no-such-service".to_string()], now).unwrap_err();
     assert!(unknown.to_string().contains("no-such-service"), "{unknown}");

@@ -120,7 +120,7 @@ fn bad_rows_are_rejected_with_their_reason_and_a_changed_row_updates() {
     ];
     let file = write(tmp.path(), "mental_health_facilities.csv", &format!("{header}{}\n", rows.join("\n")));
     let mut dir = Directory::open_in_memory().unwrap();
-    let report = dir.import_samhsa(&[file.clone()]).unwrap();
+    let report = dir.import_samhsa(std::slice::from_ref(&file)).unwrap();
     eprintln!("{}", report.summary());
     assert_eq!(report.rows_read, 7);
     assert_eq!(report.created, 2, "Good Place and Bad Phone");

@@ -146,7 +146,7 @@ fn monthly_rules_and_split_days() {
         closes_at: Some("12:00".into()),
         ..Default::default()
     };
-    assert_eq!(open_state(&[first_monday.clone()], None, at(2026, 12, 7, 11, 0)).open_now, OpenNow::Open);
+    assert_eq!(open_state(std::slice::from_ref(&first_monday), None, at(2026, 12, 7, 11, 0)).open_now, OpenNow::Open);
     assert_eq!(open_state(&[first_monday], None, at(2026, 12, 14, 11, 0)).open_now, OpenNow::Closed);
     // Morning and afternoon sessions: closed over lunch.
     let split = [weekly(WEEKDAYS, "08:00", "12:00", Some("UTC")), weekly(WEEKDAYS, "13:00", "17:00", Some("UTC"))];

@@ -50,7 +50,7 @@ fn the_wrong_key_does_not_open_the_database() {
     wp.new_encounter().unwrap();
     drop(wp);
     let wrong_key = zeroize::Zeroizing::new([7u8; 32]);
-    let err = open_encrypted(&Store::db_path(dir.path()), &wrong_key).err().expect("a wrong key must not open it");
+    let err = open_encrypted(&Store::db_path(dir.path()), &wrong_key).expect_err("a wrong key must not open it");
     assert_eq!(err.kind(), ErrorKind::Crypto);
     // Nor does plain SQLite.
     let plain = Connection::open(Store::db_path(dir.path())).unwrap();

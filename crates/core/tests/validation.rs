@@ -39,7 +39,8 @@ fn every_required_field_of_the_demo_agency_is_enforced() {
 #[test]
 fn each_vocabulary_refuses_unknown_codes() {
     let config = AgencyConfig::demo();
-    let cases: Vec<(&str, &str, Box<dyn Fn(&mut Encounter)>)> = vec![
+    type Case<'a> = (&'a str, &'a str, Box<dyn Fn(&mut Encounter)>);
+    let cases: Vec<Case> = vec![
         ("call.call_type", "call_types", Box::new(|e| e.call.call_type = Some("carrier-pigeon".into()))),
         ("crisis_natures", "crisis_natures", Box::new(|e| e.crisis_natures.push("carrier-pigeon".into()))),
         ("behaviours", "behaviours", Box::new(|e| e.behaviours.push("carrier-pigeon".into()))),

@@ -421,7 +421,7 @@ pub(crate) fn write_hsds_document(tx: &Connection, doc: &Value, name: &str, repo
                     walker.document(item)?;
                 }
             }
-            None => walker.document(&doc)?,
+            None => walker.document(doc)?,
         }
         let skipped = std::mem::take(&mut walker.skipped);
         let source = walker.source.clone();
@@ -830,15 +830,9 @@ impl Directory {
     }
 
     fn export_location(&self, id: &str) -> Result<Value> {
-        let (location_type, name, alternate_name, description, lat, lon, org): (
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<f64>,
-            Option<f64>,
-            Option<String>,
-        ) = self
+        type LocationRow =
+            (String, Option<String>, Option<String>, Option<String>, Option<f64>, Option<f64>, Option<String>);
+        let (location_type, name, alternate_name, description, lat, lon, org): LocationRow = self
             .conn
             .prepare_cached(
                 "SELECT location_type, name, alternate_name, description, latitude, longitude, organization_id FROM location WHERE id = ?1",

@@ -263,29 +263,23 @@ pub(crate) fn put_record(c: &Connection, r: &ServiceRecord, source: &str) -> Res
     for phone in &r.phones {
         outcome = outcome.max(store::upsert_phone(c, phone)?);
     }
-    if prune {
-        if store::prune_children(c, "phone", "service_id", &r.service.id, &phone_ids)? {
-            outcome = outcome.max(Outcome::Updated);
-        }
+    if prune && store::prune_children(c, "phone", "service_id", &r.service.id, &phone_ids)? {
+        outcome = outcome.max(Outcome::Updated);
     }
     let schedule_ids: Vec<String> = r.schedules.iter().map(|s| s.id.clone()).collect();
     for schedule in &r.schedules {
         outcome = outcome.max(store::upsert_schedule(c, schedule)?);
     }
-    if prune {
-        if store::prune_children(c, "schedule", "service_id", &r.service.id, &schedule_ids)? {
-            outcome = outcome.max(Outcome::Updated);
-        }
+    if prune && store::prune_children(c, "schedule", "service_id", &r.service.id, &schedule_ids)? {
+        outcome = outcome.max(Outcome::Updated);
     }
     let mut attribute_ids = Vec::new();
     for (code, how) in &r.types {
         outcome = outcome.max(store::tag_service_type(c, &r.service.id, code, how)?);
         attribute_ids.push(stable_id(&["attribute", &r.service.id, &stable_id(&[store::SERVICE_TYPE_TAXONOMY, code])]));
     }
-    if prune {
-        if store::prune_children(c, "attribute", "link_id", &r.service.id, &attribute_ids)? {
-            outcome = outcome.max(Outcome::Updated);
-        }
+    if prune && store::prune_children(c, "attribute", "link_id", &r.service.id, &attribute_ids)? {
+        outcome = outcome.max(Outcome::Updated);
     }
     if let Some(capacity) = &r.capacity {
         outcome = outcome.max(store::upsert_capacity(c, capacity)?);

@@ -205,7 +205,7 @@ pub fn normalize_street(street: &str) -> String {
 /// "860-276-3000 x301" -> ("860-276-3000", Some("301")); None without 10 digits.
 pub fn parse_phone(text: &str) -> Option<(String, Option<String>)> {
     let lower = text.to_lowercase();
-    let (number, ext) = match lower.find(|c| c == 'x' || c == 'e') {
+    let (number, ext) = match lower.find(['x', 'e']) {
         Some(i) => (&text[..i], Some(text[i..].chars().filter(|c| c.is_ascii_digit()).collect::<String>())),
         None => (text, None),
     };

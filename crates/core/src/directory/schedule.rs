@@ -171,7 +171,7 @@ impl Rule {
     }
 
     fn valid_on(&self, date: NaiveDate) -> bool {
-        !self.valid_from.is_some_and(|f| date < f) && !self.valid_to.is_some_and(|t| date > t)
+        self.valid_from.is_none_or(|f| date >= f) && self.valid_to.is_none_or(|t| date <= t)
     }
 
     fn occurs_on(&self, date: NaiveDate) -> bool {

@@ -393,13 +393,12 @@ pub(crate) fn assign_type_bits(c: &Connection) -> Result<()> {
         .prepare("SELECT DISTINCT code FROM taxonomy_term WHERE taxonomy = ?1 AND code IS NOT NULL AND code NOT IN (SELECT code FROM service_type_bit) ORDER BY code")?
         .query_map([SERVICE_TYPE_TAXONOMY], |r| r.get(0))?
         .collect::<std::result::Result<_, _>>()?;
-    let mut next: i64 = c.query_row("SELECT COALESCE(MAX(bit) + 1, 0) FROM service_type_bit", [], |r| r.get(0))?;
-    for code in codes {
-        if next > 62 {
+    let first: i64 = c.query_row("SELECT COALESCE(MAX(bit) + 1, 0) FROM service_type_bit", [], |r| r.get(0))?;
+    for (bit, code) in (first..).zip(codes) {
+        if bit > 62 {
             return Err(crate::error::Error::Config(format!("too many service types; `{code}` has no index bit")));
         }
-        c.execute("INSERT INTO service_type_bit(code, bit) VALUES (?1, ?2)", params![code, next])?;
-        next += 1;
+        c.execute("INSERT INTO service_type_bit(code, bit) VALUES (?1, ?2)", params![code, bit])?;
     }
     Ok(())
 }

@@ -595,7 +595,7 @@ impl Directory {
             Ok(((rank, r.get::<_, String>(1)?), r.get::<_, Option<String>>(2)?))
         })? {
             let row = row?;
-            if !address.as_ref().is_some_and(|best| row.0 >= best.0) {
+            if address.as_ref().is_none_or(|best| row.0 < best.0) {
                 address = Some(row);
             }
         }
