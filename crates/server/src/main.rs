@@ -31,6 +31,10 @@ enum Command {
     Init {
         #[arg(long)]
         no_tls: bool,
+        /// A host name or IP address devices reach this server by, for the self-signed
+        /// certificate (repeatable; localhost and the loopback addresses are always in).
+        #[arg(long = "tls-name", value_name = "NAME", conflicts_with = "no_tls")]
+        tls_names: Vec<String>,
     },
     /// Serves the sync API.
     Serve(ServeArgs),
@@ -56,6 +60,9 @@ struct ServeArgs {
     /// Plain HTTP, for loopback tests and behind a TLS-terminating proxy.
     #[arg(long, conflicts_with_all = ["cert", "key"])]
     no_tls: bool,
+    /// A host name or IP address for the self-signed certificate (repeatable; see `init`).
+    #[arg(long = "tls-name", value_name = "NAME", conflicts_with_all = ["cert", "key", "no_tls"])]
+    tls_names: Vec<String>,
     /// Largest request body, decompressed, in bytes.
     #[arg(long, default_value_t = Settings::default().body_limit_bytes)]
     body_limit: usize,
@@ -165,10 +172,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     std::fs::create_dir_all(&cli.data_dir).with_context(|| format!("creating {}", cli.data_dir.display()))?;
     match &cli.command {
-        Command::Init { no_tls } => {
+        Command::Init { no_tls, tls_names } => {
             cli.store().await?;
             if !no_tls {
-                let (cert, _) = tls::certificate_files(&cli.data_dir, None, None)?;
+                let (cert, _) = tls::certificate_files_for(&cli.data_dir, None, None, tls_names)?;
                 println!("certificate: {}", cert.display());
                 println!("certificate SHA-256: {}", tls::fingerprint(&cert)?);
             }
@@ -185,7 +192,8 @@ async fn main() -> anyhow::Result<()> {
             let tls = if args.no_tls {
                 None
             } else {
-                let (cert, key) = tls::certificate_files(&cli.data_dir, args.cert.clone(), args.key.clone())?;
+                let (cert, key) =
+                    tls::certificate_files_for(&cli.data_dir, args.cert.clone(), args.key.clone(), &args.tls_names)?;
                 Some(tls::server_config(&cert, &key)?)
             };
             let listener =

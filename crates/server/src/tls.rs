@@ -1,6 +1,7 @@
 //! TLS with rustls (ring provider). Without `--cert/--key` the server makes a self-signed
-//! certificate for localhost on first run and keeps it in the data folder, so a demo needs no
-//! setup; devices then pin that certificate.
+//! certificate on first run and keeps it in the data folder, so a demo needs no setup; devices
+//! then pin that certificate. It names localhost and the loopback addresses, plus each
+//! `--tls-name` (the host name or address devices on the station's network use).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,6 +11,11 @@ use axum_server::tls_rustls::RustlsConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+/// What every self-signed certificate names: enough for a device on the server machine itself.
+const LOOPBACK_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+/// Beside the self-signed pair: the names it was made for, one a line.
+const NAMES_FILE: &str = "names.txt";
+
 /// Where the certificate and key are: the given pair, or the data folder's self-signed pair
 /// (created now if missing).
 pub fn certificate_files(
@@ -17,20 +23,61 @@ pub fn certificate_files(
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
 ) -> anyhow::Result<(PathBuf, PathBuf)> {
+    certificate_files_for(data_dir, cert, key, &[])
+}
+
+/// [`certificate_files`], with the self-signed certificate also naming `names` (host names or IP
+/// addresses). An existing one that lacks a name is an error rather than replaced: enrolled
+/// devices pin it, and a new one would lock them out without a word.
+pub fn certificate_files_for(
+    data_dir: &Path,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    names: &[String],
+) -> anyhow::Result<(PathBuf, PathBuf)> {
     if let (Some(cert), Some(key)) = (cert.clone(), key.clone()) {
+        anyhow::ensure!(
+            names.is_empty(),
+            "--tls-name is for the self-signed certificate; a given --cert names its own hosts"
+        );
         return Ok((cert, key));
     }
     anyhow::ensure!(cert.is_none() && key.is_none(), "--cert and --key go together");
     let dir = data_dir.join("tls");
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    if !cert.exists() || !key.exists() {
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
-        let made = rcgen::generate_simple_self_signed(names).context("making a self-signed certificate")?;
-        std::fs::write(&cert, made.cert.pem())?;
-        write_private(&key, made.key_pair.serialize_pem().as_bytes())?;
-        tracing::info!("made a self-signed certificate: {}", cert.display());
+    let (cert, key, names_file) = (dir.join("cert.pem"), dir.join("key.pem"), dir.join(NAMES_FILE));
+    let mut wanted: Vec<String> = LOOPBACK_NAMES.iter().map(|n| n.to_string()).collect();
+    for name in names.iter().map(|n| n.trim().to_ascii_lowercase()) {
+        anyhow::ensure!(!name.is_empty(), "--tls-name is empty");
+        if !wanted.contains(&name) {
+            wanted.push(name);
+        }
     }
+    if cert.exists() && key.exists() {
+        // Made before names were recorded: it names the loopback only.
+        let made_for: Vec<String> = match std::fs::read_to_string(&names_file) {
+            Ok(text) => text.lines().map(str::to_owned).collect(),
+            Err(_) => LOOPBACK_NAMES.iter().map(|n| n.to_string()).collect(),
+        };
+        let missing: Vec<&String> = wanted.iter().filter(|n| !made_for.contains(n)).collect();
+        anyhow::ensure!(
+            missing.is_empty(),
+            "the self-signed certificate in {} was made for {}, not {}. Devices enrolled with it have \
+             pinned it: to make one that also names {}, move that folder away, run `waypoint-server init` \
+             with every --tls-name, and enrol the devices again with the new fingerprint",
+            dir.display(),
+            made_for.join(", "),
+            missing.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", "),
+            missing.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+        );
+        return Ok((cert, key));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let made = rcgen::generate_simple_self_signed(wanted.clone())
+        .with_context(|| format!("making a self-signed certificate for {}", wanted.join(", ")))?;
+    std::fs::write(&cert, made.cert.pem())?;
+    write_private(&key, made.key_pair.serialize_pem().as_bytes())?;
+    std::fs::write(&names_file, wanted.join("\n") + "\n")?;
+    tracing::info!("made a self-signed certificate for {}: {}", wanted.join(", "), cert.display());
     Ok((cert, key))
 }
 

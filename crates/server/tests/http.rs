@@ -362,6 +362,45 @@ async fn tls_with_the_self_signed_certificate_made_on_first_run() {
     assert!(strict.get(&url).send().await.is_err());
 }
 
+#[tokio::test]
+async fn the_self_signed_certificate_names_the_hosts_devices_use() {
+    use waypoint_server::tls::certificate_files_for;
+    let t = TestStore::new(Backend::Sqlite).await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let names = vec!["Waypoint.Station.Example".to_string(), "192.0.2.10".to_string()];
+    let (cert, key) = certificate_files_for(data_dir.path(), None, None, &names).unwrap();
+    let pem = std::fs::read(&cert).unwrap();
+    let tls = waypoint_server::tls::server_config(&cert, &key).unwrap();
+    let server = TestServer::start_with_tls(t.store.clone(), Settings::default(), Some(tls)).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Each host name is resolved to the test server on 127.0.0.1: nothing leaves loopback.
+    let get = |host: &str| {
+        let client = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+            .resolve(host, server.addr)
+            .build()
+            .unwrap();
+        let url = format!("https://{host}:{}/v1/health", server.addr.port());
+        async move { client.get(url).send().await }
+    };
+    assert_eq!(get("waypoint.station.example").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(get("localhost").await.unwrap().status(), StatusCode::OK, "localhost is always named");
+    assert!(get("elsewhere.example").await.is_err(), "a name the certificate does not carry is refused");
+
+    // The same names again keep the certificate; a new one is refused with the way out, since
+    // replacing the certificate would lock out every device that pinned it.
+    let (again, _) = certificate_files_for(data_dir.path(), None, None, &names[..1]).unwrap();
+    assert_eq!(std::fs::read(again).unwrap(), pem);
+    let refused = certificate_files_for(data_dir.path(), None, None, &["new.example".into()]).unwrap_err().to_string();
+    assert!(refused.contains("not new.example") && refused.contains("enrol the devices again"), "{refused}");
+    // A certificate from before names were recorded names the loopback only.
+    std::fs::remove_file(data_dir.path().join("tls/names.txt")).unwrap();
+    assert!(certificate_files_for(data_dir.path(), None, None, &[]).is_ok());
+    assert!(certificate_files_for(data_dir.path(), None, None, &names[..1]).is_err());
+    // A given certificate names its own hosts.
+    assert!(certificate_files_for(data_dir.path(), Some(cert.clone()), Some(key.clone()), &names).is_err());
+}
+
 async fn a_pushed_body_is_checked_against_its_hash_whatever_its_layout(backend: Backend) {
     let t = TestStore::new(backend).await;
     let (_, device) = enroll_device(&t.store).await;
