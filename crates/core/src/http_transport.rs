@@ -81,8 +81,20 @@ fn client_for(config: &HttpConfig) -> Result<Client, TransportError> {
     builder.build().map_err(|e| TransportError::Server(format!("cannot set up HTTPS: {e}")))
 }
 
+/// reqwest's own message is "error sending request for url (...)"; the reason (refused, timed
+/// out, a certificate problem) is in its sources, and is what the officer or admin can act on.
 fn unreachable(error: reqwest::Error) -> TransportError {
-    TransportError::Unreachable(error.to_string())
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    TransportError::Unreachable(message)
 }
 
 fn url(base: &str, path: &str) -> String {

@@ -292,6 +292,37 @@ fn write_meta<T: Serialize>(store: &Store, key: &str, value: &T) -> Result<()> {
     Ok(())
 }
 
+/// Whether the pinned certificate names the host the device was given. Requests check it (the
+/// fingerprint does not replace the name check), and a failure there only says "cannot reach".
+fn certificate_names_host(der: &[u8], url: &reqwest::Url) -> std::result::Result<(), String> {
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::CertificateError;
+
+    let host = url.host_str().unwrap_or_default().trim_matches(|c| c == '[' || c == ']').to_string();
+    let certificate = CertificateDer::from(der.to_vec());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certificate.clone()).map_err(|e| format!("The server's certificate is unusable: {e}."))?;
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        Arc::new(rustls::crypto::ring::default_provider()),
+    )
+    .build()
+    .map_err(|e| format!("The server's certificate is unusable: {e}."))?;
+    let name = ServerName::try_from(host.clone()).map_err(|e| format!("`{host}` is not a host name: {e}."))?;
+    match verifier.verify_server_cert(&certificate, &[], &name, &[], UnixTime::now()) {
+        Ok(_) => Ok(()),
+        Err(rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        )) => Err(format!(
+            "The fingerprint matches, but the server's certificate does not name `{host}`. Use an address \
+             it names (the records admin can tell), or ask them to add this one: `waypoint-server init \
+             --tls-name {host}` on a new certificate."
+        )),
+        Err(other) => Err(format!("The server's certificate is not usable here: {other}.")),
+    }
+}
+
 /// A transport failure as the officer reads it next to the form field.
 fn enrolment_error(error: TransportError) -> Error {
     match error {
@@ -342,6 +373,7 @@ impl Waypoint {
                     format!("The server's certificate has fingerprint {shown}, not the one entered. Do not enrol: check the address with the records admin."),
                 ));
             }
+            certificate_names_host(&der, &url).map_err(|why| Error::validation("server_url", why))?;
             let pem = der_to_pem(&der);
             config.pinned_certificate_pem = Some(pem.as_bytes().to_vec());
             pinned = Some((pem, shown));

@@ -44,11 +44,16 @@ struct Agency {
 
 impl Agency {
     fn start() -> Self {
+        Self::start_at("127.0.0.1")
+    }
+
+    /// On another loopback address (all of 127/8 is loopback on Linux).
+    fn start_at(ip: &str) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let t = rt.block_on(TestStore::new(Backend::Sqlite));
         let tls_dir = tempfile::tempdir().unwrap();
         let (cert, key) = waypoint_server::tls::certificate_files(tls_dir.path(), None, None).unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
         let addr = listener.local_addr().unwrap();
         let mut agency = Agency { rt, t, _tls_dir: tls_dir, cert, key, server: None, addr };
         agency.serve(listener);
@@ -99,7 +104,7 @@ impl Agency {
     }
 
     fn url(&self) -> String {
-        format!("https://127.0.0.1:{}", self.addr.port())
+        format!("https://{}", self.addr)
     }
 
     fn fingerprint(&self) -> String {
@@ -146,6 +151,25 @@ fn enroll(device: &Waypoint, agency: &Agency) -> SyncStatus {
             certificate_fingerprint: Some(agency.fingerprint()),
         })
         .unwrap()
+}
+
+#[test]
+fn enrolment_says_when_the_certificate_does_not_name_the_address() {
+    // The certificate names localhost, 127.0.0.1 and ::1; the server answers on 127.0.0.2.
+    let agency = Agency::start_at("127.0.0.2");
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    let request = |fingerprint: Option<String>| EnrollDevice {
+        server_url: agency.url(),
+        code: agency.code(),
+        certificate_fingerprint: fingerprint,
+    };
+    let refused = device.enroll_device(request(Some(agency.fingerprint()))).unwrap_err();
+    assert_eq!(field_of(&refused).as_deref(), Some("server_url"), "{refused}");
+    let message = refused.to_string();
+    assert!(message.contains("does not name `127.0.0.2`"), "{message}");
+    assert!(message.contains("--tls-name 127.0.0.2"), "{message}");
+    assert!(!device.sync_status().unwrap().enrolled, "not enrolled");
 }
 
 /// The form field an error names.
