@@ -62,36 +62,27 @@ fn ensure_display() -> Result<(VirtualDisplay, String), String> {
             return Ok((VirtualDisplay(None), display));
         }
     }
-    for number in 90..110 {
-        if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
-            continue;
-        }
-        let child = Command::new("Xvfb")
-            .args([
-                format!(":{number}"),
-                "-screen".into(),
-                "0".into(),
-                "1280x800x24".into(),
-                "-nolisten".into(),
-                "tcp".into(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("no DISPLAY and Xvfb cannot start ({e}): apt-get install xvfb"))?;
-        let guard = VirtualDisplay(Some(child));
-        let socket = format!("/tmp/.X11-unix/X{number}");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !Path::new(&socket).exists() {
-            if Instant::now() > deadline {
-                return Err("Xvfb did not start within 10 s".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!("startup: started Xvfb on :{number}");
-        return Ok((guard, format!(":{number}")));
-    }
-    Err("no free X display number for Xvfb".into())
+    // -displayfd: Xvfb picks a free display itself and writes its number once it accepts
+    // clients. Guessing a free number raced with the previous run's Xvfb still exiting.
+    let mut child = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("no DISPLAY and Xvfb cannot start ({e}): apt-get install xvfb"))?;
+    let stdout = child.stdout.take().expect("piped");
+    let guard = VirtualDisplay(Some(child));
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+        let _ = sender.send(line);
+    });
+    let line =
+        receiver.recv_timeout(Duration::from_secs(10)).map_err(|_| "Xvfb did not start within 10 s".to_string())?;
+    let number: u32 = line.trim().parse().map_err(|_| format!("Xvfb reported no display number ({line:?})"))?;
+    eprintln!("startup: started Xvfb on :{number}");
+    Ok((guard, format!(":{number}")))
 }
 
 /// Spawn to the `first-paint` line, in a fresh data folder (the first-run screen).
