@@ -56,7 +56,7 @@ if [ -z "${WAYPOINT_NO_DEMO_SERVER:-}" ]; then
   SERVER_DIR="${WAYPOINT_DEMO_SERVER_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/waypoint-demo-server}"
   if [ ! -f "$SERVER_DIR/.demo-ready" ]; then
     say "first run: setting up a demo agency server in $SERVER_DIR"
-    "$SERVER" --data-dir "$SERVER_DIR" init >/dev/null
+    RUST_LOG=warn "$SERVER" --data-dir "$SERVER_DIR" init >/dev/null
     printf 'demo-password\n' | "$SERVER" --data-dir "$SERVER_DIR" user add --username demo.officer --role officer --password-stdin >/dev/null
     touch "$SERVER_DIR/.demo-ready"
   fi

@@ -69,7 +69,9 @@ else
   say "no HSDS example at $hsds: the directory stays empty"
 fi
 
-ws serve --no-tls --listen 127.0.0.1:0 --body-limit "$BODY_LIMIT" --request-timeout 20 \
+# The binary itself, not the `ws` function: `ws ... &` would fork a subshell, and $! would be
+# the subshell's pid, so the cleanup killed the subshell and left the server running.
+"$server" --data-dir "$data" serve --no-tls --listen 127.0.0.1:0 --body-limit "$BODY_LIMIT" --request-timeout 20 \
   >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
 base=""
