@@ -178,6 +178,9 @@ async fn main() -> anyhow::Result<()> {
                 let (cert, _) = tls::certificate_files_for(&cli.data_dir, None, None, tls_names)?;
                 println!("certificate: {}", cert.display());
                 println!("certificate SHA-256: {}", tls::fingerprint(&cert)?);
+                if let Some(names) = tls::self_signed_names(&cli.data_dir) {
+                    println!("certificate names: {}", names.join(", "));
+                }
             }
             println!("initialized {}", cli.data_dir.display());
         }
@@ -194,6 +197,10 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 let (cert, key) =
                     tls::certificate_files_for(&cli.data_dir, args.cert.clone(), args.key.clone(), &args.tls_names)?;
+                if args.cert.is_none() {
+                    let names = tls::self_signed_names(&cli.data_dir).unwrap_or_default();
+                    tracing::info!("self-signed certificate for {}", names.join(", "));
+                }
                 Some(tls::server_config(&cert, &key)?)
             };
             let listener =

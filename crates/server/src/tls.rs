@@ -53,11 +53,7 @@ pub fn certificate_files_for(
         }
     }
     if cert.exists() && key.exists() {
-        // Made before names were recorded: it names the loopback only.
-        let made_for: Vec<String> = match std::fs::read_to_string(&names_file) {
-            Ok(text) => text.lines().map(str::to_owned).collect(),
-            Err(_) => LOOPBACK_NAMES.iter().map(|n| n.to_string()).collect(),
-        };
+        let made_for = self_signed_names(data_dir).unwrap_or_default();
         let missing: Vec<&String> = wanted.iter().filter(|n| !made_for.contains(n)).collect();
         anyhow::ensure!(
             missing.is_empty(),
@@ -79,6 +75,19 @@ pub fn certificate_files_for(
     std::fs::write(&names_file, wanted.join("\n") + "\n")?;
     tracing::info!("made a self-signed certificate for {}: {}", wanted.join(", "), cert.display());
     Ok((cert, key))
+}
+
+/// The names the data folder's self-signed certificate was made for (loopback only for one made
+/// before they were recorded), or `None` when there is no self-signed certificate there.
+pub fn self_signed_names(data_dir: &Path) -> Option<Vec<String>> {
+    let dir = data_dir.join("tls");
+    if !dir.join("cert.pem").exists() {
+        return None;
+    }
+    Some(match std::fs::read_to_string(dir.join(NAMES_FILE)) {
+        Ok(text) => text.lines().map(str::to_owned).collect(),
+        Err(_) => LOOPBACK_NAMES.iter().map(|n| n.to_string()).collect(),
+    })
 }
 
 #[cfg(unix)]

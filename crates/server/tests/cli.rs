@@ -57,9 +57,15 @@ async fn admin_commands_work_end_to_end(backend: Backend) {
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path();
 
-    let out = ok(cli(&t, data_dir, &["init"], ""));
+    let out = ok(cli(&t, data_dir, &["init", "--tls-name", "waypoint.lan"], ""));
     assert!(out.contains("initialized"), "{out}");
+    assert!(out.contains("certificate names: localhost, 127.0.0.1, ::1, waypoint.lan"), "{out}");
     assert!(data_dir.join("tls/cert.pem").exists() && data_dir.join("tls/key.pem").exists());
+    // init again with the same name keeps the certificate; a name it lacks is refused, with the way out.
+    ok(cli(&t, data_dir, &["init", "--tls-name", "waypoint.lan"], ""));
+    let refused = cli(&t, data_dir, &["init", "--tls-name", "10.0.0.5"], "");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not 10.0.0.5"), "{refused:?}");
 
     let out = ok(cli(
         &t,
