@@ -313,12 +313,30 @@ fn certificate_names_host(der: &[u8], url: &reqwest::Url) -> std::result::Result
     match verifier.verify_server_cert(&certificate, &[], &name, &[], UnixTime::now()) {
         Ok(_) => Ok(()),
         Err(rustls::Error::InvalidCertificate(
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-        )) => Err(format!(
-            "The fingerprint matches, but the server's certificate does not name `{host}`. Use an address \
-             it names (the records admin can tell), or ask them to add this one: `waypoint-server init \
-             --tls-name {host}` on a new certificate."
-        )),
+            error @ (CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }),
+        )) => {
+            let names = match error {
+                // rustls shows them as `DnsName("localhost")`, `IpAddress(127.0.0.1)`.
+                CertificateError::NotValidForNameContext { presented, .. } => format!(
+                    " (it names {})",
+                    presented
+                        .iter()
+                        .map(|n| n
+                            .trim_start_matches("DnsName(")
+                            .trim_start_matches("IpAddress(")
+                            .trim_end_matches(')'))
+                        .map(|n| n.trim_matches('"'))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => String::new(),
+            };
+            Err(format!(
+                "The fingerprint matches, but the server's certificate does not name `{host}`{names}. Use an \
+                 address it names, or ask the records admin to add this one: `waypoint-server init \
+                 --tls-name {host}` on a new certificate."
+            ))
+        }
         Err(other) => Err(format!("The server's certificate is not usable here: {other}.")),
     }
 }

@@ -169,6 +169,7 @@ fn enrolment_says_when_the_certificate_does_not_name_the_address() {
     let message = refused.to_string();
     assert!(message.contains("does not name `127.0.0.2`"), "{message}");
     assert!(message.contains("--tls-name 127.0.0.2"), "{message}");
+    assert!(message.contains("(it names localhost, 127.0.0.1, "), "{message}");
     assert!(!device.sync_status().unwrap().enrolled, "not enrolled");
 }
 
