@@ -188,9 +188,9 @@ impl Directory {
     /// A fresh device's first copy of the agency's directory: the server's snapshot (zstd JSON
     /// lines, one HSDS service document each, then the capacities in effect at the snapshot's
     /// cursor as `{"capacity_update": ...}` lines), applied as upserts in one transaction with one
-    /// index refresh. A capacity line that cannot be applied is reported and skipped, as in the feed. Services the device already has (the bundled national directory) are
-    /// replaced by the agency's version; the rest stay. Returns the services applied and the
-    /// row-level report.
+    /// index refresh. A capacity line that cannot be applied is reported and skipped, as in the
+    /// feed. Services the device already has (the bundled national directory) are replaced by the
+    /// agency's version; the rest stay. Returns the services applied and the row-level report.
     pub fn apply_snapshot(&mut self, compressed: &[u8]) -> Result<(u32, ImportReport)> {
         let started = std::time::Instant::now();
         let mut report = ImportReport::new("server directory snapshot");
