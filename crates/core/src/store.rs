@@ -25,7 +25,7 @@ const EDIT_AUDIT_WINDOW: StdDuration = StdDuration::from_secs(600);
 const LIST_LIMIT: u32 = 2000;
 
 pub struct Store {
-    // Declared before `checkpointer`: closing the connection is what ends the checkpoint thread.
+    // Declared before `_checkpointer`: closing the connection is what ends the checkpoint thread.
     conn: Connection,
     _checkpointer: Checkpointer,
     officer_id: String,

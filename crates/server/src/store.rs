@@ -203,6 +203,7 @@ pub trait Store: Send + Sync {
     /// whole feed up to there holds (see [`capacities_in_effect`]). They go into the directory
     /// snapshot, whose devices pull only the changes after it.
     async fn capacities_at(&self, cursor: u64) -> StoreResult<Vec<Value>>;
+
     /// Records the new hashes and appends their changes in one transaction.
     async fn publish_directory(&self, upserts: Vec<(String, String, Value)>, deletes: Vec<String>) -> StoreResult<u64>;
 }
