@@ -32,10 +32,7 @@ impl Checkpointer {
     /// Opens a second connection to `path` with the data key and asks `conn` to wake it after
     /// every `COMMITS_PER_CHECKPOINT` commits.
     pub fn start(conn: &Connection, path: &Path, data_key: &DataKey) -> Result<Checkpointer> {
-        let own = Connection::open(path)?;
-        own.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(data_key.as_ref())))?;
-        own.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-            .map_err(|e| Error::Crypto(format!("the checkpoint connection does not open: {e}")))?;
+        let own = crate::store::open_keyed(path, data_key)?;
 
         // Capacity 1: wake-ups that arrive while a checkpoint runs fold into the next one.
         let (wake, woken) = sync_channel::<()>(1);

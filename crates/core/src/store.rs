@@ -374,14 +374,7 @@ fn record_ref(e: &Encounter) -> String {
 /// Opens (creating if needed) the SQLCipher database with a raw 256-bit key and brings its schema up to date.
 pub fn open_encrypted(path: &Path, data_key: &DataKey) -> Result<Connection> {
     create_private_file(path)?;
-    let mut conn = Connection::open(path)?;
-    // A raw key (x'..') skips SQLCipher's own passphrase KDF: our key is already random.
-    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(data_key.as_ref())))?;
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|_| {
-        Error::Crypto(
-            "the database does not open with this device's key: it is damaged or belongs to another key".into(),
-        )
-    })?;
+    let mut conn = open_keyed(path, data_key)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
@@ -390,6 +383,19 @@ pub fn open_encrypted(path: &Path, data_key: &DataKey) -> Result<Connection> {
          PRAGMA busy_timeout = 5000;",
     )?;
     migrations::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// A connection to the existing SQLCipher database at `path`, keyed and checked (no schema work).
+pub fn open_keyed(path: &Path, data_key: &DataKey) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    // A raw key (x'..') skips SQLCipher's own passphrase KDF: our key is already random.
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(data_key.as_ref())))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|_| {
+        Error::Crypto(
+            "the database does not open with this device's key: it is damaged or belongs to another key".into(),
+        )
+    })?;
     Ok(conn)
 }
 
