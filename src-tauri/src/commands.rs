@@ -6,7 +6,7 @@ use uuid::Uuid;
 use waypoint_core::directory::{Place, ResourceCard, ServiceHit, Suggestion, SuggestionRequest};
 use waypoint_core::gps::GpsReading;
 use waypoint_core::services::DirectoryStatus;
-use waypoint_core::sync_client::{EnrollDevice, OfficerLogin, SyncStatus};
+use waypoint_core::sync::{EnrollDevice, OfficerLogin, SyncStatus};
 use waypoint_core::{
     AgencyConfig, AppError, AppStatus, AuditReport, Encounter, EncounterDetail, EncounterSummary, Error, ListQuery,
     SaveOutcome, Term, Waypoint,

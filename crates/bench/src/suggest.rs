@@ -10,9 +10,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use waypoint_core::directory::bundle::{self, NATIONAL_BUNDLE};
-use waypoint_core::directory::store::LISTED;
-use waypoint_core::directory::*;
+use waypoint_directory::bundle::{self, NATIONAL_BUNDLE};
+use waypoint_directory::store::LISTED;
+use waypoint_directory::*;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -11,7 +11,7 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use waypoint_core::http_transport::{HttpConfig, HttpTransport};
+use waypoint_core::sync::http::{HttpConfig, HttpTransport};
 use waypoint_core::keys::KdfParams;
 use waypoint_core::{AgencyConfig, Encounter, Waypoint};
 
@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long, default_value_t = 30_000)]
     pub directory: usize,
     /// Push batch and pull page size, in body bytes.
-    #[arg(long, default_value_t = waypoint_core::sync::DEFAULT_BATCH_BYTES)]
+    #[arg(long, default_value_t = waypoint_protocol::DEFAULT_BATCH_BYTES)]
     pub batch_bytes: usize,
 }
 

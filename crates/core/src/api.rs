@@ -13,7 +13,6 @@ use crate::error::{AppError, Error, Result};
 use crate::keys::{KdfParams, KeyFile};
 use crate::model::{Encounter, EncounterDetail, EncounterSummary, ListQuery};
 use crate::store::Store;
-use crate::sync;
 use crate::validate;
 use crate::vocab::AgencyConfig;
 
@@ -60,8 +59,8 @@ pub struct Waypoint {
     pub(crate) directory: Mutex<Option<crate::directory::Directory>>,
     pub(crate) directory_load: Mutex<Option<crate::services::DirectoryStatus>>,
     pub(crate) gps: Mutex<Option<crate::gps::GpsWatcher>>,
-    pub(crate) sync_runtime: Mutex<crate::sync_client::SyncRuntime>,
-    pub(crate) sync_channel: Mutex<crate::sync_client::SyncChannel>,
+    pub(crate) sync_runtime: Mutex<crate::sync::worker::SyncRuntime>,
+    pub(crate) sync_channel: Mutex<crate::sync::worker::SyncChannel>,
 }
 
 impl Waypoint {
@@ -85,7 +84,7 @@ impl Waypoint {
             directory_load: Mutex::new(None),
             gps: Mutex::new(None),
             sync_runtime: Mutex::new(Default::default()),
-            sync_channel: Mutex::new(crate::sync_client::SyncChannel::new()),
+            sync_channel: Mutex::new(crate::sync::worker::SyncChannel::new()),
         })
     }
 
@@ -160,7 +159,7 @@ impl Waypoint {
         crate::keys::clear_failed_unlocks(&self.data_dir)?;
         store.audit("unlock", None, "ok")?;
         *self.lock_store() = Some(store);
-        self.request_sync(crate::sync_client::Trigger::Now);
+        self.request_sync(crate::sync::worker::Trigger::Now);
         self.status()
     }
 
@@ -208,7 +207,7 @@ impl Waypoint {
             }
             s.submit(saved.id, saved.version, Utc::now())
         })
-        .inspect(|_| self.request_sync(crate::sync_client::Trigger::Soon))
+        .inspect(|_| self.request_sync(crate::sync::worker::Trigger::Soon))
     }
 
     /// Starts an amendment: a new draft version that supersedes the newest submitted one.
@@ -250,156 +249,6 @@ impl Waypoint {
             s.audit("export", None, &format!("ok: {} versions", out.len()))?;
             Ok(out)
         })
-    }
-
-    /// One sync round: push the whole outbox, then pull until the feed is drained. The store is
-    /// locked only between network calls, so saving never waits for the network. A transport
-    /// error ends the round with the outbox as it was; the caller retries with backoff.
-    ///
-    /// The network calls run on a thread of their own, one request ahead of the store work: while
-    /// the server stores batch k, this thread settles batch k-1 and reads batch k+1 (and while the
-    /// device applies page k, page k+1 is already on its way). Round trips, not bytes, bound a
-    /// sync on a good connection.
-    pub fn sync_once(
-        &self,
-        transport: &mut (dyn sync::Transport + Send),
-        max_bytes: usize,
-        directory: &mut dyn FnMut(&[waypoint_protocol::Change]) -> Result<()>,
-    ) -> std::result::Result<sync::SyncReport, sync::SyncError> {
-        let mut report = sync::SyncReport::default();
-        self.push_outbox(&mut *transport, max_bytes, &mut report)?;
-        self.pull_feed(transport, max_bytes, directory, &mut report)?;
-        self.with_store(sync::mark_synced)?;
-        Ok(report)
-    }
-
-    fn push_outbox(
-        &self,
-        transport: &mut (dyn sync::Transport + Send),
-        max_bytes: usize,
-        report: &mut sync::SyncReport,
-    ) -> std::result::Result<(), sync::SyncError> {
-        use std::sync::mpsc;
-        /// Batches sent and not yet answered: one on the wire, one queued behind it.
-        const AHEAD: usize = 2;
-        std::thread::scope(|scope| {
-            let (to_network, batches) = mpsc::sync_channel::<waypoint_protocol::RawPushRequest>(1);
-            let (replies_out, replies) = mpsc::channel();
-            scope.spawn(move || {
-                for request in batches {
-                    let reply = transport.push(&request);
-                    let failed = reply.is_err();
-                    // After a failure nothing more is sent: the next round starts over.
-                    if replies_out.send(reply).is_err() || failed {
-                        break;
-                    }
-                }
-            });
-            let mut outcome = Ok(());
-            let settle = |reply: std::result::Result<_, sync::TransportError>,
-                          report: &mut sync::SyncReport|
-             -> std::result::Result<(), sync::SyncError> {
-                let response: waypoint_protocol::PushResponse = reply?;
-                let settled = |r: &sync::SyncReport| r.stored + r.duplicates + r.conflicts + r.rejected;
-                let before = settled(report);
-                self.with_store(|s| sync::apply_acks(s, &response.acks, report))?;
-                if settled(report) == before {
-                    // The server answered without settling anything: stop rather than loop.
-                    return Err(
-                        sync::TransportError::Server("the server acknowledged none of the records".into()).into()
-                    );
-                }
-                Ok(())
-            };
-            let mut sent_up_to = 0u64;
-            let mut in_flight = 0usize;
-            loop {
-                let batch = match self.with_store(|s| sync::outbox_batch(s, sent_up_to, max_bytes)) {
-                    Ok(batch) if batch.is_empty() => break,
-                    Ok(batch) => batch,
-                    Err(error) => {
-                        outcome = Err(error.into());
-                        break;
-                    }
-                };
-                sent_up_to = batch.last().map_or(sent_up_to, |r| r.seq);
-                report.pushed += batch.len() as u32;
-                report.requests += 1;
-                if to_network.send(waypoint_protocol::RawPushRequest { records: batch }).is_err() {
-                    break; // the network thread stopped on a failure; its reply says which
-                }
-                in_flight += 1;
-                if in_flight == AHEAD {
-                    in_flight -= 1;
-                    match replies.recv() {
-                        Ok(reply) => {
-                            if let Err(error) = settle(reply, report) {
-                                outcome = Err(error);
-                                break;
-                            }
-                        }
-                        Err(_) => break,
-                    }
-                }
-            }
-            drop(to_network);
-            // Settle what is still out (a failure keeps the first error; later replies still count).
-            for reply in replies.iter().take(in_flight) {
-                if let Err(error) = settle(reply, report) {
-                    if outcome.is_ok() {
-                        outcome = Err(error);
-                    }
-                }
-            }
-            outcome
-        })
-    }
-
-    fn pull_feed(
-        &self,
-        transport: &mut (dyn sync::Transport + Send),
-        max_bytes: usize,
-        directory: &mut dyn FnMut(&[waypoint_protocol::Change]) -> Result<()>,
-        report: &mut sync::SyncReport,
-    ) -> std::result::Result<(), sync::SyncError> {
-        use std::sync::mpsc;
-        let start = self.with_store(sync::cursor)?;
-        std::thread::scope(|scope| {
-            // One page may wait while the next is fetched; more would only hold memory.
-            let (pages_out, pages) = mpsc::sync_channel(1);
-            scope.spawn(move || {
-                let mut cursor = start;
-                loop {
-                    let page = transport.pull(cursor, max_bytes);
-                    let next = page.as_ref().ok().filter(|p| p.more).map(|p| p.cursor);
-                    if pages_out.send(page).is_err() {
-                        break; // the device stopped applying (a store error)
-                    }
-                    match next {
-                        Some(after) => cursor = after,
-                        None => break,
-                    }
-                }
-            });
-            for page in pages {
-                report.requests += 1;
-                let page = page?;
-                // Directory changes first and outside the store lock: opening the directory (the
-                // national load on a fresh install) and refreshing its index take seconds, and
-                // autosaves must not wait for them.
-                let (directory_changes, reviews) = sync::split_page(page);
-                if !directory_changes.is_empty() {
-                    directory(&directory_changes)?;
-                }
-                report.pulled += self.with_store(|s| sync::apply_pull(s, &reviews))?;
-            }
-            Ok(())
-        })
-    }
-
-    /// The sync state of one version (`None` for a draft).
-    pub fn sync_state(&self, id: Uuid, version: u32) -> Result<Option<sync::SyncState>> {
-        self.with_store(|s| sync::state_of(s, id, version))
     }
 
     /// Records a supervisor's decision pulled from the server.

@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::gps::GpsReading;
 use crate::model::{Encounter, EncounterDetail, EncounterSummary, ListQuery};
 use crate::services::DirectoryStatus;
-use crate::sync_client::{EnrollDevice, OfficerLogin, SyncStatus};
+use crate::sync::{EnrollDevice, OfficerLogin, SyncStatus};
 use crate::vocab::AgencyConfig;
 
 /// Writes every type crossing the IPC boundary (and the types they use) into `dir`.

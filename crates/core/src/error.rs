@@ -58,6 +58,21 @@ impl Error {
     }
 }
 
+impl From<waypoint_directory::Error> for Error {
+    fn from(error: waypoint_directory::Error) -> Self {
+        use waypoint_directory::Error as Directory;
+        match error {
+            Directory::Validation { field, message } => Error::Validation { field, message },
+            Directory::NotFound(what) => Error::NotFound(what),
+            Directory::InvalidState(why) => Error::InvalidState(why),
+            Directory::Config(why) => Error::Config(why),
+            Directory::Storage(e) => Error::Storage(e),
+            Directory::Io(e) => Error::Io(e),
+            Directory::Json(e) => Error::Json(e),
+        }
+    }
+}
+
 /// The closed set of error kinds the UI may match on (it never matches on messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]

@@ -6,19 +6,20 @@ pub mod api;
 pub mod audit;
 pub mod bindings;
 pub mod checkpoint;
-pub mod directory;
 pub mod error;
 pub mod gps;
-pub mod http_transport;
 pub mod keys;
 pub mod migrations;
 pub mod model;
 pub mod services;
 pub mod store;
+pub mod suggestion_request;
 pub mod sync;
-pub mod sync_client;
 pub mod validate;
 pub mod vocab;
+
+/// The service directory the device carries (its own crate, shared with the server's importers).
+pub use waypoint_directory as directory;
 
 pub use api::{AppStatus, AuditReport, BootSnapshot, SaveOutcome, Waypoint};
 pub use error::{AppError, Error, ErrorKind, Result};

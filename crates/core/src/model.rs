@@ -39,6 +39,16 @@ impl EncounterStatus {
     }
 }
 
+/// A supervisor's decision (as the wire carries it) is the status the version takes.
+impl From<waypoint_protocol::ReviewDecision> for EncounterStatus {
+    fn from(decision: waypoint_protocol::ReviewDecision) -> Self {
+        match decision {
+            waypoint_protocol::ReviewDecision::Approved => EncounterStatus::Approved,
+            waypoint_protocol::ReviewDecision::Returned => EncounterStatus::Returned,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum LocationSource {
@@ -267,7 +277,7 @@ pub struct EncounterSummary {
     pub dispositions: Vec<String>,
     pub review_comment: Option<String>,
     /// Where this version is in sync with the agency server (`None` for a draft).
-    pub sync: Option<crate::sync::SyncState>,
+    pub sync: Option<SyncState>,
 }
 
 impl From<&Encounter> for EncounterSummary {
@@ -300,7 +310,7 @@ pub struct VersionInfo {
     pub submitted_at: Option<DateTime<Utc>>,
     pub review: Option<Review>,
     /// Where this version is in sync with the agency server (`None` for a draft).
-    pub sync: Option<crate::sync::SyncState>,
+    pub sync: Option<SyncState>,
 }
 
 /// An encounter with its whole history, newest version first.
@@ -321,4 +331,13 @@ pub struct ListQuery {
     /// Occurred before this instant.
     pub to: Option<DateTime<Utc>>,
     pub status: Option<EncounterStatus>,
+}
+
+/// A version's place in sync, as the officer sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SyncState {
+    Pending { attempts: u32 },
+    Synced { at: Option<String>, note: Option<String> },
+    NeedsAttention { reason: String },
 }

@@ -13,6 +13,7 @@ use crate::directory::{Directory, Place, ResourceCard, ServiceHit, Suggestion, S
 use crate::error::{Error, Result};
 use crate::gps::{GpsReading, GpsWatcher};
 use crate::model::Encounter;
+use crate::suggestion_request;
 use crate::vocab::Term;
 
 /// The directory's file in the data folder: public data, so not encrypted.
@@ -70,7 +71,7 @@ impl Waypoint {
     /// The suggestions panel of the encounter form: what this encounter so far calls for, near
     /// its location. Without a location there is nothing to measure distance from.
     pub fn suggest_for_encounter(&self, encounter: Encounter, needs: Vec<String>) -> Result<Vec<Suggestion>> {
-        let request = SuggestionRequest::from_encounter(&encounter, needs).ok_or_else(|| {
+        let request = suggestion_request::for_encounter(&encounter, needs).ok_or_else(|| {
             Error::validation("location", "Set the location (GPS, map or address) to see services near it.")
         })?;
         self.suggest_services(request)
@@ -128,9 +129,9 @@ impl Waypoint {
         Ok(())
     }
 
-    fn with_directory<T>(&self, action: impl FnOnce(&Directory) -> Result<T>) -> Result<T> {
+    fn with_directory<T>(&self, action: impl FnOnce(&Directory) -> waypoint_directory::Result<T>) -> Result<T> {
         let guard = self.directory_guard()?;
-        action(guard.as_ref().expect("directory_guard opens the directory"))
+        Ok(action(guard.as_ref().expect("directory_guard opens the directory"))?)
     }
 
     /// The directory, opened (and on a fresh install loaded) under its lock, so a second caller

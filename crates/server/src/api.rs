@@ -8,8 +8,7 @@ use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use waypoint_core::sync::ReviewResultBody;
-use waypoint_core::EncounterStatus;
+use waypoint_protocol::ReviewResultBody;
 use waypoint_protocol::{
     CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, EnrollmentCode, ErrorBody, FeedPosition, LoginRequest,
     LoginResponse, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest, ReviewDecision,
@@ -201,10 +200,7 @@ pub async fn review(
         .ok_or_else(|| ApiError::not_found(format!("encounter {} v{}", request.encounter_id, request.version)))?;
     let body = ReviewResultBody {
         version: request.version,
-        decision: match request.decision {
-            ReviewDecision::Approved => EncounterStatus::Approved,
-            ReviewDecision::Returned => EncounterStatus::Returned,
-        },
+        decision: request.decision,
         comment,
         reviewer: Some(reviewer.to_string()),
         at: Utc::now(),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde_json::Value;
-use waypoint_core::directory::{samhsa, Directory, ImportReport};
+use waypoint_directory::{samhsa, Directory, ImportReport};
 
 use crate::snapshot::{self, Manifest};
 use crate::store::SharedStore;

@@ -56,7 +56,7 @@ impl Default for Settings {
             body_limit_bytes: 8 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             session_ttl: chrono::Duration::hours(12),
-            default_pull_bytes: waypoint_core::sync::DEFAULT_BATCH_BYTES,
+            default_pull_bytes: waypoint_protocol::DEFAULT_BATCH_BYTES,
             max_pull_bytes: 4 * 1024 * 1024,
             directory_snapshot_dir: None,
         }

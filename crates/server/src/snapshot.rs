@@ -2,7 +2,7 @@
 //! by change: `GET /v1/directory/snapshot`.
 //!
 //! `waypoint-server directory import` writes it next to the directory: the HSDS service documents
-//! (what [`waypoint_core::directory::Directory::export_hsds`] yields), one JSON document a line,
+//! (what [`waypoint_directory::Directory::export_hsds`] yields), one JSON document a line,
 //! zstd-compressed, in a file named after its content hash, and then `directory-snapshot.json`, a
 //! small manifest naming that file, its SHA-256 (the strong `ETag`), its size, and the feed cursor
 //! it reflects (`X-Waypoint-Cursor`): the device stores that cursor and pulls only what came after.
@@ -62,7 +62,7 @@ impl Manifest {
 
 /// The key of a snapshot line that carries a capacity update rather than a service document
 /// (the device reads it with the same constant).
-pub use waypoint_core::directory::feed::SNAPSHOT_CAPACITY_KEY as CAPACITY_LINE_KEY;
+pub use waypoint_protocol::SNAPSHOT_CAPACITY_KEY as CAPACITY_LINE_KEY;
 
 /// The snapshot's bytes: one HSDS service document a line, then one `{"capacity_update": ...}`
 /// line per capacity in effect at the snapshot's cursor (a device that starts from the snapshot

@@ -121,5 +121,5 @@ pub fn server_config(cert: &Path, key: &Path) -> anyhow::Result<RustlsConfig> {
 /// type it at enrolment (`AB:CD:...`).
 pub fn fingerprint(cert: &Path) -> anyhow::Result<String> {
     let der = CertificateDer::from_pem_file(cert).with_context(|| format!("reading {}", cert.display()))?;
-    Ok(waypoint_core::sync_client::certificate_fingerprint(&der))
+    Ok(waypoint_protocol::certificate_fingerprint(&der))
 }

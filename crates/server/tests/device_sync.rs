@@ -1,4 +1,4 @@
-//! The device's sync client (`waypoint_core::sync_client`) against a real waypoint-server over
+//! The device's sync client (`waypoint_core::sync`) against a real waypoint-server over
 //! HTTPS on 127.0.0.1 with its self-signed certificate: enrolment with a typed fingerprint,
 //! officer sign-in, the background worker riding out a server outage, records the server
 //! refuses, and directory changes from the server's feed landing in the device's directory.
@@ -21,8 +21,8 @@ use uuid::Uuid;
 use waypoint_core::directory::Directory;
 use waypoint_core::keys::{KdfParams, KeyFile};
 use waypoint_core::store::Store;
-use waypoint_core::sync::SyncState;
-use waypoint_core::sync_client::{EnrollDevice, OfficerLogin, RoundOutcome, SyncStatus};
+use waypoint_core::SyncState;
+use waypoint_core::sync::{EnrollDevice, OfficerLogin, RoundOutcome, SyncStatus};
 use waypoint_core::{AgencyConfig, AppError, Encounter, Error, Waypoint};
 use waypoint_protocol::{CapacityUpdate, Role};
 use waypoint_server::store::SharedStore;

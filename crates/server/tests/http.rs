@@ -197,9 +197,9 @@ async fn a_supervisor_review_reaches_the_device_that_pushed(backend: Backend) {
     let change = &page.changes[0];
     assert_eq!((change.kind, change.key.clone()), (ChangeKind::ReviewResult, id.to_string()));
     // The body is what the device's sync engine applies.
-    let body: waypoint_core::sync::ReviewResultBody = serde_json::from_value(change.body.clone()).unwrap();
+    let body: waypoint_protocol::ReviewResultBody = serde_json::from_value(change.body.clone()).unwrap();
     assert_eq!(body.version, 1);
-    assert_eq!(body.decision, waypoint_core::EncounterStatus::Returned);
+    assert_eq!(body.decision, waypoint_protocol::ReviewDecision::Returned);
     assert_eq!(body.comment.as_deref(), Some("add the hospital name"));
     assert_eq!(body.reviewer.as_deref(), Some("sgt.reyes"));
     assert!(pull(bystander).await.changes.is_empty(), "other devices do not receive it");

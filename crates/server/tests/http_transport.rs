@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::http::{header, StatusCode};
 use common::*;
-use waypoint_core::http_transport::{HttpConfig, HttpTransport};
+use waypoint_core::sync::http::{HttpConfig, HttpTransport};
 use waypoint_core::sync::{Transport, TransportError};
 use waypoint_protocol::{PushRequest, RawPushRequest};
 use waypoint_server::Settings;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use common::*;
 use serde_json::{json, Value};
-use waypoint_core::http_transport::{download_directory_snapshot, HttpConfig, SnapshotInfo};
+use waypoint_core::sync::http::{download_directory_snapshot, HttpConfig, SnapshotInfo};
 use waypoint_core::sync::TransportError;
 use waypoint_protocol::{ChangeKind, Role};
 use waypoint_server::directory_feed;

@@ -6,9 +6,11 @@
 mod common;
 
 use common::*;
-use waypoint_core::http_transport::{self, HttpConfig, HttpTransport};
+use waypoint_core::sync::http::{self as http_transport, HttpConfig, HttpTransport};
 use waypoint_core::keys::KdfParams;
-use waypoint_core::sync::{SyncError, SyncState, TransportError, DEFAULT_BATCH_BYTES};
+use waypoint_core::sync::{SyncError, TransportError};
+use waypoint_core::SyncState;
+use waypoint_protocol::DEFAULT_BATCH_BYTES;
 use waypoint_core::{AgencyConfig, Encounter, EncounterStatus, Waypoint};
 use waypoint_protocol::Role;
 use waypoint_server::Settings;

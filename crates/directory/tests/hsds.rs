@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
-use waypoint_core::directory::samhsa::{self, Mapping};
-use waypoint_core::directory::store::LISTED;
-use waypoint_core::directory::*;
+use waypoint_directory::samhsa::{self, Mapping};
+use waypoint_directory::store::LISTED;
+use waypoint_directory::*;
 
 fn hsds() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hsds-3.0")

@@ -8,6 +8,7 @@
 
 pub mod bundle;
 pub mod card;
+pub mod error;
 pub mod feed;
 pub mod hsds;
 pub mod model;
@@ -27,7 +28,7 @@ pub use model::*;
 pub use store::{stable_id, Outcome};
 pub use suggest::{Strategy, SuggestionRules};
 
-use crate::error::{Error, Result};
+pub use error::{Error, Result};
 
 /// A service with everything ranking and the resource card need, at one location.
 /// What tests, the synthetic benchmark and the bundled directory write through.

@@ -1,8 +1,8 @@
 //! Open now / closed / unknown across timezones, overnight hours, 24/7, DST and missing data.
 
 use chrono::{DateTime, TimeZone, Utc};
-use waypoint_core::directory::schedule::open_state;
-use waypoint_core::directory::{OpenNow, Schedule};
+use waypoint_directory::schedule::open_state;
+use waypoint_directory::{OpenNow, Schedule};
 
 fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()

@@ -17,7 +17,7 @@ use super::store::{stable_id, INFERRED, LISTED};
 use super::{put_record, Directory, ServiceRecord};
 use crate::error::{Error, Result};
 
-pub const DEFAULT_MAPPING_JSON: &str = include_str!("../../../../assets/directory/samhsa_mapping.json");
+pub const DEFAULT_MAPPING_JSON: &str = include_str!("../../../assets/directory/samhsa_mapping.json");
 
 /// The source name stored on every row this importer writes.
 pub const SOURCE: &str = "samhsa";

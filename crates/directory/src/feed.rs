@@ -3,7 +3,7 @@
 //! the same directory (a page is re-sent when its cursor did not commit).
 
 use rusqlite::{params, Connection, OptionalExtension};
-use waypoint_protocol::{CapacityUpdate, Change, ChangeKind};
+use waypoint_protocol::{CapacityUpdate, Change, ChangeKind, SNAPSHOT_CAPACITY_KEY};
 
 use super::model::{ImportReport, ServiceCapacity};
 use super::{hsds, store, Directory};
@@ -180,9 +180,6 @@ fn apply_capacity(tx: &Connection, body: &serde_json::Value) -> Result<()> {
     )?;
     Ok(())
 }
-
-/// The key of a snapshot line that carries a capacity update (after the service documents).
-pub const SNAPSHOT_CAPACITY_KEY: &str = "capacity_update";
 
 impl Directory {
     /// A fresh device's first copy of the agency's directory: the server's snapshot (zstd JSON

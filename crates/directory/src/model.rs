@@ -235,29 +235,6 @@ pub struct SuggestionRequest {
     pub limit: Option<u32>,
 }
 
-impl SuggestionRequest {
-    /// The request an encounter form implies, at the encounter's location (None without one).
-    pub fn from_encounter(encounter: &crate::model::Encounter, needs: Vec<String>) -> Option<Self> {
-        Some(SuggestionRequest {
-            lat: encounter.location.lat?,
-            lon: encounter.location.lon?,
-            crisis_natures: encounter.crisis_natures.clone(),
-            behaviours: encounter.behaviours.clone(),
-            substances: encounter.risk.substances.clone(),
-            age_band: encounter.subject.age_band.clone(),
-            veteran: match encounter.subject.veteran {
-                Some(crate::model::YesNoUnknown::Yes) => Some(true),
-                Some(crate::model::YesNoUnknown::No) => Some(false),
-                _ => None,
-            },
-            housing_status: encounter.subject.housing_status.clone(),
-            needs,
-            radius_miles: None,
-            limit: None,
-        })
-    }
-}
-
 /// Open now, closed, or unknown: unknown is never shown as open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]

@@ -1,8 +1,8 @@
 //! Ranking: the right help for this person now, first.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use waypoint_core::directory::store::{INFERRED, LISTED};
-use waypoint_core::directory::*;
+use waypoint_directory::store::{INFERRED, LISTED};
+use waypoint_directory::*;
 
 const TZ: &str = "America/New_York";
 // Columbus, Ohio.
@@ -285,7 +285,7 @@ fn weights_come_from_the_rules_file_not_code() {
     let req = SuggestionRequest { needs: vec!["outpatient".into()], ..adult_suicidal_intoxicated() };
     assert_eq!(dir.suggest(&req, saturday_2am()).unwrap()[0].name, "Franklin Crisis Stabilization Unit");
     // An agency that weighs outpatient care far above crisis care, and ignores hours.
-    let mut rules = SuggestionRules::from_json(waypoint_core::directory::suggest::DEFAULT_RULES_JSON).unwrap();
+    let mut rules = SuggestionRules::from_json(waypoint_directory::suggest::DEFAULT_RULES_JSON).unwrap();
     rules.behaviours.clear();
     rules.substances.clear();
     rules.needs.get_mut("outpatient").unwrap().insert("outpatient".into(), 50.0);
@@ -293,7 +293,7 @@ fn weights_come_from_the_rules_file_not_code() {
     dir.set_rules(rules);
     assert_eq!(dir.suggest(&req, saturday_2am()).unwrap()[0].name, "Downtown Counseling Office");
     // Rules naming a service type that does not exist are refused.
-    let bad = waypoint_core::directory::suggest::DEFAULT_RULES_JSON.replace("\"shelter\": 10", "\"shelterz\": 10");
+    let bad = waypoint_directory::suggest::DEFAULT_RULES_JSON.replace("\"shelter\": 10", "\"shelterz\": 10");
     assert!(SuggestionRules::from_json(&bad).is_err());
 }
 
@@ -316,22 +316,6 @@ fn name_search_uses_fts5() {
     // FTS syntax in user input is just text.
     assert!(dir.search_by_name("\"unbalanced AND (", 10).is_ok());
     assert!(dir.search_by_name("zzzzqqq", 10).unwrap().is_empty());
-}
-
-#[test]
-fn request_from_an_encounter_form() {
-    let mut e = waypoint_core::model::Encounter::new_draft("dev", "off", 1, saturday_2am());
-    assert!(SuggestionRequest::from_encounter(&e, vec![]).is_none(), "no location yet");
-    e.location.lat = Some(HERE.0);
-    e.location.lon = Some(HERE.1);
-    e.behaviours = vec!["suicide_threat".into()];
-    e.risk.substances = vec!["alcohol".into()];
-    e.subject.age_band = Some("25_44".into());
-    e.subject.veteran = Some(waypoint_core::model::YesNoUnknown::Yes);
-    let req = SuggestionRequest::from_encounter(&e, vec!["detox".into()]).unwrap();
-    assert_eq!(req.veteran, Some(true));
-    let out = directory().suggest(&req, saturday_2am()).unwrap();
-    assert_eq!(out[0].name, "Franklin Crisis Stabilization Unit");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use serde_json::json;
-use waypoint_core::directory::Directory;
+use waypoint_directory::Directory;
 use waypoint_protocol::{Change, ChangeKind};
 
 const SERVICE: &str = "ac148810-d857-441c-9679-408f346de14b";

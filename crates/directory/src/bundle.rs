@@ -17,7 +17,7 @@ use super::Directory;
 use crate::error::{Error, Result};
 
 /// The bundle compiled into the binary, so first start needs no file lookup.
-pub const NATIONAL_BUNDLE: &[u8] = include_bytes!("../../../../assets/directory/national.jsonl.zst");
+pub const NATIONAL_BUNDLE: &[u8] = include_bytes!("../../../assets/directory/national.jsonl.zst");
 
 pub const FORMAT: &str = "waypoint-directory-bundle";
 

@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use waypoint_core::directory::samhsa::{self, normalize_street, normalize_zip, parse_phone, Mapping};
-use waypoint_core::directory::Directory;
+use waypoint_directory::samhsa::{self, normalize_street, normalize_zip, parse_phone, Mapping};
+use waypoint_directory::Directory;
 
 fn shared() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/samhsa")
@@ -71,7 +71,7 @@ fn imports_the_national_listings_and_reimport_never_duplicates() {
     let near = dir.search_by_name_near("hospital", Some(austin), 20).unwrap();
     let miles: Vec<f64> = near
         .iter()
-        .map(|h| waypoint_core::directory::suggest::haversine_miles(austin.0, austin.1, h.latitude, h.longitude))
+        .map(|h| waypoint_directory::suggest::haversine_miles(austin.0, austin.1, h.latitude, h.longitude))
         .collect();
     assert!(miles.len() >= 5, "{near:?}");
     // Austin Lakes Hospital and Austin State Hospital are within 3 miles.

@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use waypoint_protocol::{EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushResponse, RawPushRequest};
 
-use crate::sync::{Transport, TransportError};
+use super::transport::{Transport, TransportError};
 
 /// zstd level 1: on push batches (encounters that repeat the same keys and phrases) it compressed
 /// as well as level 3 (0.98 vs 1.02 MB for the 10,000-encounter benchmark) for less CPU.

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use waypoint_core::directory::bundle::{self, NATIONAL_BUNDLE};
-use waypoint_core::directory::samhsa::{self, Mapping};
-use waypoint_core::directory::Directory;
+use waypoint_directory::bundle::{self, NATIONAL_BUNDLE};
+use waypoint_directory::samhsa::{self, Mapping};
+use waypoint_directory::Directory;
 
 fn shared() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/samhsa")
@@ -73,12 +73,12 @@ fn sqlite_has_rtree_and_fts5_and_migrations_are_tracked() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(versions, (1..=waypoint_core::directory::schema::MIGRATIONS.len() as u32).collect::<Vec<_>>());
+    assert_eq!(versions, (1..=waypoint_directory::schema::MIGRATIONS.len() as u32).collect::<Vec<_>>());
     drop(dir);
     // Reopening runs nothing twice (a re-run CREATE TABLE would fail).
     let dir = Directory::open(&path).unwrap();
     let n: i64 = dir.connection().query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
-    assert_eq!(n as usize, waypoint_core::directory::schema::MIGRATIONS.len());
+    assert_eq!(n as usize, waypoint_directory::schema::MIGRATIONS.len());
     // The directory file is plain SQLite: readable without any key.
     let plain = rusqlite::Connection::open(&path).unwrap();
     let _: i64 = plain.query_row("SELECT COUNT(*) FROM service", [], |r| r.get(0)).unwrap();

@@ -1,0 +1,178 @@
+//! One sync round: push the whole outbox, then pull the feed until it is drained.
+
+use uuid::Uuid;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::feed::{apply_pull, cursor, mark_synced, split_page};
+use super::outbox::{apply_acks, outbox_batch, state_of};
+use super::transport::{SyncError, Transport, TransportError};
+use crate::api::Waypoint;
+use crate::error::Result;
+use crate::model::SyncState;
+
+/// What one `sync_once` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SyncReport {
+    pub pushed: u32,
+    pub stored: u32,
+    pub duplicates: u32,
+    pub conflicts: u32,
+    pub rejected: u32,
+    pub pulled: u32,
+    pub requests: u32,
+    /// Services taken from the server's directory snapshot (a fresh device's first round).
+    pub snapshot_services: u32,
+}
+
+impl Waypoint {
+    /// One sync round: push the whole outbox, then pull until the feed is drained. The store is
+    /// locked only between network calls, so saving never waits for the network. A transport
+    /// error ends the round with the outbox as it was; the caller retries with backoff.
+    ///
+    /// The network calls run on a thread of their own, one request ahead of the store work: while
+    /// the server stores batch k, this thread settles batch k-1 and reads batch k+1 (and while the
+    /// device applies page k, page k+1 is already on its way). Round trips, not bytes, bound a
+    /// sync on a good connection.
+    pub fn sync_once(
+        &self,
+        transport: &mut (dyn Transport + Send),
+        max_bytes: usize,
+        directory: &mut dyn FnMut(&[waypoint_protocol::Change]) -> Result<()>,
+    ) -> std::result::Result<SyncReport, SyncError> {
+        let mut report = SyncReport::default();
+        self.push_outbox(&mut *transport, max_bytes, &mut report)?;
+        self.pull_feed(transport, max_bytes, directory, &mut report)?;
+        self.with_store(mark_synced)?;
+        Ok(report)
+    }
+
+    fn push_outbox(
+        &self,
+        transport: &mut (dyn Transport + Send),
+        max_bytes: usize,
+        report: &mut SyncReport,
+    ) -> std::result::Result<(), SyncError> {
+        use std::sync::mpsc;
+        /// Batches sent and not yet answered: one on the wire, one queued behind it.
+        const AHEAD: usize = 2;
+        std::thread::scope(|scope| {
+            let (to_network, batches) = mpsc::sync_channel::<waypoint_protocol::RawPushRequest>(1);
+            let (replies_out, replies) = mpsc::channel();
+            scope.spawn(move || {
+                for request in batches {
+                    let reply = transport.push(&request);
+                    let failed = reply.is_err();
+                    // After a failure nothing more is sent: the next round starts over.
+                    if replies_out.send(reply).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            let mut outcome = Ok(());
+            let settle = |reply: std::result::Result<_, TransportError>,
+                          report: &mut SyncReport|
+             -> std::result::Result<(), SyncError> {
+                let response: waypoint_protocol::PushResponse = reply?;
+                let settled = |r: &SyncReport| r.stored + r.duplicates + r.conflicts + r.rejected;
+                let before = settled(report);
+                self.with_store(|s| apply_acks(s, &response.acks, report))?;
+                if settled(report) == before {
+                    // The server answered without settling anything: stop rather than loop.
+                    return Err(
+                        TransportError::Server("the server acknowledged none of the records".into()).into()
+                    );
+                }
+                Ok(())
+            };
+            let mut sent_up_to = 0u64;
+            let mut in_flight = 0usize;
+            loop {
+                let batch = match self.with_store(|s| outbox_batch(s, sent_up_to, max_bytes)) {
+                    Ok(batch) if batch.is_empty() => break,
+                    Ok(batch) => batch,
+                    Err(error) => {
+                        outcome = Err(error.into());
+                        break;
+                    }
+                };
+                sent_up_to = batch.last().map_or(sent_up_to, |r| r.seq);
+                report.pushed += batch.len() as u32;
+                report.requests += 1;
+                if to_network.send(waypoint_protocol::RawPushRequest { records: batch }).is_err() {
+                    break; // the network thread stopped on a failure; its reply says which
+                }
+                in_flight += 1;
+                if in_flight == AHEAD {
+                    in_flight -= 1;
+                    match replies.recv() {
+                        Ok(reply) => {
+                            if let Err(error) = settle(reply, report) {
+                                outcome = Err(error);
+                                break;
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+            drop(to_network);
+            // Settle what is still out (a failure keeps the first error; later replies still count).
+            for reply in replies.iter().take(in_flight) {
+                if let Err(error) = settle(reply, report) {
+                    if outcome.is_ok() {
+                        outcome = Err(error);
+                    }
+                }
+            }
+            outcome
+        })
+    }
+
+    fn pull_feed(
+        &self,
+        transport: &mut (dyn Transport + Send),
+        max_bytes: usize,
+        directory: &mut dyn FnMut(&[waypoint_protocol::Change]) -> Result<()>,
+        report: &mut SyncReport,
+    ) -> std::result::Result<(), SyncError> {
+        use std::sync::mpsc;
+        let start = self.with_store(cursor)?;
+        std::thread::scope(|scope| {
+            // One page may wait while the next is fetched; more would only hold memory.
+            let (pages_out, pages) = mpsc::sync_channel(1);
+            scope.spawn(move || {
+                let mut cursor = start;
+                loop {
+                    let page = transport.pull(cursor, max_bytes);
+                    let next = page.as_ref().ok().filter(|p| p.more).map(|p| p.cursor);
+                    if pages_out.send(page).is_err() {
+                        break; // the device stopped applying (a store error)
+                    }
+                    match next {
+                        Some(after) => cursor = after,
+                        None => break,
+                    }
+                }
+            });
+            for page in pages {
+                report.requests += 1;
+                let page = page?;
+                // Directory changes first and outside the store lock: opening the directory (the
+                // national load on a fresh install) and refreshing its index take seconds, and
+                // autosaves must not wait for them.
+                let (directory_changes, reviews) = split_page(page);
+                if !directory_changes.is_empty() {
+                    directory(&directory_changes)?;
+                }
+                report.pulled += self.with_store(|s| apply_pull(s, &reviews))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The sync state of one version (`None` for a draft).
+    pub fn sync_state(&self, id: Uuid, version: u32) -> Result<Option<SyncState>> {
+        self.with_store(|s| state_of(s, id, version))
+    }
+}

@@ -1,0 +1,64 @@
+//! The network behind a sync round, and how a round fails. The same engine runs over HTTP in
+//! the app ([`super::http`]) and over a model server in the property test.
+
+use waypoint_protocol::{PullResponse, PushResponse, RawPushRequest};
+
+use crate::error::Error;
+
+/// Why a round trip failed. None of these changes the outbox: the next attempt resends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// No connection, a cut connection or a timeout.
+    Unreachable(String),
+    /// The server asked to wait (HTTP 429/503 with Retry-After).
+    RetryAfter(std::time::Duration),
+    /// The device credential or session is not accepted.
+    Unauthorized(String),
+    /// Anything else the server said.
+    Server(String),
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportError::Unreachable(why) => write!(f, "server unreachable: {why}"),
+            TransportError::RetryAfter(wait) => write!(f, "server busy: retry after {} s", wait.as_secs()),
+            TransportError::Unauthorized(why) => write!(f, "not authorized: {why}"),
+            TransportError::Server(why) => write!(f, "server error: {why}"),
+        }
+    }
+}
+
+pub trait Transport {
+    /// Sends one batch (the wire form of a [`waypoint_protocol::PushRequest`]: bodies as the outbox holds them).
+    fn push(&mut self, request: &RawPushRequest) -> std::result::Result<PushResponse, TransportError>;
+    fn pull(&mut self, cursor: u64, max_bytes: usize) -> std::result::Result<PullResponse, TransportError>;
+}
+
+#[derive(Debug)]
+pub enum SyncError {
+    Transport(TransportError),
+    Store(Error),
+}
+
+impl From<Error> for SyncError {
+    fn from(error: Error) -> Self {
+        SyncError::Store(error)
+    }
+}
+
+impl From<TransportError> for SyncError {
+    fn from(error: TransportError) -> Self {
+        SyncError::Transport(error)
+    }
+}
+
+impl std::fmt::Display for SyncError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyncError::Transport(e) => e.fmt(f),
+            SyncError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
