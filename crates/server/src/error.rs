@@ -59,6 +59,11 @@ impl From<StoreError> for ApiError {
                 tracing::error!("database error: {why}");
                 ApiError::internal("database error")
             }
+            // Only opening a store reports this; a request never should.
+            newer @ StoreError::NewerSchema { .. } => {
+                tracing::error!("{newer}");
+                ApiError::internal("database error")
+            }
         }
     }
 }

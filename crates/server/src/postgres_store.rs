@@ -14,100 +14,20 @@ use serde_json::Value;
 use tokio_postgres::types::Json;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
-use waypoint_protocol::{AckStatus, PushResponse, RawPullResponse, Role};
+use waypoint_protocol::{PushResponse, RawPullResponse, Role};
 
+use crate::store::ack::{self, StoredSoFar};
+use crate::store::group_commit::{self, PushGroups, PushJob, PushQueue};
+use crate::store::migrations;
 use crate::store::*;
 
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS users (
-    username TEXT PRIMARY KEY,
-    role TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY,
-    username TEXT NOT NULL REFERENCES users (username),
-    role TEXT NOT NULL,
-    expires_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE IF NOT EXISTS enrollments (
-    code_hash TEXT PRIMARY KEY,
-    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    expires_at TIMESTAMPTZ NOT NULL,
-    used_at TIMESTAMPTZ,
-    device_id TEXT
-);
-CREATE TABLE IF NOT EXISTS devices (
-    device_id TEXT PRIMARY KEY,
-    token_hash TEXT NOT NULL UNIQUE,
-    enrolled_at TIMESTAMPTZ NOT NULL,
-    device_seq BIGINT NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS encounter_versions (
-    encounter_id UUID NOT NULL,
-    version INTEGER NOT NULL,
-    content_hash TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    received_at TIMESTAMPTZ NOT NULL,
-    body JSON NOT NULL,
-    PRIMARY KEY (encounter_id, version)
-);
-CREATE INDEX IF NOT EXISTS encounter_versions_received ON encounter_versions (received_at);
--- Bodies are `json` (the canonical text as sent, checked to be JSON), not `jsonb`: building the
--- jsonb tree of each 2 KB body was about a fifth of PostgreSQL's CPU under push load, and nothing
--- queries inside them (`body->>'narrative'` works on json too). Servers made with jsonb convert once.
-DO $$ BEGIN
-    IF (SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema()
-        AND table_name = 'encounter_versions' AND column_name = 'body') = 'jsonb' THEN
-        ALTER TABLE encounter_versions ALTER COLUMN body TYPE json USING body::text::json;
-    END IF;
-    IF (SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema()
-        AND table_name = 'conflicts' AND column_name = 'body') = 'jsonb' THEN
-        ALTER TABLE conflicts ALTER COLUMN body TYPE json USING body::text::json;
-    END IF;
-END $$;
--- A ~2.3 KB body crosses the TOAST threshold and is compressed on insert: with pglz (the default)
--- that was about a sixth of PostgreSQL's CPU under load; lz4 is several times faster. Needs
--- PostgreSQL 14+ built with lz4 (Debian's is); elsewhere pglz stays.
-DO $$ BEGIN
-    IF (SELECT attcompression FROM pg_attribute
-        WHERE attrelid = 'encounter_versions'::regclass AND attname = 'body') IS DISTINCT FROM 'l' THEN
-        ALTER TABLE encounter_versions ALTER COLUMN body SET COMPRESSION lz4;
-    END IF;
-EXCEPTION WHEN feature_not_supported OR undefined_column OR syntax_error THEN NULL;
-END $$;
-CREATE TABLE IF NOT EXISTS conflicts (
-    encounter_id UUID NOT NULL,
-    version INTEGER NOT NULL,
-    content_hash TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    received_at TIMESTAMPTZ NOT NULL,
-    body JSON NOT NULL,
-    PRIMARY KEY (encounter_id, version, content_hash)
-);
-CREATE TABLE IF NOT EXISTS changes (
-    seq BIGINT PRIMARY KEY,
-    device_id TEXT,
-    kind TEXT NOT NULL,
-    key TEXT NOT NULL,
-    body TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS change_counter (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    last_seq BIGINT NOT NULL
-);
-INSERT INTO change_counter (id, last_seq) VALUES (1, 0) ON CONFLICT DO NOTHING;
-CREATE TABLE IF NOT EXISTS directory_published (
-    key TEXT PRIMARY KEY,
-    content_hash TEXT NOT NULL
-);
-"#;
+/// Which migrations ran, and when (see [`crate::store::migrations`]).
+const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())";
 
 pub struct PostgresStore {
     pool: Pool,
-    pushes: tokio::sync::mpsc::UnboundedSender<PushJob>,
+    pushes: PushQueue,
 }
 
 fn role_of(text: &str) -> StoreResult<Role> {
@@ -134,10 +54,9 @@ impl PostgresStore {
             .map_err(|e| StoreError::Database(e.to_string()))?;
         // Fail now, with the reason, rather than at the first request.
         drop(pool.get().await?);
-        let (pushes, queue) = tokio::sync::mpsc::unbounded_channel();
-        let queue: PushQueue = std::sync::Arc::new(tokio::sync::Mutex::new(queue));
+        let (pushes, groups) = group_commit::push_queue(MAX_PUSH_GROUP);
         for _ in 0..PUSH_WRITERS {
-            tokio::spawn(push_writer(pool.clone(), queue.clone()));
+            tokio::spawn(push_writer(pool.clone(), groups.clone()));
         }
         Ok(PostgresStore { pool, pushes })
     }
@@ -167,13 +86,6 @@ impl PostgresStore {
     }
 }
 
-/// A push waiting for a group commit.
-struct PushJob {
-    device_id: String,
-    records: Vec<CheckedRecord>,
-    reply: tokio::sync::oneshot::Sender<StoreResult<PushResponse>>,
-}
-
 /// Group-commit writers: each takes the pushes waiting in the queue (up to [`MAX_PUSH_GROUP`]) and
 /// stores them in one transaction of a handful of statements, whatever the number of devices.
 /// Two, so PostgreSQL works on one group while the next is gathered and sent.
@@ -181,34 +93,11 @@ const PUSH_WRITERS: usize = 2;
 /// Most pushes committed together (bounds the time the first one waits for the group).
 const MAX_PUSH_GROUP: usize = 64;
 
-type PushQueue = std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<PushJob>>>;
-
 /// Runs until the store (the queue's sender) is dropped.
-async fn push_writer(pool: Pool, queue: PushQueue) {
-    loop {
-        let jobs = {
-            let mut queue = queue.lock().await;
-            let Some(first) = queue.recv().await else { return };
-            let mut jobs = vec![first];
-            while jobs.len() < MAX_PUSH_GROUP {
-                match queue.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
-            }
-            jobs
-        };
-        let outcomes = match commit_push_group(&pool, &jobs).await {
-            Ok(outcomes) => outcomes,
-            // Nothing of the group was stored: each device gets the error and sends again.
-            Err(error) => {
-                let message = error.to_string();
-                jobs.iter().map(|_| Err(StoreError::Database(message.clone()))).collect()
-            }
-        };
-        for (job, outcome) in jobs.into_iter().zip(outcomes) {
-            let _ = job.reply.send(outcome);
-        }
+async fn push_writer(pool: Pool, groups: PushGroups) {
+    while let Some(jobs) = groups.next().await {
+        let outcome = commit_push_group(&pool, &jobs).await;
+        group_commit::answer(jobs, outcome);
     }
 }
 
@@ -222,9 +111,9 @@ async fn commit_push_group(pool: &Pool, jobs: &[PushJob]) -> StoreResult<Vec<Sto
 
 /// Stores a group of pushes (from any devices) in a handful of statements: all new versions in one
 /// INSERT, the ones already held looked up in one SELECT, every device's sequence in one UPDATE;
-/// only conflicts (rare) go one by one. Acknowledgements are as if the pushes ran one after the
-/// other in queue order: the first copy of a version is `stored`, a later identical one (a retry
-/// in the same group) `duplicate`, a later different one `conflict`.
+/// only conflicts (rare) go one by one. Acknowledgements ([`ack::acknowledge`]) are as if the
+/// pushes ran one after the other in queue order: the first copy of a version is `stored`, a later
+/// identical one (a retry in the same group) `duplicate`, a later different one `conflict`.
 async fn push_group_in(tx: &Transaction<'_>, jobs: &[PushJob]) -> StoreResult<Vec<StoreResult<PushResponse>>> {
     let now = Utc::now();
     // A device is known when it enrolled (its token was checked): this only guards against one
@@ -283,7 +172,8 @@ async fn push_group_in(tx: &Transaction<'_>, jobs: &[PushJob]) -> StoreResult<Ve
              VALUES ($1, $2, $3, $4, $5, $6::text::json) ON CONFLICT DO NOTHING",
         )
         .await?;
-    let mut first_of_key = HashSet::new();
+    // One ledger for the whole group: it is one transaction, all stored or none.
+    let mut stored = StoredSoFar::default();
     let mut highest_seq: HashMap<&str, i64> = HashMap::new();
     let mut acks_of = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -291,38 +181,27 @@ async fn push_group_in(tx: &Transaction<'_>, jobs: &[PushJob]) -> StoreResult<Ve
             acks_of.push(None);
             continue;
         }
-        let mut acks = Vec::with_capacity(job.records.len());
-        // Every device of the group gets its sequence back, even for an empty push.
-        highest_seq.entry(job.device_id.as_str()).or_insert(0);
-        for CheckedRecord { record, problem, canonical_body } in &job.records {
-            let highest = highest_seq.entry(job.device_id.as_str()).or_insert(0);
-            *highest = (*highest).max(record.seq as i64);
-            let key = (record.encounter_id, record.version as i32);
-            let status = if problem.is_some() {
-                AckStatus::Rejected
-            } else if inserted.contains(&key) && first_of_key.insert(key) {
-                AckStatus::Stored
-            } else {
-                // Held before this group, or stored by an earlier record of it.
-                let held_hash = match held.get(&key) {
-                    Some(hash) => hash.as_str(),
-                    None => valid
-                        .iter()
-                        .find(|(_, r)| (r.record.encounter_id, r.record.version as i32) == key)
-                        .map_or("", |(_, r)| &r.record.content_hash),
-                };
-                if held_hash == record.content_hash {
-                    AckStatus::Duplicate
-                } else {
-                    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
-                        [&record.encounter_id, &key.1, &record.content_hash, &job.device_id, &now, canonical_body];
-                    tx.execute(&insert_conflict, &params).await?;
-                    AckStatus::Conflict
-                }
-            };
-            acks.push(record.ack(status, problem.clone()));
+        // The INSERT above stored the first copy of each new version (in queue order).
+        let acked = ack::acknowledge(&job.records, &mut stored, |checked| {
+            let key = (checked.record.encounter_id, checked.record.version as i32);
+            if inserted.contains(&key) {
+                return Ok(None);
+            }
+            let hash = held
+                .get(&key)
+                .ok_or_else(|| StoreError::Database(format!("version {key:?} was neither stored nor found held")))?;
+            Ok(Some(hash.clone()))
+        })?;
+        for CheckedRecord { record, canonical_body, .. } in acked.conflicts {
+            let version = record.version as i32;
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
+                [&record.encounter_id, &version, &record.content_hash, &job.device_id, &now, canonical_body];
+            tx.execute(&insert_conflict, &params).await?;
         }
-        acks_of.push(Some(acks));
+        // Every device of the group gets its sequence back, even for an empty push.
+        let highest = highest_seq.entry(job.device_id.as_str()).or_insert(0);
+        *highest = (*highest).max(acked.highest_seq as i64);
+        acks_of.push(Some(acked.acks));
     }
     let (seq_devices, seqs): (Vec<&str>, Vec<i64>) = highest_seq.into_iter().unzip();
     let advance = tx
@@ -362,18 +241,31 @@ impl Store for PostgresStore {
         "postgres"
     }
 
-    async fn migrate(&self) -> StoreResult<()> {
-        let client = self.pool.get().await?;
-        client.batch_execute(SCHEMA).await?;
-        Ok(())
+    async fn migrate_to(&self, target: u32) -> StoreResult<u32> {
+        let mut client = self.pool.get().await?;
+        client.batch_execute(TRACKING_TABLE).await?;
+        loop {
+            let tx = client.transaction().await?;
+            // Held to commit: another server migrating the same schema waits, then sees its work.
+            tx.batch_execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE").await?;
+            let row = tx.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[]).await?;
+            let current = row.get::<_, i32>(0) as u32;
+            let Some(migration) = migrations::next(migrations::POSTGRES, current, target)? else {
+                return Ok(current);
+            };
+            tx.batch_execute(migration.sql).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                &[&(migration.version as i32), &migration.name],
+            )
+            .await?;
+            tx.commit().await?;
+            tracing::info!(version = migration.version, name = migration.name, "applied migration");
+        }
     }
 
     async fn push(&self, device_id: &str, records: Vec<CheckedRecord>) -> StoreResult<PushResponse> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.pushes
-            .send(PushJob { device_id: device_id.to_string(), records, reply })
-            .map_err(|_| StoreError::Database("the push writers have stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Database("the push writer stopped before answering".into()))?
+        self.pushes.push(device_id, records).await
     }
 
     async fn pull_page(&self, device_id: &str, cursor: u64, max_bytes: usize) -> StoreResult<RawPullResponse> {

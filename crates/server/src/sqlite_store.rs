@@ -2,9 +2,9 @@
 //! blocking threads: SQLite has a single writer anyway, and this keeps every push one
 //! transaction without busy retries. Timestamps are RFC 3339 text in UTC (sortable as text).
 //!
-//! Pushes go through a group commit: a writer thread takes every push waiting in its queue, runs
-//! each in a savepoint of one transaction (so each is still all-or-nothing) and commits them with
-//! one fsync. Under load that turns a thousand fsyncs into a few dozen.
+//! Pushes go through the group commit ([`crate::store::group_commit`]): a writer thread takes every
+//! push waiting in its queue, runs each in a savepoint of one transaction (so each is still
+//! all-or-nothing) and commits them with one fsync.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -14,136 +14,50 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::Value;
 use uuid::Uuid;
-use waypoint_protocol::{AckStatus, PushResponse, RawPullResponse, Role};
+use waypoint_protocol::{PushResponse, RawPullResponse, Role};
 
+use crate::store::ack::{self, StoredSoFar};
+use crate::store::group_commit::{self, PushGroups, PushJob, PushQueue};
+use crate::store::migrations;
 use crate::store::*;
 
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS users (
-    username TEXT PRIMARY KEY,
-    role TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY,
-    username TEXT NOT NULL REFERENCES users (username),
-    role TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS enrollments (
-    code_hash TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL,
-    used_at TEXT,
-    device_id TEXT
-);
-CREATE TABLE IF NOT EXISTS devices (
-    device_id TEXT PRIMARY KEY,
-    token_hash TEXT NOT NULL UNIQUE,
-    enrolled_at TEXT NOT NULL,
-    device_seq INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS encounter_versions (
-    encounter_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    content_hash TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (encounter_id, version)
-);
-CREATE INDEX IF NOT EXISTS encounter_versions_received ON encounter_versions (received_at);
-CREATE TABLE IF NOT EXISTS conflicts (
-    encounter_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    content_hash TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (encounter_id, version, content_hash)
-);
-CREATE TABLE IF NOT EXISTS changes (
-    seq INTEGER PRIMARY KEY,
-    device_id TEXT,
-    kind TEXT NOT NULL,
-    key TEXT NOT NULL,
-    body TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS change_counter (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    last_seq INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO change_counter (id, last_seq) VALUES (1, 0);
-CREATE TABLE IF NOT EXISTS directory_published (
-    key TEXT PRIMARY KEY,
-    content_hash TEXT NOT NULL
-);
-"#;
+/// Which migrations ran, and when (see [`crate::store::migrations`]).
+const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
 
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
-    pushes: std::sync::mpsc::Sender<PushJob>,
-}
-
-struct PushJob {
-    device_id: String,
-    records: Vec<CheckedRecord>,
-    reply: tokio::sync::oneshot::Sender<StoreResult<PushResponse>>,
+    pushes: PushQueue,
 }
 
 /// Most pushes committed together (bounds the time the first one waits for the group).
 const MAX_PUSH_GROUP: usize = 256;
 
 /// The group-commit writer: runs until the store (the queue's sender) is dropped.
-fn push_writer(conn: Arc<Mutex<Connection>>, queue: std::sync::mpsc::Receiver<PushJob>) {
-    while let Ok(first) = queue.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_PUSH_GROUP {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
+fn push_writer(conn: Arc<Mutex<Connection>>, groups: PushGroups) {
+    while let Some(jobs) = groups.blocking_next() {
         let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (replies, outcomes) = commit_push_group(&mut guard, jobs);
+        let outcome = commit_push_group(&mut guard, &jobs);
         drop(guard);
-        for (reply, outcome) in replies.into_iter().zip(outcomes) {
-            let _ = reply.send(outcome);
-        }
+        group_commit::answer(jobs, outcome);
     }
 }
 
-/// Runs each push in its own savepoint of one transaction. If the commit fails, every push of
-/// the group gets the error (none of them was stored).
-#[allow(clippy::type_complexity)]
-fn commit_push_group(
-    conn: &mut Connection,
-    jobs: Vec<PushJob>,
-) -> (Vec<tokio::sync::oneshot::Sender<StoreResult<PushResponse>>>, Vec<StoreResult<PushResponse>>) {
-    let mut replies = Vec::with_capacity(jobs.len());
+/// Runs each push in its own savepoint of one transaction: a push that fails is rolled back alone.
+fn commit_push_group(conn: &mut Connection, jobs: &[PushJob]) -> StoreResult<Vec<StoreResult<PushResponse>>> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(jobs.len());
-    let committed = (|| -> StoreResult<()> {
-        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for job in jobs {
-            let savepoint = tx.savepoint()?;
-            let outcome = push_in(&savepoint, &job.device_id, &job.records);
-            // A failed push is rolled back to its savepoint (when dropped); the others stand.
-            if outcome.is_ok() {
-                savepoint.commit()?;
-            }
-            replies.push(job.reply);
-            outcomes.push(outcome);
+    for job in jobs {
+        let savepoint = tx.savepoint()?;
+        let outcome = push_in(&savepoint, &job.device_id, &job.records);
+        // A failed push is rolled back to its savepoint (when dropped); the others stand.
+        if outcome.is_ok() {
+            savepoint.commit()?;
         }
-        tx.commit()?;
-        Ok(())
-    })();
-    if let Err(error) = committed {
-        let message = error.to_string();
-        outcomes = replies.iter().map(|_| Err(StoreError::Database(message.clone()))).collect();
+        outcomes.push(outcome);
     }
-    (replies, outcomes)
+    tx.commit()?;
+    Ok(outcomes)
 }
 
 fn text(at: DateTime<Utc>) -> String {
@@ -181,11 +95,11 @@ impl SqliteStore {
              PRAGMA busy_timeout = 5000;",
         )?;
         let conn = Arc::new(Mutex::new(conn));
-        let (pushes, queue) = std::sync::mpsc::channel();
+        let (pushes, groups) = group_commit::push_queue(MAX_PUSH_GROUP);
         let writer_conn = conn.clone();
         std::thread::Builder::new()
             .name("sqlite-push-writer".into())
-            .spawn(move || push_writer(writer_conn, queue))
+            .spawn(move || push_writer(writer_conn, groups))
             .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore { conn, pushes })
     }
@@ -241,52 +155,42 @@ impl SqliteStore {
     }
 }
 
+/// One push, in the savepoint `tx`. The savepoint is its own: what it stores is judged against
+/// the database alone (a fresh [`StoredSoFar`]), so rolling it back leaves nothing stale behind.
 fn push_in(tx: &Connection, device_id: &str, records: &[CheckedRecord]) -> StoreResult<PushResponse> {
     let now = text(Utc::now());
-    let mut acks = Vec::with_capacity(records.len());
-    let mut highest_seq = 0u64;
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO encounter_versions (encounter_id, version, content_hash, device_id, received_at, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (encounter_id, version) DO NOTHING",
-        )?;
-        let mut existing =
-            tx.prepare_cached("SELECT content_hash FROM encounter_versions WHERE encounter_id = ?1 AND version = ?2")?;
-        let mut insert_conflict = tx.prepare_cached(
-            "INSERT INTO conflicts (encounter_id, version, content_hash, device_id, received_at, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-        )?;
-        for CheckedRecord { record, problem, canonical_body } in records {
-            highest_seq = highest_seq.max(record.seq);
-            let id = record.encounter_id.to_string();
-            let status = if problem.is_some() {
-                AckStatus::Rejected
-            } else {
-                let row = params![id, record.version, record.content_hash, device_id, now, canonical_body];
-                if insert.execute(row)? == 1 {
-                    AckStatus::Stored
-                } else {
-                    let held: String = existing.query_row(params![id, record.version], |r| r.get(0))?;
-                    if held == record.content_hash {
-                        AckStatus::Duplicate
-                    } else {
-                        insert_conflict.execute(row)?;
-                        AckStatus::Conflict
-                    }
-                }
-            };
-            acks.push(record.ack(status, problem.clone()));
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO encounter_versions (encounter_id, version, content_hash, device_id, received_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (encounter_id, version) DO NOTHING",
+    )?;
+    let mut existing =
+        tx.prepare_cached("SELECT content_hash FROM encounter_versions WHERE encounter_id = ?1 AND version = ?2")?;
+    // Stores a new version; else says what is held.
+    let acked = ack::acknowledge(records, &mut StoredSoFar::default(), |checked| {
+        let (record, id) = (&checked.record, checked.record.encounter_id.to_string());
+        let row = params![id, record.version, record.content_hash, device_id, now, checked.canonical_body];
+        if insert.execute(row)? == 1 {
+            return Ok(None);
         }
+        Ok(Some(existing.query_row(params![id, record.version], |r| r.get(0))?))
+    })?;
+    let mut insert_conflict = tx.prepare_cached(
+        "INSERT INTO conflicts (encounter_id, version, content_hash, device_id, received_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+    )?;
+    for CheckedRecord { record, canonical_body, .. } in acked.conflicts {
+        let id = record.encounter_id.to_string();
+        insert_conflict.execute(params![id, record.version, record.content_hash, device_id, now, canonical_body])?;
     }
     let device_seq: Option<i64> = tx
         .query_row(
             "UPDATE devices SET device_seq = MAX(device_seq, ?2) WHERE device_id = ?1 RETURNING device_seq",
-            params![device_id, highest_seq as i64],
+            params![device_id, acked.highest_seq as i64],
             |r| r.get(0),
         )
         .optional()?;
     let device_seq = device_seq.ok_or_else(|| StoreError::NotFound(format!("device {device_id}")))?;
-    Ok(PushResponse { acks, device_seq: device_seq as u64 })
+    Ok(PushResponse { acks: acked.acks, device_seq: device_seq as u64 })
 }
 
 fn stored_version(row: &rusqlite::Row) -> rusqlite::Result<StoredVersion> {
@@ -307,15 +211,31 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    async fn migrate(&self) -> StoreResult<()> {
-        self.run(|conn| Ok(conn.execute_batch(SCHEMA)?)).await
+    async fn migrate_to(&self, target: u32) -> StoreResult<u32> {
+        self.run(move |conn| {
+            conn.execute_batch(TRACKING_TABLE)?;
+            loop {
+                // IMMEDIATE: another process migrating the same file waits, then sees its work.
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let current =
+                    tx.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+                let Some(migration) = migrations::next(migrations::SQLITE, current, target)? else {
+                    return Ok(current);
+                };
+                tx.execute_batch(migration.sql)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                    params![migration.version, migration.name, text(Utc::now())],
+                )?;
+                tx.commit()?;
+                tracing::info!(version = migration.version, name = migration.name, "applied migration");
+            }
+        })
+        .await
     }
 
     async fn push(&self, device_id: &str, records: Vec<CheckedRecord>) -> StoreResult<PushResponse> {
-        let (reply, outcome) = tokio::sync::oneshot::channel();
-        let job = PushJob { device_id: device_id.to_string(), records, reply };
-        self.pushes.send(job).map_err(|_| StoreError::Database("the writer thread has stopped".into()))?;
-        outcome.await.map_err(|_| StoreError::Database("the writer thread dropped a push".into()))?
+        self.pushes.push(device_id, records).await
     }
 
     async fn pull_page(&self, device_id: &str, cursor: u64, max_bytes: usize) -> StoreResult<RawPullResponse> {

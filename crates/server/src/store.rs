@@ -16,6 +16,10 @@ use serde_json::Value;
 use uuid::Uuid;
 use waypoint_protocol::{ChangeKind, PullResponse, PushResponse, RawChange, RawPullResponse, RawPushRecord, Role};
 
+pub(crate) mod ack;
+pub(crate) mod group_commit;
+pub mod migrations;
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +33,12 @@ pub enum StoreError {
     NotFound(String),
     #[error("already exists: {0}")]
     AlreadyExists(String),
+    /// The database was migrated by a newer server: this one refuses to use it.
+    #[error(
+        "this database was migrated by a newer Waypoint server (schema version {found}; this server knows up to \
+         {known}): run the newer server, or restore a backup made for this one"
+    )]
+    NewerSchema { found: u32, known: u32 },
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -148,8 +158,15 @@ pub trait Store: Send + Sync {
     /// Which implementation this is ("sqlite" or "postgres"), for logs and benchmark output.
     fn backend(&self) -> &'static str;
 
-    /// Creates the tables if missing. Idempotent.
-    async fn migrate(&self) -> StoreResult<()>;
+    /// Applies the migrations this database lacks (see [`migrations`]). Idempotent. Fails with
+    /// [`StoreError::NewerSchema`] on a database a newer server migrated.
+    async fn migrate(&self) -> StoreResult<()> {
+        self.migrate_to(u32::MAX).await.map(drop)
+    }
+
+    /// Applies the migrations up to version `target` that are not applied yet; returns the
+    /// database's version after.
+    async fn migrate_to(&self, target: u32) -> StoreResult<u32>;
 
     /// Applies one push in one transaction: rejected records are acknowledged as such, new
     /// versions stored, exact repeats acknowledged as duplicates, same id+version with other

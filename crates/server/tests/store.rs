@@ -440,70 +440,26 @@ async fn postgres_compresses_encounter_bodies_with_lz4() {
     assert_eq!(method, "l");
 }
 
-/// PostgreSQL: a server made when bodies were stored as jsonb converts them to json (the text as
-/// sent) at its next start; what it held stays readable, conflicts included, and new pushes go on.
+/// PostgreSQL: bodies are `json`, which keeps the canonical text the content hash covers, byte
+/// for byte (`jsonb` would reorder and respace it). The upgrade from jsonb is in `migrations.rs`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_converts_the_jsonb_bodies_of_an_older_server_to_json() {
+async fn postgres_keeps_the_canonical_text_of_bodies() {
     use waypoint_server::postgres_store::PostgresStore;
     let t = TestStore::new(Backend::Postgres).await;
     let (device, _) = enroll_device(&t.store).await;
     let id = Uuid::now_v7();
-    t.store.push(&device, check_records(vec![record(id, 1, 1, "kept across the change")])).await.unwrap();
+    t.store.push(&device, check_records(vec![record(id, 1, 1, "the officer's words")])).await.unwrap();
     t.store.push(&device, check_records(vec![record(id, 1, 2, "a rival copy")])).await.unwrap();
     let store = PostgresStore::connect(&postgres_url(), Some(t.schema.as_deref().unwrap())).await.unwrap();
     let client = store.pool().get().await.unwrap();
-    let body_types = || async {
-        let rows = client
-            .query(
-                "SELECT table_name::text, data_type::text FROM information_schema.columns
-                 WHERE table_schema = current_schema() AND column_name = 'body'
-                 AND table_name IN ('encounter_versions', 'conflicts') ORDER BY table_name",
-                &[],
-            )
-            .await
-            .unwrap();
-        rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))).collect::<Vec<_>>()
-    };
-    // Back to the schema of the older server.
-    client
-        .batch_execute(
-            "ALTER TABLE encounter_versions ALTER COLUMN body TYPE jsonb USING body::jsonb;
-             ALTER TABLE conflicts ALTER COLUMN body TYPE jsonb USING body::jsonb;",
-        )
-        .await
-        .unwrap();
-    assert!(body_types().await.iter().all(|(_, kind)| kind == "jsonb"));
-
-    t.store.migrate().await.unwrap();
-    let json = |table: &str| (table.to_string(), "json".to_string());
-    assert_eq!(body_types().await, vec![json("conflicts"), json("encounter_versions")]);
-    let compression: String = client
-        .query_one(
-            "SELECT attcompression::text FROM pg_attribute WHERE attrelid = 'encounter_versions'::regclass AND attname = 'body'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(compression, "l", "the conversion keeps lz4");
-    let held = t.store.versions_since(None).await.unwrap();
-    assert_eq!(held.len(), 1);
-    assert_eq!(held[0].body["narrative"], "kept across the change");
-    let conflicts = t.store.conflicts().await.unwrap();
-    assert_eq!(conflicts.len(), 1);
-    assert_eq!(conflicts[0].body["narrative"], "a rival copy");
-    // Running it again (every start) changes nothing, and pushes are stored as before.
-    t.store.migrate().await.unwrap();
-    let acks = t.store.push(&device, check_records(vec![record(Uuid::now_v7(), 1, 3, "after")])).await.unwrap();
-    assert_eq!(acks.acks[0].status, AckStatus::Stored);
-    // json keeps the canonical text the content hash covers, byte for byte.
-    for row in client.query("SELECT body::text, content_hash FROM encounter_versions", &[]).await.unwrap() {
+    let stored = "SELECT body::text, content_hash FROM encounter_versions UNION ALL SELECT body::text, content_hash FROM conflicts";
+    let rows = client.query(stored, &[]).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
         let (text, hash): (String, String) = (row.get(0), row.get(1));
-        let text_hash = waypoint_protocol::content_hash(&serde_json::from_str(&text).unwrap());
-        assert_eq!(text_hash, hash);
-        if !text.contains("kept across the change") {
-            assert_eq!(text.as_bytes(), waypoint_protocol::canonical_json(&serde_json::from_str(&text).unwrap()));
-        }
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(text.as_bytes(), waypoint_protocol::canonical_json(&body));
+        assert_eq!(waypoint_protocol::content_hash(&body), hash);
     }
 }
 

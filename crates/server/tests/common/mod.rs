@@ -29,7 +29,7 @@ pub fn postgres_url() -> String {
     std::env::var("WAYPOINT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-/// A migrated store that cleans up after itself (the schema is dropped even if the test panics).
+/// A store that cleans up after itself (the schema is dropped even if the test panics).
 pub struct TestStore {
     pub store: SharedStore,
     pub backend: Backend,
@@ -39,6 +39,13 @@ pub struct TestStore {
 
 impl TestStore {
     pub async fn new(backend: Backend) -> Self {
+        let t = Self::unmigrated(backend).await;
+        t.store.migrate().await.unwrap();
+        t
+    }
+
+    /// An empty database, not migrated yet (for migration tests).
+    pub async fn unmigrated(backend: Backend) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (store, schema): (SharedStore, Option<String>) = match backend {
             Backend::Sqlite => (Arc::new(SqliteStore::open(&dir.path().join("server.sqlite")).unwrap()), None),
@@ -53,7 +60,6 @@ impl TestStore {
                 (Arc::new(store), Some(schema))
             }
         };
-        store.migrate().await.unwrap();
         TestStore { store, backend, schema, dir }
     }
 }

@@ -1,0 +1,301 @@
+//! Numbered, tracked migrations on both stores: a database at the first schema, or made before
+//! migrations were tracked, reaches the latest with its data intact; a newer one is refused.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::*;
+use serde_json::json;
+use uuid::Uuid;
+use waypoint_protocol::{AckStatus, ChangeKind, PushRecord, Role};
+use waypoint_server::store::migrations::{self, Migration};
+use waypoint_server::store::{Audience, NewChange, SessionRecord, StoreError};
+use waypoint_server::validation::check_records;
+
+on_both_stores!(
+    a_database_at_the_first_schema_migrates_to_the_latest_with_its_data_intact,
+    a_database_from_before_tracking_at_the_first_schema_comes_under_tracking,
+    a_database_from_before_tracking_at_the_latest_schema_comes_under_tracking,
+    migrating_again_changes_nothing,
+    a_database_migrated_by_a_newer_server_is_refused_naming_both_versions,
+);
+
+fn migration_list(backend: Backend) -> &'static [Migration] {
+    match backend {
+        Backend::Sqlite => migrations::SQLITE,
+        Backend::Postgres => migrations::POSTGRES,
+    }
+}
+
+fn newest(backend: Backend) -> u32 {
+    migrations::newest(migration_list(backend))
+}
+
+/// What [`fill`] stored, to check after migrating.
+struct Filled {
+    device: String,
+    device_token_hash: String,
+    encounter: Uuid,
+    first_version: PushRecord,
+    feed_cursor: u64,
+}
+
+/// Stores some of everything through the store itself, at whatever schema the database is.
+async fn fill(t: &TestStore) -> Filled {
+    add_user(&t.store, "sgt.reyes", Role::Supervisor, "correct horse battery").await;
+    let session = SessionRecord { username: "sgt.reyes".into(), role: Role::Supervisor, expires_at: far_future() };
+    t.store.add_session("session-hash", session).await.unwrap();
+    t.store.add_enrollment("unused-code", far_future()).await.unwrap();
+    let (device, token) = enroll_device(&t.store).await;
+    let encounter = Uuid::now_v7();
+    let first_version = record(encounter, 1, 1, "kept across the migration");
+    let pushed = t
+        .store
+        .push(&device, check_records(vec![first_version.clone(), record(encounter, 2, 2, "the second version")]))
+        .await
+        .unwrap();
+    assert!(pushed.acks.iter().all(|a| a.status == AckStatus::Stored), "{pushed:?}");
+    let rival = t.store.push(&device, check_records(vec![record(encounter, 1, 3, "a rival copy")])).await.unwrap();
+    assert_eq!(rival.acks[0].status, AckStatus::Conflict);
+    let services = vec![json!({"id": "a", "name": "a crisis line"}), json!({"id": "b", "name": "b crisis line"})];
+    waypoint_server::directory_feed::publish(&t.store, services).await.unwrap();
+    let capacity = NewChange {
+        audience: Audience::AllDevices,
+        kind: ChangeKind::CapacityUpdate,
+        key: "a".into(),
+        body: json!({"id": "beds-a", "service_id": "a", "unit": "beds", "available": 4, "maximum": 12,
+                     "updated_at": "2026-11-29T02:00:00Z"}),
+    };
+    t.store.append_changes(vec![capacity]).await.unwrap();
+    let review = NewChange {
+        audience: Audience::Device(device.clone()),
+        kind: ChangeKind::ReviewResult,
+        key: encounter.to_string(),
+        body: json!({"encounter_id": encounter, "version": 1, "decision": "approved"}),
+    };
+    let feed_cursor = t.store.append_changes(vec![review]).await.unwrap();
+    let device_token_hash = waypoint_server::auth::token_hash(&token);
+    Filled { device, device_token_hash, encounter, first_version, feed_cursor }
+}
+
+fn far_future() -> chrono::DateTime<Utc> {
+    Utc::now() + Duration::days(3650)
+}
+
+/// Everything [`fill`] stored reads back as it was, and the store goes on working.
+async fn check_intact(t: &TestStore, filled: &Filled) {
+    let user = t.store.user("sgt.reyes").await.unwrap().expect("user kept");
+    assert_eq!(user.role, Role::Supervisor);
+    assert!(waypoint_server::auth::verify_password("correct horse battery", &user.password_hash));
+    assert_eq!(t.store.session("session-hash").await.unwrap().expect("session kept").username, "sgt.reyes");
+    assert_eq!(t.store.device_for_token(&filled.device_token_hash).await.unwrap().as_deref(), Some(&*filled.device));
+    assert_eq!(t.store.device_seq(&filled.device).await.unwrap(), Some(3));
+    assert!(
+        t.store.redeem_enrollment("unused-code", Utc::now(), "device-later", "token-later").await.unwrap(),
+        "the unused enrollment code still works"
+    );
+
+    let versions = t.store.versions_since(None).await.unwrap();
+    let narratives: Vec<_> = versions.iter().map(|v| (v.version, v.body["narrative"].clone())).collect();
+    assert_eq!(narratives, [(1, json!("kept across the migration")), (2, json!("the second version"))]);
+    assert!(versions.iter().all(|v| v.encounter_id == filled.encounter && v.device_id == filled.device));
+    for version in &versions {
+        assert_eq!(waypoint_protocol::content_hash(&version.body), version.content_hash, "body unchanged");
+    }
+    let conflicts = t.store.conflicts().await.unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].body["narrative"], "a rival copy");
+
+    let feed = t.store.pull(&filled.device, 0, 1 << 20).await.unwrap();
+    let kinds: Vec<_> = feed.changes.iter().map(|c| (c.kind, c.key.clone())).collect();
+    use ChangeKind::*;
+    let review = (ReviewResult, filled.encounter.to_string());
+    assert_eq!(
+        kinds,
+        [(DirectoryUpsert, "a".into()), (DirectoryUpsert, "b".into()), (CapacityUpdate, "a".into()), review]
+    );
+    assert_eq!(feed.cursor, filled.feed_cursor);
+    assert_eq!(feed.changes[0].body["name"], "a crisis line");
+    let published = t.store.published_directory().await.unwrap();
+    assert_eq!(published.len(), 2);
+    let capacities = t.store.capacities_at(filled.feed_cursor).await.unwrap();
+    assert_eq!(capacities.len(), 1);
+    assert_eq!(capacities[0]["available"], 4);
+
+    let again = PushRecord { seq: 4, ..filled.first_version.clone() };
+    let after = t.store.push(&filled.device, check_records(vec![again])).await.unwrap();
+    assert_eq!(after.acks[0].status, AckStatus::Duplicate, "the held version is still recognised");
+    let new = t.store.push(&filled.device, check_records(vec![record(Uuid::now_v7(), 1, 5, "after")])).await.unwrap();
+    assert_eq!(new.acks[0].status, AckStatus::Stored);
+}
+
+/// `(version, name)` of each recorded migration, after checking each has its time.
+async fn tracked(t: &TestStore) -> Vec<(u32, String)> {
+    let rows =
+        sql_rows(t, "SELECT CAST(version AS TEXT), name, applied_at FROM schema_migrations ORDER BY version").await;
+    rows.into_iter()
+        .map(|row| {
+            assert!(!row[2].is_empty(), "applied_at recorded: {row:?}");
+            (row[0].parse().unwrap(), row[1].clone())
+        })
+        .collect()
+}
+
+fn all_migrations(backend: Backend) -> Vec<(u32, String)> {
+    migration_list(backend).iter().map(|m| (m.version, m.name.to_string())).collect()
+}
+
+/// PostgreSQL: the column types and compression each schema version is known by.
+async fn postgres_bodies(t: &TestStore) -> Vec<Vec<String>> {
+    sql_rows(
+        t,
+        "SELECT c.table_name::text, c.data_type::text, coalesce(a.attcompression::text, '') FROM information_schema.columns c
+         JOIN pg_attribute a ON a.attrelid = c.table_name::text::regclass AND a.attname = c.column_name
+         WHERE c.table_schema = current_schema() AND c.column_name = 'body'
+         AND c.table_name IN ('conflicts', 'encounter_versions') ORDER BY c.table_name",
+    )
+    .await
+}
+
+fn bodies(conflicts: &str, encounter_versions: &str, compression: &str) -> Vec<Vec<String>> {
+    vec![
+        vec!["conflicts".into(), conflicts.into(), String::new()],
+        vec!["encounter_versions".into(), encounter_versions.into(), compression.into()],
+    ]
+}
+
+async fn a_database_at_the_first_schema_migrates_to_the_latest_with_its_data_intact(backend: Backend) {
+    let t = TestStore::unmigrated(backend).await;
+    assert_eq!(t.store.migrate_to(1).await.unwrap(), 1);
+    if backend == Backend::Postgres {
+        assert_eq!(postgres_bodies(&t).await, bodies("jsonb", "jsonb", ""), "the first schema has jsonb bodies");
+    }
+    let filled = fill(&t).await;
+
+    assert_eq!(t.store.migrate_to(u32::MAX).await.unwrap(), newest(backend));
+    assert_eq!(tracked(&t).await, all_migrations(backend));
+    if backend == Backend::Postgres {
+        assert_eq!(postgres_bodies(&t).await, bodies("json", "json", "l"), "json bodies, lz4 for versions");
+    }
+    check_intact(&t, &filled).await;
+}
+
+/// A database the server made before migrations were tracked: its schema at `version`, no
+/// `schema_migrations` table.
+async fn before_tracking(backend: Backend, version: u32) -> (TestStore, Filled) {
+    let t = TestStore::unmigrated(backend).await;
+    t.store.migrate_to(version).await.unwrap();
+    let filled = fill(&t).await;
+    sql_execute(&t, "DROP TABLE schema_migrations").await;
+    (t, filled)
+}
+
+/// The oldest server (PostgreSQL bodies in jsonb) and one from just before tracking.
+async fn a_database_from_before_tracking_at_the_first_schema_comes_under_tracking(backend: Backend) {
+    let (t, filled) = before_tracking(backend, 1).await;
+    t.store.migrate().await.unwrap();
+    assert_eq!(tracked(&t).await, all_migrations(backend));
+    if backend == Backend::Postgres {
+        assert_eq!(postgres_bodies(&t).await, bodies("json", "json", "l"));
+    }
+    check_intact(&t, &filled).await;
+}
+
+async fn a_database_from_before_tracking_at_the_latest_schema_comes_under_tracking(backend: Backend) {
+    let (t, filled) = before_tracking(backend, u32::MAX).await;
+    t.store.migrate().await.unwrap();
+    assert_eq!(tracked(&t).await, all_migrations(backend));
+    check_intact(&t, &filled).await;
+}
+
+async fn migrating_again_changes_nothing(backend: Backend) {
+    let t = TestStore::new(backend).await;
+    let filled = fill(&t).await;
+    let before = tracked(&t).await;
+    assert_eq!(t.store.migrate_to(u32::MAX).await.unwrap(), newest(backend));
+    let times = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[0].clone()).collect::<Vec<_>>();
+    let applied_at = "SELECT applied_at FROM schema_migrations ORDER BY version";
+    let first_times = times(sql_rows(&t, applied_at).await);
+    t.store.migrate().await.unwrap();
+    assert_eq!(tracked(&t).await, before);
+    assert_eq!(times(sql_rows(&t, applied_at).await), first_times, "nothing applied twice");
+    check_intact(&t, &filled).await;
+}
+
+async fn a_database_migrated_by_a_newer_server_is_refused_naming_both_versions(backend: Backend) {
+    let t = TestStore::new(backend).await;
+    let known = newest(backend);
+    let found = known + 1;
+    let now = Utc::now().to_rfc3339();
+    sql_execute(
+        &t,
+        &format!(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ({found}, 'from_the_future', '{now}')"
+        ),
+    )
+    .await;
+
+    let refused = t.store.migrate().await.unwrap_err();
+    assert!(matches!(refused, StoreError::NewerSchema { found: f, known: k } if f == found && k == known), "{refused}");
+    let database = match backend {
+        Backend::Sqlite => t.dir.path().join("server.sqlite").to_string_lossy().into_owned(),
+        Backend::Postgres => postgres_url_in(t.schema.as_deref().unwrap()),
+    };
+    let message = match waypoint_server::store::open(&database).await {
+        Ok(_) => panic!("a database of schema {found} opened on a server that knows {known}"),
+        Err(error) => error.to_string(),
+    };
+    assert!(message.contains(&format!("schema version {found}")), "{message}");
+    assert!(message.contains(&format!("knows up to {known}")), "{message}");
+    assert_eq!(tracked(&t).await.last(), Some(&(found, "from_the_future".to_string())), "left as it was");
+}
+
+fn postgres_url_in(schema: &str) -> String {
+    format!("{}?options=-c%20search_path%3D{schema}", postgres_url())
+}
+
+/// Runs `sql` on the test's database, beside the store.
+async fn sql_execute(t: &TestStore, sql: &str) {
+    match t.backend {
+        Backend::Sqlite => sqlite(t).execute_batch(sql).unwrap(),
+        Backend::Postgres => postgres(t).await.batch_execute(sql).await.unwrap(),
+    }
+}
+
+/// The rows `sql` returns, every column as text (empty for NULL).
+async fn sql_rows(t: &TestStore, sql: &str) -> Vec<Vec<String>> {
+    match t.backend {
+        Backend::Sqlite => {
+            let conn = sqlite(t);
+            let mut stmt = conn.prepare(sql).unwrap();
+            let columns = stmt.column_count();
+            let rows = stmt.query_map([], |row| {
+                (0..columns).map(|i| Ok(row.get::<_, Option<String>>(i)?.unwrap_or_default())).collect()
+            });
+            rows.unwrap().collect::<rusqlite::Result<_>>().unwrap()
+        }
+        Backend::Postgres => {
+            let messages = postgres(t).await.simple_query(sql).await.unwrap();
+            messages
+                .iter()
+                .filter_map(|message| match message {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => {
+                        Some((0..row.len()).map(|i| row.get(i).unwrap_or_default().to_string()).collect())
+                    }
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+}
+
+fn sqlite(t: &TestStore) -> rusqlite::Connection {
+    rusqlite::Connection::open(t.dir.path().join("server.sqlite")).unwrap()
+}
+
+async fn postgres(t: &TestStore) -> tokio_postgres::Client {
+    let url = postgres_url_in(t.schema.as_deref().unwrap());
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
