@@ -54,7 +54,7 @@ schemathesis_suite() {
     WAYPOINT_SERVER="$(target_dir)/debug/waypoint-server" bash tests/schemathesis/run.sh
 }
 
-suite "cargo test --workspace" cargo test --workspace
+suite "cargo test --workspace" cargo test --workspace --no-fail-fast
 # Lints as a gate where clippy is installed (rustup's minimal profile, which ensure_rust uses on a
 # fresh machine, has none; CI's toolchain has it).
 if cargo clippy --version >/dev/null 2>&1; then

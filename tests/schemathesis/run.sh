@@ -62,12 +62,9 @@ ws() { "$server" --data-dir "$data" "$@"; }
 ws init --no-tls >/dev/null
 echo 'schemathesis admin passphrase' | ws user add --username admin --role admin --password-stdin >/dev/null
 code="$(ws device enroll 2>/dev/null)"
-hsds="$REPO_ROOT/../shared/data/hsds-3.0/examples/csv"
-if [ -d "$hsds" ]; then
-  ws directory import --hsds "$hsds" >/dev/null
-else
-  say "no HSDS example at $hsds: the directory stays empty"
-fi
+hsds="$REPO_ROOT/tests/data/hsds-3.0/examples/csv"
+# The repository ships it: a missing example is an error, not an empty directory.
+ws directory import --hsds "$hsds" >/dev/null
 
 # The binary itself, not the `ws` function: `ws ... &` would fork a subshell, and $! would be
 # the subshell's pid, so the cleanup killed the subshell and left the server running.

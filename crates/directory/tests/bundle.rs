@@ -10,7 +10,7 @@ use waypoint_directory::samhsa::{self, Mapping};
 use waypoint_directory::Directory;
 
 fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/samhsa")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/samhsa")
 }
 
 #[test]

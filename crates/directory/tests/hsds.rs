@@ -10,7 +10,7 @@ use waypoint_directory::store::LISTED;
 use waypoint_directory::*;
 
 fn hsds() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hsds-3.0")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/hsds-3.0")
 }
 
 fn validator() -> jsonschema::Validator {
@@ -107,7 +107,7 @@ fn export_validates_against_the_official_schema() {
     dir.import_hsds_json(&hsds().join("examples/organization_full.json")).unwrap();
     // Real SAMHSA rows (the OTP file: odd ZIPs, a Latin-1 name) ...
     let files = vec![samhsa::files_in(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/samhsa"),
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/samhsa"),
         &Mapping::shipped(),
     )
     .into_iter()

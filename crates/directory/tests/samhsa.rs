@@ -6,7 +6,7 @@ use waypoint_directory::samhsa::{self, normalize_street, normalize_zip, parse_ph
 use waypoint_directory::Directory;
 
 fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/samhsa")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/samhsa")
 }
 
 const ROWS: u64 = 14_034 + 11_375 + 1_831;

@@ -125,7 +125,7 @@ async fn admin_commands_work_end_to_end(backend: Backend) {
         .status
         .success());
 
-    let hsds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hsds-3.0/examples/csv");
+    let hsds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/hsds-3.0/examples/csv");
     let out = ok(cli(&t, data_dir, &["directory", "import", "--hsds", hsds.to_str().unwrap()], ""));
     assert!(out.contains("published 1 changes and 0 removals"), "{out}");
     let manifest = waypoint_server::snapshot::read_manifest(data_dir).unwrap().expect("import writes the snapshot");

@@ -456,7 +456,7 @@ fn a_refused_record_needs_attention_and_does_not_hold_back_the_next() {
 /// given a name nothing in the national directory has; `dropoff`: whether it takes
 /// law-enforcement drop-offs, when known.
 fn example_service(name: &str, dropoff: Option<bool>) -> Value {
-    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hsds-3.0/examples/csv");
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/hsds-3.0/examples/csv");
     let mut directory = Directory::open_in_memory().unwrap();
     directory.import_hsds_package(&examples).unwrap();
     directory.connection().execute("UPDATE service SET law_enforcement_dropoff = ?1", [dropoff]).unwrap();
