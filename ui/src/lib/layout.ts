@@ -1,4 +1,5 @@
-// How the form is laid out: which section shows which field, and the words for each field.
+// How the form is laid out: its sections in order (each drawn by components/form/sections.ts),
+// which section shows which field, and the words for each field.
 // (Presentation only: which fields are required comes from the agency configuration.)
 
 export interface SectionDef {
@@ -44,7 +45,7 @@ export const SECTIONS: SectionDef[] = [
     ],
   },
   { id: "disposition", title: "Disposition & diversion", fields: ["dispositions", "diversion.custody_diverted", "diversion.offences_considered", "diversion"] },
-  { id: "referrals", title: "Referrals", fields: ["referrals"] },
+  { id: "referrals", title: "Services & referrals", fields: ["referrals"] },
   { id: "narrative", title: "Narrative", fields: ["narrative"] },
 ];
 

@@ -1,5 +1,5 @@
 // The Tauri backend against Tauri's own IPC mock: checks command names and argument keys of
-// notes/ipc.md, and that rejections arrive as AppError.
+// the generated command list, and that rejections arrive as AppError.
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
 import { chooseBackend, runningInTauri } from "../../src/lib/backend";
