@@ -74,14 +74,16 @@ ipc_commands![
     officer_login,
 ];
 
-/// The UI's copy of the command names, as a TypeScript union its backend must call with.
+/// The UI's copy of the command names: a list its tests check the backend against, and the type
+/// its backend must call with.
 pub fn commands_ts() -> String {
-    let names: Vec<String> = COMMAND_NAMES.iter().map(|name| format!("  | \"{name}\"\n")).collect();
+    let names: Vec<String> = COMMAND_NAMES.iter().map(|name| format!("  \"{name}\",\n")).collect();
     format!(
         "// Generated from src-tauri/src/lib.rs (`ipc_commands!`) by its tests: do not edit.\n\
-         /** The name of every IPC command of the Tauri shell. */\n\
-         export type Command =\n{};\n",
-        names.concat().trim_end()
+         /** Every IPC command of the Tauri shell. */\n\
+         export const COMMANDS = [\n{}] as const;\n\n\
+         export type Command = (typeof COMMANDS)[number];\n",
+        names.concat()
     )
 }
 
@@ -178,7 +180,7 @@ mod tests {
     fn the_ui_s_command_list_is_fresh() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/backend/commands.ts");
         let generated = commands_ts();
-        assert!(generated.contains("| \"app_status\"") && generated.contains("| \"officer_login\""), "{generated}");
+        assert!(generated.contains("  \"app_status\",\n") && generated.contains("  \"officer_login\",\n"), "{generated}");
         if std::env::var_os("WAYPOINT_UPDATE_BINDINGS").is_some() {
             std::fs::write(&path, &generated).unwrap();
             return;

@@ -49,6 +49,21 @@ export const SECTIONS: SectionDef[] = [
   { id: "narrative", title: "Narrative", fields: ["narrative"] },
 ];
 
+/** The yes/no facts of the response (fields of `response`), in the order they are asked. */
+export const RESPONSE_TOGGLES = [
+  "cit_officer_requested",
+  "cit_officer_dispatched",
+  "cit_officer_arrived",
+  "officer_cit_certified",
+  "supervisor_on_scene",
+  "mobile_crisis_team",
+  "verbal_deescalation",
+  "handcuffs",
+  "reportable_force",
+  "subject_injured",
+  "officer_injured",
+] as const;
+
 export const FIELD_LABELS: Record<string, string> = {
   occurred_at: "Date & time of encounter",
   incident_number: "Incident / CAD number",

@@ -61,6 +61,9 @@ const DEMO_GPS: GpsReading = {
   message: "GPS ±8 m",
 };
 
+/** The demo service the canned ranked answer leaves out. */
+const NOT_RANKED = "sal-detox";
+
 const clone = <T>(value: T): T => structuredClone(value);
 const fail = (error: AppError): never => {
   throw error;
@@ -520,9 +523,13 @@ export class MemoryBackend implements Backend {
     return this.step("serviceNeeds", [], () => DEMO_NEEDS);
   }
 
-  /** Every demo service, in the data's order, whatever was asked. */
+  /**
+   * The same canned answer whatever was asked: the demo services in the data's order, less the
+   * withdrawal centre (as if past the radius), so that a name search can find a service that is
+   * not in the ranked list.
+   */
   private suggest(): Suggestion[] {
-    return DEMO_SERVICES.map((service, index) => this.asSuggestion(service, index + 1));
+    return DEMO_SERVICES.filter((service) => service.service_at_location_id !== NOT_RANKED).map((service, index) => this.asSuggestion(service, index + 1));
   }
 
   private asSuggestion(service: DemoService, rank: number): Suggestion {
