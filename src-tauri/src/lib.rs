@@ -36,7 +36,7 @@ macro_rules! ipc_commands {
         /// The commands' names as the UI invokes them.
         pub const COMMAND_NAMES: &[&str] = &[$(stringify!($name)),*];
 
-        fn invoke_handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+        fn invoke_handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
             tauri::generate_handler![$(commands::$name),*]
         }
     };
@@ -180,7 +180,10 @@ mod tests {
     fn the_ui_s_command_list_is_fresh() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/backend/commands.ts");
         let generated = commands_ts();
-        assert!(generated.contains("  \"app_status\",\n") && generated.contains("  \"officer_login\",\n"), "{generated}");
+        assert!(
+            generated.contains("  \"app_status\",\n") && generated.contains("  \"officer_login\",\n"),
+            "{generated}"
+        );
         if std::env::var_os("WAYPOINT_UPDATE_BINDINGS").is_some() {
             std::fs::write(&path, &generated).unwrap();
             return;
