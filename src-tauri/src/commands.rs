@@ -1,4 +1,5 @@
-//! The IPC surface (notes/ipc.md): each command is a one-line call of `Waypoint`.
+//! The IPC surface (listed once in `ipc_commands!` in lib.rs): each command is a one-line call of
+//! `Waypoint`.
 //! They run off the main thread (`async`) so that key derivation never freezes the window.
 
 use tauri::{AppHandle, State};

@@ -29,6 +29,64 @@ pub fn boot_script(snapshot: &BootSnapshot) -> String {
     format!("window.__WAYPOINT_BOOT__ = {json};")
 }
 
+/// Every IPC command, named once: the handler below and the UI's generated list
+/// (`ui/src/lib/backend/commands.ts`, see `commands_ts`) both come from it.
+macro_rules! ipc_commands {
+    ($($name:ident),* $(,)?) => {
+        /// The commands' names as the UI invokes them.
+        pub const COMMAND_NAMES: &[&str] = &[$(stringify!($name)),*];
+
+        fn invoke_handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$(commands::$name),*]
+        }
+    };
+}
+
+ipc_commands![
+    app_status,
+    setup,
+    unlock,
+    lock,
+    change_passphrase,
+    agency_config,
+    new_encounter,
+    save_draft,
+    check_encounter,
+    submit_encounter,
+    amend_encounter,
+    list_encounters,
+    get_encounter,
+    get_encounter_version,
+    verify_audit,
+    directory_status,
+    service_needs,
+    suggest_services,
+    suggest_for_encounter,
+    search_services,
+    find_places,
+    service_detail,
+    resource_card,
+    gps_reading,
+    report_first_paint,
+    sync_status,
+    sync_now,
+    enroll_device,
+    officer_login,
+];
+
+/// The UI's copy of the command names: a list its tests check the backend against, and the type
+/// its backend must call with.
+pub fn commands_ts() -> String {
+    let names: Vec<String> = COMMAND_NAMES.iter().map(|name| format!("  \"{name}\",\n")).collect();
+    format!(
+        "// Generated from src-tauri/src/lib.rs (`ipc_commands!`) by its tests: do not edit.\n\
+         /** Every IPC command of the Tauri shell. */\n\
+         export const COMMANDS = [\n{}] as const;\n\n\
+         export type Command = (typeof COMMANDS)[number];\n",
+        names.concat()
+    )
+}
+
 /// Builds and runs the Waypoint window until it is closed.
 pub fn run() -> Result<(), tauri::Error> {
     tauri::Builder::default()
@@ -57,37 +115,7 @@ pub fn run() -> Result<(), tauri::Error> {
                 .spawn(move || handle.state::<Waypoint>().run_background_sync())?;
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_status,
-            commands::setup,
-            commands::unlock,
-            commands::lock,
-            commands::change_passphrase,
-            commands::agency_config,
-            commands::new_encounter,
-            commands::save_draft,
-            commands::check_encounter,
-            commands::submit_encounter,
-            commands::amend_encounter,
-            commands::list_encounters,
-            commands::get_encounter,
-            commands::get_encounter_version,
-            commands::verify_audit,
-            commands::directory_status,
-            commands::service_needs,
-            commands::suggest_services,
-            commands::suggest_for_encounter,
-            commands::search_services,
-            commands::find_places,
-            commands::service_detail,
-            commands::resource_card,
-            commands::gps_reading,
-            commands::report_first_paint,
-            commands::sync_status,
-            commands::sync_now,
-            commands::enroll_device,
-            commands::officer_login,
-        ])
+        .invoke_handler(invoke_handler())
         .build(tauri::generate_context!())?
         .run(|app, event| {
             // Closing: no new sync round (one under way finishes or is cut with the process).
@@ -145,6 +173,27 @@ mod tests {
         let json = script.strip_prefix("window.__WAYPOINT_BOOT__ = ").and_then(|s| s.strip_suffix(';')).unwrap();
         let handed: BootSnapshot = serde_json::from_str(json).unwrap();
         assert_eq!(handed, snapshot);
+    }
+
+    /// Renaming or adding a command changes the UI's list; the UI's backend is typed by it.
+    #[test]
+    fn the_ui_s_command_list_is_fresh() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/backend/commands.ts");
+        let generated = commands_ts();
+        assert!(
+            generated.contains("  \"app_status\",\n") && generated.contains("  \"officer_login\",\n"),
+            "{generated}"
+        );
+        if std::env::var_os("WAYPOINT_UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} is stale; run: WAYPOINT_UPDATE_BINDINGS=1 cargo test -p waypoint-app --lib",
+            path.display()
+        );
     }
 
     #[test]

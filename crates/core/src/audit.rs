@@ -15,6 +15,7 @@ const HEAD_KEY: &str = "audit_head";
 /// What one audited event says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct AuditEntry {
+    #[ts(type = "number")]
     pub seq: i64,
     pub at: String,
     pub actor: String,
@@ -27,6 +28,7 @@ pub struct AuditEntry {
 /// The result of checking the whole chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct AuditReport {
+    #[ts(type = "number")]
     pub entries: i64,
     pub head_hash: String,
 }

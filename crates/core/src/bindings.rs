@@ -1,15 +1,17 @@
 //! The TypeScript types the UI uses, generated from these Rust types with ts-rs.
 //! `ui/src/lib/bindings/` holds the committed copy; `tests/bindings.rs` fails when it is stale
 //! (regenerate with `WAYPOINT_UPDATE_BINDINGS=1 cargo test -p waypoint-core --test bindings`).
+//! Besides the types, `constants.ts` carries the values the UI must not restate (the error kinds,
+//! the passphrase minimum).
 
 use std::path::Path;
 
 use ts_rs::TS;
 
-use crate::api::{AppStatus, BootSnapshot, SaveOutcome};
+use crate::api::{AppStatus, BootSnapshot, SaveOutcome, MIN_PASSPHRASE_CHARS};
 use crate::audit::{AuditEntry, AuditReport};
 use crate::directory::{Place, ResourceCard, ServiceHit, Suggestion, SuggestionRequest};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorKind};
 use crate::gps::GpsReading;
 use crate::model::{Encounter, EncounterDetail, EncounterSummary, ListQuery};
 use crate::services::DirectoryStatus;
@@ -39,5 +41,27 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     SyncStatus::export_all_to(dir)?;
     EnrollDevice::export_all_to(dir)?;
     OfficerLogin::export_all_to(dir)?;
+    std::fs::write(dir.join(CONSTANTS_FILE), constants_ts())?;
     Ok(())
+}
+
+/// The generated file of constants, beside the generated types.
+pub const CONSTANTS_FILE: &str = "constants.ts";
+
+/// Every `ErrorKind` as it travels, read from ts-rs's own union so that a new kind is listed too.
+pub fn error_kinds() -> Vec<String> {
+    ErrorKind::inline().split('|').map(|kind| kind.trim().trim_matches('"').to_string()).collect()
+}
+
+fn constants_ts() -> String {
+    let kinds: Vec<String> = error_kinds().iter().map(|kind| format!("\"{kind}\"")).collect();
+    format!(
+        "// Generated from Rust by crates/core/src/bindings.rs: do not edit.\n\
+         import type {{ ErrorKind }} from \"./ErrorKind\";\n\n\
+         /** Every kind of error a command can fail with. */\n\
+         export const ERROR_KINDS: readonly ErrorKind[] = [{}];\n\n\
+         /** The shortest passphrase or PIN the core accepts, in characters. */\n\
+         export const MIN_PASSPHRASE_CHARS = {MIN_PASSPHRASE_CHARS};\n",
+        kinds.join(", ")
+    )
 }

@@ -23,7 +23,9 @@ pub const DIRECTORY_FILE: &str = "directory.sqlite";
 pub struct DirectoryStatus {
     /// False while the first start loads the bundled national directory.
     pub ready: bool,
+    #[ts(type = "number")]
     pub services: u64,
+    #[ts(type = "number")]
     pub locations: u64,
     /// Seconds the first-start load of the bundled directory took (None when it was there already).
     pub loaded_in_s: Option<f64>,

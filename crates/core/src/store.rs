@@ -281,11 +281,6 @@ impl Store {
         Ok(value)
     }
 
-    /// Runs `work` in one transaction committed with `synchronous=FULL`.
-    pub fn durable_transaction<T>(&self, work: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
-        self.durably(work)
-    }
-
     pub fn list(&self, query: &ListQuery) -> Result<Vec<EncounterSummary>> {
         let text = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|t| {
             let escaped = t.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");

@@ -84,6 +84,9 @@ pub fn check(e: &Encounter, config: &AgencyConfig, now: DateTime<Utc>) -> Vec<Er
     for (i, referral) in e.referrals.iter().enumerate() {
         if referral.service_id.trim().is_empty() {
             add(&format!("referrals.{i}"), "A referral must name a service.".into());
+        } else if e.referrals[..i].iter().any(|earlier| earlier.service_id == referral.service_id) {
+            // One outcome per service: two would contradict each other in the report.
+            add(&format!("referrals.{i}"), "This service is already referred to: change its outcome instead.".into());
         }
     }
     if e.narrative.chars().count() > MAX_NARRATIVE_CHARS {

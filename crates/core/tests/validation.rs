@@ -163,3 +163,14 @@ fn the_error_crosses_ipc_as_kind_message_field() {
     assert_eq!(json["kind"], "wrong_passphrase");
     assert!(json.get("field").is_none());
 }
+
+#[test]
+fn a_service_is_referred_to_once() {
+    use waypoint_core::model::{Referral, ReferralOutcome};
+    let referral = |service_id: &str, outcome| Referral { service_id: service_id.into(), service_name: None, outcome };
+    let mut e = complete(blank());
+    e.referrals = vec![referral("svc-a", ReferralOutcome::Accepted), referral("svc-b", ReferralOutcome::Declined)];
+    assert!(check(&e, &AgencyConfig::demo(), Utc::now()).is_empty());
+    e.referrals.push(referral("svc-a", ReferralOutcome::Declined));
+    assert_eq!(fields(&check(&e, &AgencyConfig::demo(), Utc::now())), vec!["referrals.2".to_string()]);
+}

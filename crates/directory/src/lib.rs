@@ -199,14 +199,16 @@ impl Directory {
         let (lat, lon) = from.map_or((None, None), |(lat, lon)| (Some(lat), Some(lon)));
         let lon_scale = lat.map_or(1.0, |lat: f64| lat.to_radians().cos().powi(2));
         let rows = stmt.query_map(rusqlite::params![query.join(" "), limit, lat, lon, lon_scale], |r| {
+            let (latitude, longitude): (f64, f64) = (r.get(5)?, r.get(6)?);
             Ok(ServiceHit {
                 service_id: r.get(0)?,
                 service_at_location_id: r.get(1)?,
                 name: r.get(2)?,
                 organization: r.get(3)?,
                 city: r.get(4)?,
-                latitude: r.get(5)?,
-                longitude: r.get(6)?,
+                latitude,
+                longitude,
+                distance_miles: from.map(|(lat, lon)| suggest::haversine_miles(lat, lon, latitude, longitude)),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -247,9 +247,12 @@ pub enum OpenNow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct CapacityInfo {
     pub unit: String,
+    #[ts(type = "number")]
     pub available: i64,
+    #[ts(type = "number | null")]
     pub maximum: Option<i64>,
     pub updated_at: DateTime<Utc>,
+    #[ts(type = "number")]
     pub age_minutes: i64,
     /// "4 beds, as of 2 h ago".
     pub text: String,
@@ -301,6 +304,8 @@ pub struct ServiceHit {
     pub city: Option<String>,
     pub latitude: f64,
     pub longitude: f64,
+    /// Straight-line miles from the position searched from (None when the search had none).
+    pub distance_miles: Option<f64>,
 }
 
 /// Counts of what the directory holds (for the status bar and tests).

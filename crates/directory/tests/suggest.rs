@@ -319,6 +319,17 @@ fn name_search_uses_fts5() {
 }
 
 #[test]
+fn a_name_search_from_a_position_says_how_far_each_hit_is() {
+    let dir = directory();
+    let near = dir.search_by_name_near("riverside", Some(HERE), 10).unwrap();
+    let hit = near.iter().find(|h| h.name == "Riverside Detox").unwrap();
+    let expected = waypoint_directory::suggest::haversine_miles(HERE.0, HERE.1, hit.latitude, hit.longitude);
+    assert!(expected > 0.1, "the fixture service is away from HERE");
+    assert_eq!(hit.distance_miles, Some(expected));
+    assert!(dir.search_by_name("riverside", 10).unwrap().iter().all(|h| h.distance_miles.is_none()));
+}
+
+#[test]
 fn national_directory_answers_for_a_real_city() {
     let mut dir = Directory::open_in_memory().unwrap();
     dir.ensure_national_directory().unwrap();

@@ -1,4 +1,5 @@
-// How the form is laid out: which section shows which field, and the words for each field.
+// How the form is laid out: its sections in order (each drawn by components/form/sections.ts),
+// which section shows which field, and the words for each field.
 // (Presentation only: which fields are required comes from the agency configuration.)
 
 export interface SectionDef {
@@ -44,9 +45,24 @@ export const SECTIONS: SectionDef[] = [
     ],
   },
   { id: "disposition", title: "Disposition & diversion", fields: ["dispositions", "diversion.custody_diverted", "diversion.offences_considered", "diversion"] },
-  { id: "referrals", title: "Referrals", fields: ["referrals"] },
+  { id: "referrals", title: "Services & referrals", fields: ["referrals"] },
   { id: "narrative", title: "Narrative", fields: ["narrative"] },
 ];
+
+/** The yes/no facts of the response (fields of `response`), in the order they are asked. */
+export const RESPONSE_TOGGLES = [
+  "cit_officer_requested",
+  "cit_officer_dispatched",
+  "cit_officer_arrived",
+  "officer_cit_certified",
+  "supervisor_on_scene",
+  "mobile_crisis_team",
+  "verbal_deescalation",
+  "handcuffs",
+  "reportable_force",
+  "subject_injured",
+  "officer_injured",
+] as const;
 
 export const FIELD_LABELS: Record<string, string> = {
   occurred_at: "Date & time of encounter",

@@ -194,6 +194,31 @@ async function run({ width, height }, index) {
   await noHorizontalOverflow(page, `${size} list (dark)`);
   await shot(page, `${size}-8-list-dark`);
 
+  // --- settings: change the PIN (errors beside their field), verify the audit log ---
+  await tid(page, "nav-settings").click();
+  await tid(page, "settings-screen").waitFor();
+  await tid(page, "pin-current").fill("000000");
+  await tid(page, "pin-new").fill("135790");
+  await tid(page, "pin-confirm").fill("135790");
+  await tid(page, "change-pin-submit").click();
+  await tid(page, "field-error-current_passphrase").waitFor();
+  const besideCurrent = await page.locator('[data-field="current_passphrase"] [data-testid="field-error-current_passphrase"]').count();
+  check(besideCurrent === 1, `${size}: a wrong current PIN is shown beside the current PIN`);
+  await tid(page, "pin-current").fill("246810");
+  await tid(page, "change-pin-submit").click();
+  await tid(page, "change-pin-done").waitFor();
+  await tid(page, "audit-verify").click();
+  await tid(page, "audit-result").waitFor();
+  const audit = await tid(page, "audit-result").innerText();
+  check(/^Intact, \d+ entries\.$/.test(audit), `${size}: the audit check says it is intact (${audit})`);
+  await noHorizontalOverflow(page, `${size} settings`);
+  await shot(page, `${size}-8b-settings-dark`);
+  // The new PIN is the one that unlocks.
+  await tid(page, "lock-button").click();
+  await tid(page, "passphrase").fill("135790");
+  await tid(page, "unlock-submit").click();
+  await tid(page, "encounter-list").waitFor();
+
   // Night mode is remembered across reloads.
   await page.reload();
   await tid(page, "theme-toggle").waitFor();

@@ -8,7 +8,7 @@ import type { Location } from "../../src/lib/bindings/Location";
 import type { Suggestion } from "../../src/lib/bindings/Suggestion";
 import FindServices from "../../src/lib/services/FindServices.svelte";
 import { coordinatesText, isAt, locationAt, locationText } from "../../src/lib/services/location";
-import { hitContext, milesTo, searchable, typeWords, whyText } from "../../src/lib/services/search";
+import { hitContext, searchable, typeWords, whyText } from "../../src/lib/services/search";
 import { ONLINE_TILES_KEY, onlineTilesWanted, rememberOnlineTiles } from "../../src/lib/services/tiles";
 
 const FAST = { showMap: false, refreshDelayMs: 0, placeDelayMs: 0, searchDelayMs: 0, gpsPollMs: 60_000, saveDelayMs: 0 };
@@ -66,16 +66,9 @@ describe("search and detail words", () => {
   });
 
   it("tells same-named services apart by organization and city", () => {
-    const hit = { service_id: "s", service_at_location_id: "l", name: "Detox", organization: "County Health", city: "Springfield", latitude: 0, longitude: 0 };
+    const hit = { service_id: "s", service_at_location_id: "l", name: "Detox", organization: "County Health", city: "Springfield", latitude: 0, longitude: 0, distance_miles: null };
     expect(hitContext(hit)).toBe("County Health · Springfield");
     expect(hitContext({ ...hit, organization: "Detox", city: null })).toBe("");
-  });
-
-  it("measures straight-line miles to a hit", () => {
-    expect(milesTo({ lat: 39.78, lon: -89.65 }, { latitude: 39.78, longitude: -89.65 })).toBe(0);
-    // Springfield, IL to Austin, TX is about 790 miles as the crow flies.
-    expect(milesTo({ lat: 39.7817, lon: -89.6501 }, { latitude: 30.2672, longitude: -97.7431 })).toBeGreaterThan(760);
-    expect(milesTo({ lat: 39.7817, lon: -89.6501 }, { latitude: 30.2672, longitude: -97.7431 })).toBeLessThan(820);
   });
 
   it("says why: its rank in the current list, the core's words, or that it was found by name", () => {
@@ -112,40 +105,6 @@ describe("online map toggle", () => {
     rememberOnlineTiles(true);
     expect(localStorage.getItem(ONLINE_TILES_KEY)).toBe("on");
     localStorage.removeItem(ONLINE_TILES_KEY);
-  });
-});
-
-describe("the demo backend answers like the core", () => {
-  it("matches every typed word as a word prefix of the name, organization or city", async () => {
-    const backend = new MemoryBackend();
-    const names = async (text: string) => (await backend.searchServices(text)).map((h) => h.name);
-    expect(await names("crisis")).toEqual(expect.arrayContaining(["Sangamon Crisis Stabilization Unit", "Central Illinois Mobile Crisis Team"]));
-    expect(await names("cris stab")).toEqual(["Sangamon Crisis Stabilization Unit"]);
-    expect(await names("risis")).toEqual([]); // a prefix, not any substring
-    expect(await names("  ")).toEqual([]);
-    expect((await backend.searchServices("springfield")).length).toBeGreaterThan(2); // city matches
-    // Name matches come before matches on the city only.
-    expect((await names("springfield"))[0]).toMatch(/^Springfield/);
-  });
-
-  it("lists the nearest matches first when given a position, as the core does", async () => {
-    const backend = new MemoryBackend();
-    const all = await backend.searchServices("springfield");
-    const here: [number, number] = [all[all.length - 1].latitude, all[all.length - 1].longitude];
-    const near = await backend.searchServices("springfield", here);
-    expect(near.map((h) => h.service_id).sort()).toEqual(all.map((h) => h.service_id).sort());
-    const miles = near.map((h) => milesTo({ lat: here[0], lon: here[1] }, h));
-    expect(miles[0]).toBeCloseTo(0, 5);
-    expect(miles).toEqual([...miles].sort((a, b) => a - b));
-  });
-
-  it("gives a detail with no rank or why, and distance only from a given point", async () => {
-    const backend = new MemoryBackend();
-    const far = await backend.serviceDetail("sal-csu", [40.5, -89.65]);
-    expect(far).toMatchObject({ rank: 0, why: "", name: "Sangamon Crisis Stabilization Unit" });
-    expect(far.distance_miles).toBeGreaterThan(40);
-    expect((await backend.serviceDetail("sal-csu", null)).distance_miles).toBe(0);
-    await expect(backend.serviceDetail("nope", null)).rejects.toMatchObject({ kind: "not_found" });
   });
 });
 

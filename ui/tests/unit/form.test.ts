@@ -1,8 +1,10 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it, vi } from "vitest";
-import { MemoryBackend } from "../../src/lib/backend/memory";
+import { CORE_FIXTURES, MemoryBackend } from "../../src/lib/backend/memory";
 import type { Encounter } from "../../src/lib/bindings/Encounter";
 import EncounterForm from "../../src/lib/components/EncounterForm.svelte";
+import { SECTION_COMPONENTS } from "../../src/lib/components/form/sections";
+import { SECTIONS } from "../../src/lib/layout";
 
 async function openDraft(options: { saveDelayMs?: number } = {}) {
   const backend = new MemoryBackend({ initialized: { officerId: "B-1", passphrase: "123456" } });
@@ -21,6 +23,13 @@ function fieldContainer(path: string): HTMLElement {
 }
 
 describe("EncounterForm", () => {
+  it("draws every section of the layout, in its order", async () => {
+    await openDraft();
+    const titles = [...document.querySelectorAll(".encounter-form > details > summary .section-title")].map((t) => t.textContent);
+    expect(titles).toEqual(SECTIONS.map((s) => s.title));
+    for (const section of SECTIONS) expect(SECTION_COMPONENTS[section.id], section.id).toBeDefined();
+  });
+
   it("marks the fields the agency requires", async () => {
     await openDraft();
     expect(within(fieldContainer("call.call_type")).getByTitle("Required to submit")).toBeInTheDocument();
@@ -36,7 +45,8 @@ describe("EncounterForm", () => {
 
     const error = await screen.findByTestId("field-error-call.call_type");
     expect(fieldContainer("call.call_type")).toContainElement(error);
-    expect(error).toHaveTextContent("Required before submitting.");
+    const expected = CORE_FIXTURES.blank_draft_issues.find((issue) => issue.field === "call.call_type")!;
+    expect(error).toHaveTextContent(expected.message);
     expect(screen.getByTestId("field-call.call_type")).toHaveAttribute("aria-describedby", error.id);
     // The draft is still being edited, and was stored as typed.
     expect(screen.getByTestId("field-narrative")).toHaveValue("Talked for an hour.");

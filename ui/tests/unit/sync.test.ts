@@ -56,6 +56,7 @@ describe("SyncScreen", () => {
     const backend = await unlocked();
     let latest: SyncStatus | null = await backend.syncStatus();
     render(SyncScreen, { props: { backend, status: latest, onstatus: (s: SyncStatus) => (latest = s) } });
+    backend.failures.set("enrollDevice", { kind: "validation", field: "server_url", message: "The address must start with https://" });
     await fireEvent.input(screen.getByTestId("enroll-server-url"), { target: { value: "http://records.example" } });
     await fireEvent.input(screen.getByTestId("enroll-code"), { target: { value: "ABCD-1234" } });
     await fireEvent.click(screen.getByTestId("enroll-submit"));
@@ -82,15 +83,17 @@ describe("SyncScreen", () => {
 
     let latest: SyncStatus = await backend.syncStatus();
     const view = render(SyncScreen, { props: { backend, status: latest, onstatus: (s: SyncStatus) => (latest = s) } });
-    await fireEvent.input(screen.getByTestId("enroll-server-url"), { target: { value: "https://records.example:8443/" } });
+    await fireEvent.input(screen.getByTestId("enroll-server-url"), { target: { value: " https://records.example:8443 " } });
     await fireEvent.input(screen.getByTestId("enroll-code"), { target: { value: "ABCD-1234" } });
     await fireEvent.click(screen.getByTestId("enroll-submit"));
     await waitFor(() => expect(latest.enrolled).toBe(true));
     expect(latest.server_url).toBe("https://records.example:8443");
     await view.rerender({ backend, status: latest, onstatus: (s: SyncStatus) => (latest = s) });
 
+    backend.failures.set("officerLogin", { kind: "validation", field: "username", message: "Enter your user name on the agency server." });
     await fireEvent.click(screen.getByTestId("login-submit"));
-    expect(await screen.findByTestId("field-error-username")).toBeInTheDocument();
+    expect(await screen.findByTestId("field-error-username")).toHaveTextContent("Enter your user name");
+    backend.failures.delete("officerLogin");
     await fireEvent.input(screen.getByTestId("login-username"), { target: { value: "officer1" } });
     await fireEvent.input(screen.getByTestId("login-password"), { target: { value: "secret-password" } });
     await fireEvent.click(screen.getByTestId("login-submit"));

@@ -1,9 +1,10 @@
 // The Tauri backend against Tauri's own IPC mock: checks command names and argument keys of
-// notes/ipc.md, and that rejections arrive as AppError.
+// the generated command list, and that rejections arrive as AppError.
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
 import { chooseBackend, runningInTauri } from "../../src/lib/backend";
 import { blankEncounter } from "../../src/lib/backend/memory";
+import { COMMANDS } from "../../src/lib/backend/commands";
 import { tauriBackend } from "../../src/lib/backend/tauri";
 
 type Call = { cmd: string; args: Record<string, unknown> };
@@ -97,6 +98,8 @@ describe("tauri backend", () => {
       { cmd: "enroll_device", args: { request: enrol } },
       { cmd: "officer_login", args: { login: { username: "officer1", password: "secret" } } },
     ]);
+    // Every command of the shell is reached through a method, and nothing else is called.
+    expect([...new Set(plain.map((c) => c.cmd))].sort()).toEqual([...COMMANDS].sort());
   });
 
   it("rejects with the AppError the command returned", async () => {

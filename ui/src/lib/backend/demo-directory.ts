@@ -1,13 +1,11 @@
 // A small fixed service directory for the in-memory backend (`?demo` and tests): services around
 // Springfield, IL with open, closed and unknown hours, fresh and stale capacity, and every answer
-// to "takes police drop-offs". The open states and texts are fixed: computing them is the core's job.
+// to "takes police drop-offs". Everything the core computes (open states, texts, distances from
+// DEMO_CENTRE, the order of the list) is written out here as fixed data: the fake does not rank.
 import type { CardEntry } from "../bindings/CardEntry";
 import type { Place } from "../bindings/Place";
 import type { Suggestion } from "../bindings/Suggestion";
 import type { Term } from "../bindings/Term";
-
-/** Counts cross IPC as JSON numbers although ts-rs types them as bigint; the demo does the same. */
-const count = (n: number) => n as unknown as bigint;
 
 export const DEMO_CENTRE = { lat: 39.7817, lon: -89.6501 };
 
@@ -20,17 +18,17 @@ export const DEMO_NEEDS: Term[] = [
   { code: "outpatient", label: "Outpatient" },
 ];
 
-/** A directory row: a suggestion without the per-request parts (rank, distance, score, why). */
-export type DemoService = Omit<Suggestion, "rank" | "distance_miles" | "score" | "why"> & { weekly_hours: string };
+/** A directory row: a suggestion without its rank, score and why (its distance is from DEMO_CENTRE). */
+export type DemoService = Omit<Suggestion, "rank" | "score" | "why"> & { weekly_hours: string };
 
 function capacity(unit: string, available: number, maximum: number | null, ageMinutes: number, stale: boolean) {
   const age = ageMinutes < 60 ? `${ageMinutes} min ago` : `${Math.round(ageMinutes / 60)} h ago`;
   return {
     unit,
-    available: count(available),
-    maximum: maximum === null ? null : count(maximum),
+    available,
+    maximum,
     updated_at: new Date(Date.now() - ageMinutes * 60_000).toISOString(),
-    age_minutes: count(ageMinutes),
+    age_minutes: ageMinutes,
     text: `${available} ${unit}, as of ${age}`,
     stale,
   };
@@ -48,6 +46,7 @@ export const DEMO_SERVICES: DemoService[] = [
     address: "710 N 8th St, Springfield, IL 62702",
     latitude: 39.8095,
     longitude: -89.6443,
+    distance_miles: 1.9,
     types: ["crisis_stabilization", "psychiatric_emergency"],
     open_now: "open",
     hours: "open 24/7",
@@ -66,6 +65,7 @@ export const DEMO_SERVICES: DemoService[] = [
     address: "800 N Rutledge St, Springfield, IL 62702",
     latitude: 39.8102,
     longitude: -89.6551,
+    distance_miles: 2.0,
     types: ["detox", "substance_use"],
     open_now: "open",
     hours: "open 24/7",
@@ -84,6 +84,7 @@ export const DEMO_SERVICES: DemoService[] = [
     address: "1000 S 6th St, Springfield, IL 62703",
     latitude: 39.7913,
     longitude: -89.6489,
+    distance_miles: 0.7,
     types: ["outpatient", "mental_health"],
     open_now: "closed",
     hours: "closed, opens Mon 08:00",
@@ -102,6 +103,7 @@ export const DEMO_SERVICES: DemoService[] = [
     address: "1023 E Washington St, Springfield, IL 62703",
     latitude: 39.8012,
     longitude: -89.6356,
+    distance_miles: 1.6,
     types: ["shelter"],
     open_now: "open",
     hours: "open until 07:00",
@@ -120,6 +122,7 @@ export const DEMO_SERVICES: DemoService[] = [
     address: "2200 Stevenson Dr, Springfield, IL 62703",
     latitude: 39.7592,
     longitude: -89.6222,
+    distance_miles: 2.1,
     types: ["mobile_crisis", "crisis_line"],
     open_now: "unknown",
     hours: "hours unknown",
@@ -138,6 +141,7 @@ export const DEMO_SERVICES: DemoService[] = [
     address: "3001 Clear Lake Ave, Springfield, IL 62702",
     latitude: 39.8048,
     longitude: -89.6123,
+    distance_miles: 2.6,
     types: ["moud", "substance_use", "outpatient"],
     open_now: "closed",
     hours: "closed, opens Mon 07:00",
@@ -156,6 +160,7 @@ export const DEMO_SERVICES: DemoService[] = [
     address: "800 E Carpenter St, Springfield, IL 62769",
     latitude: 39.8079,
     longitude: -89.6409,
+    distance_miles: 1.9,
     types: ["psychiatric_emergency", "hospital"],
     open_now: "open",
     hours: "open 24/7",
@@ -174,6 +179,7 @@ export const DEMO_SERVICES: DemoService[] = [
     address: "1227 S 9th St, Springfield, IL 62703",
     latitude: 39.7862,
     longitude: -89.6437,
+    distance_miles: 0.5,
     types: ["outpatient", "mental_health"],
     open_now: "unknown",
     hours: "hours unknown",
@@ -220,12 +226,4 @@ export function demoQrSvg(text: string): string {
       if ((seed >> 16) & 1) cells.push(`<rect x="${x + 2}" y="${y + 2}" width="1" height="1"/>`);
     }
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${size + 4} ${size + 4}" shape-rendering="crispEdges"><rect width="100%" height="100%" fill="#fff"/><g fill="#000">${cells.join("")}</g></svg>`;
-}
-
-export function milesBetween(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 3958.8 * 2 * Math.asin(Math.sqrt(h));
 }

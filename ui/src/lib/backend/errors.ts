@@ -1,23 +1,9 @@
 import type { AppError } from "../bindings/AppError";
 import type { ErrorKind } from "../bindings/ErrorKind";
-
-const KINDS: readonly ErrorKind[] = [
-  "validation",
-  "wrong_passphrase",
-  "locked",
-  "already_initialized",
-  "not_found",
-  "invalid_state",
-  "config",
-  "audit_tampered",
-  "crypto",
-  "storage",
-  "io",
-  "internal",
-];
+import { ERROR_KINDS } from "../bindings/constants";
 
 function isKind(value: unknown): value is ErrorKind {
-  return typeof value === "string" && (KINDS as readonly string[]).includes(value);
+  return typeof value === "string" && (ERROR_KINDS as readonly string[]).includes(value);
 }
 
 /** Turns whatever a failed call rejected with into the one error shape the UI shows. */

@@ -1,9 +1,12 @@
+// An in-memory stand-in for the Rust core, used ONLY by the vitest/browser tests and the `?demo`
+// dev mode. It keeps what it is given and answers with canned data; it enforces none of the core's
+// rules (required fields, lifecycle, ranking, search, passphrases): a test that needs a rejection
+// sets it in `failures`. Where a screen shows the core's own words, they come from
+// `core-fixtures.json`, which the core's bindings test writes (and fails on when it is stale).
 import type { SyncState } from "../bindings/SyncState";
 import type { SyncStatus } from "../bindings/SyncStatus";
 import type { EnrollDevice } from "../bindings/EnrollDevice";
 import type { OfficerLogin } from "../bindings/OfficerLogin";
-// An in-memory stand-in for the Rust core, used ONLY by the vitest/browser tests and the `?demo`
-// dev mode. It imitates the core's basic behaviour; the real rules live in crates/core.
 import agencyJson from "../../../../assets/agency.json";
 import type { AgencyConfig } from "../bindings/AgencyConfig";
 import type { AppError } from "../bindings/AppError";
@@ -18,12 +21,23 @@ import type { DirectoryStatus } from "../bindings/DirectoryStatus";
 import type { GpsReading } from "../bindings/GpsReading";
 import type { ResourceCard } from "../bindings/ResourceCard";
 import type { Suggestion } from "../bindings/Suggestion";
+import type { ServiceHit } from "../bindings/ServiceHit";
 import type { SuggestionRequest } from "../bindings/SuggestionRequest";
 import type { BootSnapshot } from "../bindings/BootSnapshot";
 import type { Backend } from "./types";
-import { DEMO_CENTRE, DEMO_NEEDS, DEMO_PLACES, DEMO_SERVICES, demoCardEntry, demoCity, demoQrSvg, milesBetween, type DemoService } from "./demo-directory";
+import { DEMO_CENTRE, DEMO_NEEDS, DEMO_PLACES, DEMO_SERVICES, demoCardEntry, demoCity, demoQrSvg, type DemoService } from "./demo-directory";
+import coreFixtures from "./core-fixtures.json";
 
 export const DEMO_CONFIG = agencyJson as AgencyConfig;
+
+/** The core's answers the fake hands out as they are (see crates/core/tests/bindings.rs). */
+export const CORE_FIXTURES = coreFixtures as {
+  blank_draft_issues: AppError[];
+  short_passphrase: AppError;
+  wrong_passphrase: AppError;
+  locked: AppError;
+  no_location: AppError;
+};
 
 export interface MemoryOptions {
   config?: AgencyConfig;
@@ -47,10 +61,8 @@ const DEMO_GPS: GpsReading = {
   message: "GPS ±8 m",
 };
 
-/** The blank request the stand-alone screen would send, for tests and the encounter adapter. */
-export function demoRequest(lat: number, lon: number, needs: string[] = []): SuggestionRequest {
-  return { lat, lon, crisis_natures: [], behaviours: [], substances: [], age_band: null, veteran: null, housing_status: null, needs, radius_miles: null, limit: null };
-}
+/** The demo service the canned ranked answer leaves out. */
+const NOT_RANKED = "sal-detox";
 
 const clone = <T>(value: T): T => structuredClone(value);
 const fail = (error: AppError): never => {
@@ -104,11 +116,10 @@ function fieldValue(encounter: Encounter, path: string): unknown {
   return path.split(".").reduce<unknown>((value, key) => (value as Record<string, unknown> | null)?.[key], encounter);
 }
 
-function isBlank(value: unknown): boolean {
-  if (value === null || value === undefined) return true;
-  if (typeof value === "string") return value.trim() === "";
-  if (Array.isArray(value)) return value.length === 0;
-  return false;
+/** Whether the draft still has the value a new draft has at `path`. */
+function untouched(encounter: Encounter, path: string): boolean {
+  const blank = blankEncounter(encounter.id, encounter.officer_id, encounter.created_at);
+  return JSON.stringify(fieldValue(encounter, path)) === JSON.stringify(fieldValue(blank, path));
 }
 
 export class MemoryBackend implements Backend {
@@ -155,7 +166,7 @@ export class MemoryBackend implements Backend {
   }
 
   private requireUnlocked(): void {
-    if (!this.unlocked) fail({ kind: "locked", message: "the store is locked: unlock it first" });
+    if (!this.unlocked) fail(CORE_FIXTURES.locked);
   }
 
   private now(): string {
@@ -226,12 +237,7 @@ export class MemoryBackend implements Backend {
   enrollDevice(request: EnrollDevice) {
     return this.step("enrollDevice", [request], () => {
       this.requireUnlocked();
-      const url = request.server_url.trim();
-      if (!/^https:\/\/[^/]+/.test(url) && !/^http:\/\/(127\.0\.0\.1|localhost)(:|\/|$)/.test(url)) {
-        fail({ kind: "validation", message: "The address must start with https://", field: "server_url" });
-      }
-      if (request.code.trim() === "") fail({ kind: "validation", message: "Enter the one-time enrolment code from the records admin.", field: "code" });
-      this.enrollment = { server_url: url.replace(/\/+$/, ""), fingerprint: request.certificate_fingerprint };
+      this.enrollment = { server_url: request.server_url, fingerprint: request.certificate_fingerprint };
       return this.syncView();
     });
   }
@@ -239,18 +245,14 @@ export class MemoryBackend implements Backend {
   officerLogin(login: OfficerLogin) {
     return this.step("officerLogin", [login], () => {
       this.requireUnlocked();
-      if (!this.enrollment) fail({ kind: "invalid_state", message: "Enrol this device with the agency server first." });
-      if (login.username.trim() === "") fail({ kind: "validation", message: "Enter your user name on the agency server.", field: "username" });
-      if (login.password === "") fail({ kind: "validation", message: "Enter your password.", field: "password" });
-      this.session = { username: login.username.trim() };
+      this.session = { username: login.username };
       return this.syncView();
     });
   }
 
+  /** The core's issues with a new draft, less those whose field the draft has changed since. */
   private issues(encounter: Encounter): AppError[] {
-    return this.config.required_on_submit
-      .filter((field) => isBlank(fieldValue(encounter, field)))
-      .map((field) => ({ kind: "validation", message: "Required before submitting.", field }));
+    return CORE_FIXTURES.blank_draft_issues.filter((issue) => issue.field === undefined || untouched(encounter, issue.field));
   }
 
   private versions(id: string): Encounter[] {
@@ -261,9 +263,6 @@ export class MemoryBackend implements Backend {
     const versions = this.versions(encounter.id);
     const index = versions.findIndex((v) => v.version === encounter.version);
     if (index < 0) fail({ kind: "not_found", message: `encounter ${encounter.id} v${encounter.version} not found` });
-    if (versions[index].status !== "draft") {
-      fail({ kind: "invalid_state", message: "This version was submitted and can no longer be edited." });
-    }
     const saved: Encounter = { ...clone(encounter), status: "draft", updated_at: this.now() };
     versions[index] = saved;
     return saved;
@@ -349,10 +348,7 @@ export class MemoryBackend implements Backend {
 
   setup(officerId: string, passphrase: string) {
     return this.step("setup", [officerId], () => {
-      if (officerId.trim() === "") fail({ kind: "validation", field: "officer_id", message: "Enter your officer ID or badge number." });
-      if ([...passphrase].length < 6) fail({ kind: "validation", field: "passphrase", message: "Use at least 6 characters or digits." });
-      if (this.credentials) fail({ kind: "already_initialized", message: "Waypoint is already set up on this device: unlock it instead." });
-      this.credentials = { officerId: officerId.trim(), passphrase };
+      this.credentials = { officerId, passphrase };
       this.unlocked = true;
       this.seedSamples();
       return this.status();
@@ -362,7 +358,7 @@ export class MemoryBackend implements Backend {
   unlock(passphrase: string) {
     return this.step("unlock", [], () => {
       if (!this.credentials) fail({ kind: "invalid_state", message: "Waypoint is not set up on this device yet." });
-      if (this.credentials!.passphrase !== passphrase) fail({ kind: "wrong_passphrase", message: "wrong passphrase or PIN" });
+      if (this.credentials!.passphrase !== passphrase) fail(CORE_FIXTURES.wrong_passphrase);
       this.unlocked = true;
       this.seedSamples();
       return this.status();
@@ -378,8 +374,7 @@ export class MemoryBackend implements Backend {
 
   changePassphrase(old: string, next: string) {
     return this.step("changePassphrase", [], () => {
-      if ([...next].length < 6) fail({ kind: "validation", field: "passphrase", message: "Use at least 6 characters or digits." });
-      if (this.credentials?.passphrase !== old) fail({ kind: "wrong_passphrase", message: "wrong passphrase or PIN" });
+      if (this.credentials?.passphrase !== old) fail(CORE_FIXTURES.wrong_passphrase);
       this.credentials!.passphrase = next;
       return null;
     });
@@ -428,7 +423,6 @@ export class MemoryBackend implements Backend {
       this.requireUnlocked();
       const versions = this.versions(id);
       const newest = versions[versions.length - 1];
-      if (newest.status === "draft") fail({ kind: "invalid_state", message: "This report already has a draft: finish it first." });
       const draft: Encounter = {
         ...clone(newest),
         version: newest.version + 1,
@@ -504,25 +498,24 @@ export class MemoryBackend implements Backend {
     });
   }
 
+  /** A canned intact chain of one entry per call made so far (the demo keeps no audit log). */
   verifyAudit() {
-    // The demo has no audit chain; the shape of the real report belongs to the core.
-    return this.step("verifyAudit", [], () => ({ ok: true }) as unknown as AuditReport);
+    return this.step("verifyAudit", [], (): AuditReport => ({ entries: this.calls.length, head_hash: "demo".padEnd(64, "0") }));
   }
 
   reportFirstPaint() {
     return this.step("reportFirstPaint", [], () => null);
   }
 
-  // ---- service directory: a fixed demo directory, trivially ranked (the real ranking is the core's) ----
+  // ---- service directory: a fixed demo directory, always in the same order (ranking is the core's) ----
 
   directoryStatus() {
     return this.step("directoryStatus", [], (): DirectoryStatus => {
       if (this.directoryLoadingCalls > 0) {
         this.directoryLoadingCalls -= 1;
-        return { ready: false, services: 0 as unknown as bigint, locations: 0 as unknown as bigint, loaded_in_s: null };
+        return { ready: false, services: 0, locations: 0, loaded_in_s: null };
       }
-      const n = DEMO_SERVICES.length as unknown as bigint;
-      return { ready: true, services: n, locations: n, loaded_in_s: null };
+      return { ready: true, services: DEMO_SERVICES.length, locations: DEMO_SERVICES.length, loaded_in_s: null };
     });
   }
 
@@ -530,74 +523,52 @@ export class MemoryBackend implements Backend {
     return this.step("serviceNeeds", [], () => DEMO_NEEDS);
   }
 
-  private suggest(request: SuggestionRequest): Suggestion[] {
-    if (!(Math.abs(request.lat) <= 90 && Math.abs(request.lon) <= 180)) {
-      fail({ kind: "validation", field: "location", message: "latitude or longitude out of range" });
-    }
-    const from = { lat: request.lat, lon: request.lon };
-    const radius = request.radius_miles ?? 25;
-    return DEMO_SERVICES.map((service) => ({ service, miles: milesBetween(from, { lat: service.latitude, lon: service.longitude }) }))
-      .filter(({ service, miles }) => miles <= radius && (request.needs.length === 0 || request.needs.some((need) => service.types.includes(need))))
-      .sort((a, b) => a.miles - b.miles)
-      .slice(0, request.limit ?? 10)
-      .map(({ service, miles }, index) => this.asSuggestion(service, miles, index + 1, request.needs));
+  /**
+   * The same canned answer whatever was asked: the demo services in the data's order, less the
+   * withdrawal centre (as if past the radius), so that a name search can find a service that is
+   * not in the ranked list.
+   */
+  private suggest(): Suggestion[] {
+    return DEMO_SERVICES.filter((service) => service.service_at_location_id !== NOT_RANKED).map((service, index) => this.asSuggestion(service, index + 1));
   }
 
-  private asSuggestion(service: DemoService, miles: number, rank: number, needs: string[]): Suggestion {
+  private asSuggestion(service: DemoService, rank: number): Suggestion {
     const { weekly_hours: _hours, ...rest } = service;
-    const matched = needs.filter((need) => service.types.includes(need));
-    const why = matched.length > 0 ? `Offers ${matched.join(", ").replaceAll("_", " ")}; ${miles.toFixed(1)} mi away` : `Nearest first: ${miles.toFixed(1)} mi away`;
-    return { ...rest, rank, distance_miles: miles, score: 100 - rank, why };
+    return { ...rest, rank, score: 100 - rank, why: rank > 0 ? `Demo directory: ${service.distance_miles.toFixed(1)} mi from the demo centre` : "" };
   }
 
   suggestServices(request: SuggestionRequest) {
-    return this.step("suggestServices", [request], () => this.suggest(request));
+    return this.step("suggestServices", [request], () => this.suggest());
   }
 
   suggestForEncounter(encounter: Encounter, needs: string[]) {
     return this.step("suggestForEncounter", [encounter, needs], () => {
-      const { lat, lon } = encounter.location;
-      if (lat === null || lon === null) {
-        fail({ kind: "validation", field: "location", message: "Set the location (GPS, map or address) to see services near it." });
-      }
-      return this.suggest(demoRequest(lat!, lon!, needs));
+      if (untouched(encounter, "location.lat") || untouched(encounter, "location.lon")) fail(CORE_FIXTURES.no_location);
+      return this.suggest();
     });
   }
 
+  /** The demo services whose name contains the text; distances are the canned ones from DEMO_CENTRE. */
   searchServices(text: string, from: [number, number] | null = null) {
-    // As the core's FTS5 query: every typed word is a prefix of a word of the name, organization or
-    // city; name matches first, or nearest first when there is a position; at most 20.
-    return this.step("searchServices", [text, from], () => {
-      const words = text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
-      if (words.length === 0) return [];
-      const tokens = (value: string) => value.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
-      const matches = (value: string, word: string) => tokens(value).some((token) => token.startsWith(word));
-      return DEMO_SERVICES.map((s) => ({ s, city: demoCity(s) }))
-        .filter(({ s, city }) => words.every((w) => matches(s.name, w) || matches(s.organization, w) || matches(city ?? "", w)))
-        .map(({ s, city }) => ({ s, city, byName: words.filter((w) => matches(s.name, w)).length }))
-        .sort((a, b) =>
-          from
-            ? (a.s.latitude - from[0]) ** 2 + ((a.s.longitude - from[1]) * Math.cos((from[0] * Math.PI) / 180)) ** 2 -
-              ((b.s.latitude - from[0]) ** 2 + ((b.s.longitude - from[1]) * Math.cos((from[0] * Math.PI) / 180)) ** 2)
-            : b.byName - a.byName,
-        )
-        .slice(0, 20)
-        .map(({ s, city }) => ({
-          service_id: s.service_id,
-          service_at_location_id: s.service_at_location_id,
-          name: s.name,
-          organization: s.organization,
-          city,
-          latitude: s.latitude,
-          longitude: s.longitude,
-        }));
+    return this.step("searchServices", [text, from], (): ServiceHit[] => {
+      const wanted = text.trim().toLowerCase();
+      return DEMO_SERVICES.filter((s) => wanted !== "" && s.name.toLowerCase().includes(wanted)).map((s) => ({
+        service_id: s.service_id,
+        service_at_location_id: s.service_at_location_id,
+        name: s.name,
+        organization: s.organization,
+        city: demoCity(s),
+        latitude: s.latitude,
+        longitude: s.longitude,
+        distance_miles: from ? s.distance_miles : null,
+      }));
     });
   }
 
   findPlaces(text: string) {
     return this.step("findPlaces", [text], () => {
       const wanted = text.trim().toLowerCase();
-      return wanted === "" ? [] : DEMO_PLACES.filter((p) => p.label.toLowerCase().includes(wanted)).slice(0, 10);
+      return wanted === "" ? [] : DEMO_PLACES.filter((p) => p.label.toLowerCase().includes(wanted));
     });
   }
 
@@ -608,15 +579,13 @@ export class MemoryBackend implements Backend {
   serviceDetail(id: string, from: [number, number] | null) {
     return this.step("serviceDetail", [id, from], () => {
       const service = this.demoService(id);
-      const miles = from ? milesBetween({ lat: from[0], lon: from[1] }, { lat: service.latitude, lon: service.longitude }) : 0;
-      // As the core: not ranked for any request, so rank 0 and no "why".
-      return { ...this.asSuggestion(service, miles, 0, []), score: 0, why: "" };
+      // Not ranked for any request: rank 0, no "why", and no distance without a position.
+      return { ...this.asSuggestion(service, 0), score: 0, distance_miles: from ? service.distance_miles : 0 };
     });
   }
 
   resourceCard(ids: string[]) {
     return this.step("resourceCard", [ids], (): ResourceCard => {
-      if (ids.length === 0) fail({ kind: "validation", field: "ids", message: "Choose at least one service for the card." });
       const entries = ids.map((id) => demoCardEntry(this.demoService(id)));
       const crisis_line = "988 Suicide & Crisis Lifeline: call or text 988";
       const text = [...entries.map((e) => [e.name, e.address, ...e.phones, e.hours].filter(Boolean).join("\n")), crisis_line].join("\n\n");

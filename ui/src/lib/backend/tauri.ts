@@ -2,8 +2,10 @@ import { invoke } from "@tauri-apps/api/core";
 import { normalizeError } from "./errors";
 import type { BootSnapshot } from "../bindings/BootSnapshot";
 import type { Backend } from "./types";
+import type { Command } from "./commands";
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+/** `command` is typed by the shell's generated list: a renamed command fails type-checking. */
+async function call<T>(command: Command, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (error) {

@@ -20,7 +20,7 @@ import type { EnrollDevice } from "../bindings/EnrollDevice";
 import type { OfficerLogin } from "../bindings/OfficerLogin";
 import type { SyncStatus } from "../bindings/SyncStatus";
 
-/** One method per Tauri command of notes/ipc.md. Every method rejects with an `AppError`. */
+/** One method per Tauri command (named in `./commands.ts`). Every method rejects with an `AppError`. */
 export interface Backend {
   /** What the first screen needs, at hand without a round trip (null: ask `appStatus`). */
   bootSnapshot(): BootSnapshot | null;

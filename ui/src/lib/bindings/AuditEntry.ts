@@ -3,4 +3,4 @@
 /**
  * What one audited event says.
  */
-export type AuditEntry = { seq: bigint, at: string, actor: string, device: string, action: string, record_id: string | null, outcome: string, };
+export type AuditEntry = { seq: number, at: string, actor: string, device: string, action: string, record_id: string | null, outcome: string, };

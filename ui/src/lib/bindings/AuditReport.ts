@@ -3,4 +3,4 @@
 /**
  * The result of checking the whole chain.
  */
-export type AuditReport = { entries: bigint, head_hash: string, };
+export type AuditReport = { entries: number, head_hash: string, };

@@ -4,7 +4,7 @@ export type DirectoryStatus = {
 /**
  * False while the first start loads the bundled national directory.
  */
-ready: boolean, services: bigint, locations: bigint, 
+ready: boolean, services: number, locations: number, 
 /**
  * Seconds the first-start load of the bundled directory took (None when it was there already).
  */

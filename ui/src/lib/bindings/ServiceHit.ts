@@ -3,4 +3,8 @@
 /**
  * A full-text hit on a service name.
  */
-export type ServiceHit = { service_id: string, service_at_location_id: string, name: string, organization: string, city: string | null, latitude: number, longitude: number, };
+export type ServiceHit = { service_id: string, service_at_location_id: string, name: string, organization: string, city: string | null, latitude: number, longitude: number, 
+/**
+ * Straight-line miles from the position searched from (None when the search had none).
+ */
+distance_miles: number | null, };

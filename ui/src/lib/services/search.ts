@@ -8,18 +8,6 @@ export function searchable(text: string): boolean {
   return /[\p{L}\p{N}]/u.test(text);
 }
 
-/**
- * Straight-line miles from the officer to a hit, shown beside it: the core's name search is ranked
- * by how well the name matches, not by distance, so a same-named service may be states away.
- */
-export function milesTo(from: { lat: number; lon: number }, to: { latitude: number; longitude: number }): number {
-  const rad = Math.PI / 180;
-  const dLat = (to.latitude - from.lat) * rad;
-  const dLon = (to.longitude - from.lon) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(from.lat * rad) * Math.cos(to.latitude * rad) * Math.sin(dLon / 2) ** 2;
-  return 3958.8 * 2 * Math.asin(Math.min(1, Math.sqrt(h)));
-}
-
 /** "Sangamon Behavioral Health · Springfield": what tells two same-named services apart. */
 export function hitContext(hit: ServiceHit): string {
   return [hit.organization && hit.organization !== hit.name ? hit.organization : null, hit.city].filter(Boolean).join(" · ");

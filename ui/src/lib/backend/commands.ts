@@ -1,0 +1,35 @@
+// Generated from src-tauri/src/lib.rs (`ipc_commands!`) by its tests: do not edit.
+/** Every IPC command of the Tauri shell. */
+export const COMMANDS = [
+  "app_status",
+  "setup",
+  "unlock",
+  "lock",
+  "change_passphrase",
+  "agency_config",
+  "new_encounter",
+  "save_draft",
+  "check_encounter",
+  "submit_encounter",
+  "amend_encounter",
+  "list_encounters",
+  "get_encounter",
+  "get_encounter_version",
+  "verify_audit",
+  "directory_status",
+  "service_needs",
+  "suggest_services",
+  "suggest_for_encounter",
+  "search_services",
+  "find_places",
+  "service_detail",
+  "resource_card",
+  "gps_reading",
+  "report_first_paint",
+  "sync_status",
+  "sync_now",
+  "enroll_device",
+  "officer_login",
+] as const;
+
+export type Command = (typeof COMMANDS)[number];
