@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use waypoint_core::sync::http::{self as http_transport, HttpConfig, HttpTransport};
+use waypoint_core::sync::http::{self, HttpConfig, HttpTransport};
 use waypoint_core::keys::KdfParams;
 use waypoint_core::sync::{SyncError, TransportError};
 use waypoint_core::SyncState;
@@ -60,7 +60,7 @@ async fn a_device_syncs_offline_work_and_receives_reviews(backend: Backend) {
             let draft = device.new_encounter().unwrap();
             ids.push(device.submit(complete(draft, narrative)).unwrap().id);
         }
-        let enrolled = http_transport::enroll(&online, &code).unwrap();
+        let enrolled = http::enroll(&online, &code).unwrap();
 
         let mut unreachable = HttpTransport::new(&offline, &enrolled.device_token).unwrap();
         match device.sync_once(&mut unreachable, DEFAULT_BATCH_BYTES, &mut no_directory) {
