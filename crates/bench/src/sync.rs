@@ -11,8 +11,8 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use waypoint_core::sync::http::{HttpConfig, HttpTransport};
 use waypoint_core::keys::KdfParams;
+use waypoint_core::sync::http::{HttpConfig, HttpTransport};
 use waypoint_core::{AgencyConfig, Encounter, Waypoint};
 
 use crate::net::{CountingProxy, Direction, LocalServer};

@@ -16,7 +16,9 @@ use crate::checkpoint::Checkpointer;
 use crate::error::{Error, Result};
 use crate::keys::{DataKey, KeyFile};
 use crate::migrations;
-use crate::model::{Encounter, EncounterDetail, EncounterStatus, EncounterSummary, ListQuery, Review, VersionInfo};
+use crate::model::{
+    Encounter, EncounterDetail, EncounterStatus, EncounterSummary, ListQuery, Review, SyncState, VersionInfo,
+};
 use crate::vocab::AgencyConfig;
 
 pub const DB_FILE_NAME: &str = "waypoint.db";
@@ -271,6 +273,23 @@ impl Store {
         Ok(encounter)
     }
 
+    /// The sync state of one submitted version; `None` for drafts.
+    pub fn sync_state(&self, id: Uuid, version: u32) -> Result<Option<SyncState>> {
+        let row: Option<(String, u32, Option<String>, Option<String>)> = self
+            .connection()
+            .query_row(
+                "SELECT state, attempts, last_error, acknowledged_at FROM outbox WHERE encounter_id = ?1 AND version = ?2",
+                params![id.to_string(), version],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(state, attempts, last_error, at)| match state.as_str() {
+            "pending" => SyncState::Pending { attempts },
+            "rejected" => SyncState::NeedsAttention { reason: last_error.unwrap_or_default() },
+            _ => SyncState::Synced { at, note: last_error },
+        }))
+    }
+
     /// Runs `work` in one transaction committed with the store's default `synchronous=NORMAL`:
     /// atomic, and durable across a crash of the app, but a power cut may undo it. For state
     /// that is safe to redo (sync acknowledgements, pulled pages).
@@ -310,7 +329,7 @@ impl Store {
         for body in rows {
             let encounter: Encounter = serde_json::from_str(&body?)?;
             let mut summary = EncounterSummary::from(&encounter);
-            summary.sync = crate::sync::state_of(self, encounter.id, encounter.version)?;
+            summary.sync = self.sync_state(encounter.id, encounter.version)?;
             out.push(summary);
         }
         Ok(out)
@@ -336,7 +355,7 @@ impl Store {
                     updated_at: v.updated_at,
                     submitted_at: v.submitted_at,
                     review: v.review.clone(),
-                    sync: crate::sync::state_of(self, id, v.version)?,
+                    sync: self.sync_state(id, v.version)?,
                 })
             })
             .collect::<Result<_>>()?;

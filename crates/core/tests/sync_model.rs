@@ -13,8 +13,8 @@ use proptest::prelude::*;
 use uuid::Uuid;
 use waypoint_core::sync::{Transport, TransportError};
 use waypoint_core::SyncState;
-use waypoint_protocol::DEFAULT_BATCH_BYTES;
 use waypoint_core::{EncounterStatus, Waypoint};
+use waypoint_protocol::DEFAULT_BATCH_BYTES;
 use waypoint_protocol::{
     content_hash, AckStatus, Change, ChangeKind, PullResponse, PushResponse, RawPushRequest, RecordAck,
 };
@@ -284,7 +284,12 @@ fn a_lost_reply_then_a_review_then_a_retry_is_a_duplicate_not_a_conflict() {
         e.id,
         1,
         serde_json::from_value::<waypoint_protocol::ReviewResultBody>(page.changes[0].body.clone())
-            .map(|b| waypoint_core::Review { decision: b.decision.into(), comment: b.comment, reviewer: b.reviewer, at: b.at })
+            .map(|b| waypoint_core::Review {
+                decision: b.decision.into(),
+                comment: b.comment,
+                reviewer: b.reviewer,
+                at: b.at,
+            })
             .unwrap(),
     )
     .unwrap();

@@ -14,8 +14,7 @@ const SERVICE_AT_LOCATION: &str = "e94c9f38-1e8f-4564-91d4-d53501ab1765";
 /// The HSDS example service, placed in Austin (the example's own coordinates, 100/101, are out
 /// of range, so it would have no place on the map and no detail).
 fn service_full() -> serde_json::Value {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/hsds-3.0/examples/service_full.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/hsds-3.0/examples/service_full.json");
     let mut service: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     // Every copy of the location (it is nested under the organization too).
     fn place(value: &mut serde_json::Value) {

@@ -5,9 +5,9 @@
 //! replies with a [`PullResponse`]: the changes after the cursor and the cursor to store with them.
 //! Bodies travel zstd- (or gzip-) compressed via HTTP `Content-Encoding`.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 

@@ -22,11 +22,11 @@ use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use uuid::Uuid;
-use waypoint_core::sync::http::{HttpConfig, HttpTransport};
 use waypoint_core::keys::KdfParams;
+use waypoint_core::sync::http::{HttpConfig, HttpTransport};
 use waypoint_core::SyncState;
-use waypoint_protocol::DEFAULT_BATCH_BYTES;
 use waypoint_core::{AgencyConfig, Encounter, Waypoint};
+use waypoint_protocol::DEFAULT_BATCH_BYTES;
 use waypoint_server::Settings;
 
 on_both_stores!(every_version_arrives_exactly_once_through_a_hostile_network);

@@ -6,13 +6,13 @@
 mod common;
 
 use common::*;
-use waypoint_core::sync::http::{self, HttpConfig, HttpTransport};
 use waypoint_core::keys::KdfParams;
+use waypoint_core::sync::http::{self, HttpConfig, HttpTransport};
 use waypoint_core::sync::{SyncError, TransportError};
 use waypoint_core::SyncState;
-use waypoint_protocol::DEFAULT_BATCH_BYTES;
 use waypoint_core::{AgencyConfig, Encounter, EncounterStatus, Waypoint};
 use waypoint_protocol::Role;
+use waypoint_protocol::DEFAULT_BATCH_BYTES;
 use waypoint_server::Settings;
 
 on_both_stores!(a_device_syncs_offline_work_and_receives_reviews);

@@ -26,7 +26,7 @@ pub mod worker;
 
 pub use enrol::{EnrollDevice, OfficerLogin};
 pub use feed::{apply_pull, cursor, forget_feed_position, last_sync_at, mark_synced, set_cursor, split_page};
-pub use outbox::{apply_acks, outbox_batch, state_of};
+pub use outbox::{apply_acks, outbox_batch};
 pub use round::SyncReport;
 pub use status::SyncStatus;
 pub use transport::{SyncError, Transport, TransportError};

@@ -4,14 +4,13 @@
 //! behind it.
 
 use chrono::Utc;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use uuid::Uuid;
 use waypoint_protocol::{AckStatus, RawPushRecord, RecordAck};
 
 use super::SyncReport;
 use crate::audit;
 use crate::error::{Error, Result};
-use crate::model::SyncState;
 use crate::store::{timestamp, Store};
 
 /// The oldest pending records after sequence number `after` (those already sent in this round),
@@ -106,21 +105,4 @@ pub fn apply_acks(store: &Store, acks: &[RecordAck], report: &mut SyncReport) ->
         report.rejected += settled.rejected;
         Ok(())
     })
-}
-
-/// The sync state of one submitted version; `None` for drafts.
-pub fn state_of(store: &Store, id: Uuid, version: u32) -> Result<Option<SyncState>> {
-    let row: Option<(String, u32, Option<String>, Option<String>)> = store
-        .connection()
-        .query_row(
-            "SELECT state, attempts, last_error, acknowledged_at FROM outbox WHERE encounter_id = ?1 AND version = ?2",
-            params![id.to_string(), version],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    Ok(row.map(|(state, attempts, last_error, at)| match state.as_str() {
-        "pending" => SyncState::Pending { attempts },
-        "rejected" => SyncState::NeedsAttention { reason: last_error.unwrap_or_default() },
-        _ => SyncState::Synced { at, note: last_error },
-    }))
 }

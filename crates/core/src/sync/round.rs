@@ -1,11 +1,11 @@
 //! One sync round: push the whole outbox, then pull the feed until it is drained.
 
-use uuid::Uuid;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use uuid::Uuid;
 
 use super::feed::{apply_pull, cursor, mark_synced, split_page};
-use super::outbox::{apply_acks, outbox_batch, state_of};
+use super::outbox::{apply_acks, outbox_batch};
 use super::transport::{SyncError, Transport, TransportError};
 use crate::api::Waypoint;
 use crate::error::Result;
@@ -79,9 +79,7 @@ impl Waypoint {
                 self.with_store(|s| apply_acks(s, &response.acks, report))?;
                 if settled(report) == before {
                     // The server answered without settling anything: stop rather than loop.
-                    return Err(
-                        TransportError::Server("the server acknowledged none of the records".into()).into()
-                    );
+                    return Err(TransportError::Server("the server acknowledged none of the records".into()).into());
                 }
                 Ok(())
             };
@@ -173,6 +171,6 @@ impl Waypoint {
 
     /// The sync state of one version (`None` for a draft).
     pub fn sync_state(&self, id: Uuid, version: u32) -> Result<Option<SyncState>> {
-        self.with_store(|s| state_of(s, id, version))
+        self.with_store(|s| s.sync_state(id, version))
     }
 }

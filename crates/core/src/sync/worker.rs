@@ -105,10 +105,9 @@ impl Waypoint {
         }
         let result = self.take_directory_snapshot(&settings).and_then(|snapshot_services| {
             let mut transport = HttpTransport::new(&settings.http_config(), settings.device_token.clone())?;
-            let mut report =
-                self.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut |changes: &[Change]| {
-                    self.apply_directory_changes(changes)
-                })?;
+            let mut report = self.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut |changes: &[Change]| {
+                self.apply_directory_changes(changes)
+            })?;
             report.snapshot_services = snapshot_services;
             Ok(report)
         });
@@ -144,12 +143,11 @@ impl Waypoint {
             return Ok(0);
         }
         let dest = self.data_dir().join(SNAPSHOT_FILE);
-        let info =
-            match http::download_directory_snapshot(&settings.http_config(), &settings.device_token, &dest) {
-                Ok(info) => info,
-                Err(TransportError::Server(message)) if message.starts_with("404") => return Ok(0),
-                Err(other) => return Err(other.into()),
-            };
+        let info = match http::download_directory_snapshot(&settings.http_config(), &settings.device_token, &dest) {
+            Ok(info) => info,
+            Err(TransportError::Server(message)) if message.starts_with("404") => return Ok(0),
+            Err(other) => return Err(other.into()),
+        };
         let bytes = std::fs::read(&dest).map_err(Error::from)?;
         let (services, report) = {
             let mut guard = self.directory_guard()?;
@@ -251,5 +249,4 @@ mod tests {
         assert!(next_wait(&busy, &mut fresh_backoff()) >= Duration::from_secs(120));
         assert_eq!(next_wait(&RoundOutcome::Synced(SyncReport::default()), &mut fresh_backoff()), SYNC_PERIOD);
     }
-
 }
