@@ -23,7 +23,7 @@ use super::Directory;
 use crate::error::{Error, Result};
 
 /// The rules shipped with Waypoint.
-pub const DEFAULT_RULES_JSON: &str = include_str!("../../../assets/suggestion_rules.json");
+pub const DEFAULT_RULES_JSON: &str = include_str!("../../../../assets/suggestion_rules.json");
 
 pub type Weights = BTreeMap<String, f64>;
 
