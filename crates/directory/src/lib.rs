@@ -2,7 +2,7 @@
 //! its own unencrypted SQLite file (apart from the encrypted encounter store), so it works offline.
 //!
 //! - [`model`]: HSDS 3.0 aligned records and the suggestion types the UI shows.
-//! - [`samhsa`], [`hsds`]: importers with a report; [`hsds::export`] writes HSDS 3.0 JSON.
+//! - [`samhsa`], [`hsds`]: importers with a report; [`Directory::export_hsds`] writes HSDS 3.0 JSON.
 //! - [`bundle`]: the national directory shipped in `assets/directory/`, loaded on first start.
 //! - [`suggest`]: crisis-aware ranking with rules from `assets/suggestion_rules.json`.
 
