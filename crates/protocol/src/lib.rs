@@ -407,6 +407,17 @@ impl PushRecord {
     }
 }
 
+/// The key of a directory snapshot line that carries a capacity update (the lines after the
+/// service documents: `{"capacity_update": CapacityUpdate}`).
+pub const SNAPSHOT_CAPACITY_KEY: &str = "capacity_update";
+
+/// `AB:CD:...`: the SHA-256 of a DER certificate, as the server's admin tool prints it and the
+/// device pins it.
+pub fn certificate_fingerprint(der: &[u8]) -> String {
+    let digest = Sha256::digest(der);
+    digest.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,15 +471,4 @@ mod tests {
             assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
         }
     }
-}
-
-/// The key of a directory snapshot line that carries a capacity update (the lines after the
-/// service documents: `{"capacity_update": CapacityUpdate}`).
-pub const SNAPSHOT_CAPACITY_KEY: &str = "capacity_update";
-
-/// `AB:CD:...`: the SHA-256 of a DER certificate, as the server's admin tool prints it and the
-/// device pins it.
-pub fn certificate_fingerprint(der: &[u8]) -> String {
-    let digest = Sha256::digest(der);
-    digest.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
