@@ -31,7 +31,7 @@ pub fn write(versions: &[StoredVersion], format: Format, out: impl Write) -> any
             ])?;
             for v in versions {
                 let field = |name: &str| v.body[name].as_str().unwrap_or_default().to_string();
-                csv.write_record([
+                let row = [
                     v.encounter_id.to_string(),
                     v.version.to_string(),
                     field("officer_id"),
@@ -42,10 +42,36 @@ pub fn write(versions: &[StoredVersion], format: Format, out: impl Write) -> any
                     field("incident_number"),
                     v.content_hash.clone(),
                     v.body.to_string(),
-                ])?;
+                ];
+                csv.write_record(row.map(spreadsheet_safe))?;
             }
             csv.flush()?;
         }
     }
     Ok(())
+}
+
+/// A cell a spreadsheet would run as a formula (`= + - @`, or a tab or carriage return before
+/// one) gets a leading apostrophe, so it opens as text (OWASP's advice on CSV injection). Every
+/// cell is treated alike: device-made text reaches the officer_id and incident_number columns.
+pub fn spreadsheet_safe(cell: String) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_cells_open_as_text() {
+        for hostile in ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert_eq!(spreadsheet_safe(hostile.to_string()), format!("'{hostile}"), "{hostile:?}");
+        }
+        for plain in ["badge-1207", "2026-12-01T02:00:00Z", "{\"a\":1}", "", "a=b"] {
+            assert_eq!(spreadsheet_safe(plain.to_string()), plain);
+        }
+    }
 }

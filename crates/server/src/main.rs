@@ -57,9 +57,14 @@ struct ServeArgs {
     cert: Option<PathBuf>,
     #[arg(long, requires = "cert")]
     key: Option<PathBuf>,
-    /// Plain HTTP, for loopback tests and behind a TLS-terminating proxy.
+    /// Plain HTTP: on a loopback address only, unless --behind-tls-proxy says a TLS-terminating
+    /// proxy stands in front (reports must never cross a network unencrypted).
     #[arg(long, conflicts_with_all = ["cert", "key"])]
     no_tls: bool,
+    /// With --no-tls on a non-loopback address: the operator's word that a TLS proxy terminates
+    /// every connection before it reaches this server.
+    #[arg(long, requires = "no_tls")]
+    behind_tls_proxy: bool,
     /// A host name or IP address for the self-signed certificate (repeatable; see `init`).
     #[arg(long = "tls-name", value_name = "NAME", conflicts_with_all = ["cert", "key", "no_tls"])]
     tls_names: Vec<String>,
@@ -185,6 +190,14 @@ async fn main() -> anyhow::Result<()> {
             println!("initialized {}", cli.data_dir.display());
         }
         Command::Serve(args) => {
+            if args.no_tls && !args.listen.ip().is_loopback() && !args.behind_tls_proxy {
+                anyhow::bail!(
+                    "refusing plain HTTP on {}: reports would cross the network unencrypted. Serve TLS \
+                     (drop --no-tls), listen on a loopback address, or add --behind-tls-proxy if a \
+                     TLS-terminating proxy stands in front of this server",
+                    args.listen
+                );
+            }
             let store = cli.store().await?;
             let settings = Settings {
                 body_limit_bytes: args.body_limit,

@@ -146,6 +146,45 @@ async fn admin_commands_work_end_to_end(backend: Backend) {
 async fn serve_listens_and_answers(backend: Backend) {
     let t = TestStore::new(backend).await;
     let data = tempfile::tempdir().unwrap();
+    // Plain HTTP off loopback: refused with what to do, unless a TLS proxy is said to stand in front.
+    let mut refused = Command::new(env!("CARGO_BIN_EXE_waypoint-server"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--database")
+        .arg(database_arg(&t))
+        .args(["serve", "--no-tls", "--listen", "0.0.0.0:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A server that starts instead of refusing would never exit: give it 10 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while refused.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if refused.try_wait().unwrap().is_none() {
+        refused.kill().unwrap();
+        panic!("plain HTTP on every interface was served, not refused");
+    }
+    let refused = refused.wait_with_output().unwrap();
+    assert!(!refused.status.success(), "plain HTTP on every interface must be refused");
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("unencrypted") && why.contains("--behind-tls-proxy"), "{why}");
+    let mut proxied = Command::new(env!("CARGO_BIN_EXE_waypoint-server"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--database")
+        .arg(database_arg(&t))
+        .args(["serve", "--no-tls", "--behind-tls-proxy", "--listen", "0.0.0.0:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(proxied.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    proxied.kill().unwrap();
+    proxied.wait().unwrap();
+    assert!(line.starts_with("listening on http://0.0.0.0:"), "{line}");
+
     let mut child = Command::new(env!("CARGO_BIN_EXE_waypoint-server"))
         .arg("--data-dir")
         .arg(data.path())
