@@ -12,10 +12,10 @@ use waypoint_protocol::ReviewResultBody;
 use waypoint_protocol::{
     CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, EnrollmentCode, ErrorBody, FeedPosition, LoginRequest,
     LoginResponse, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest, ReviewDecision,
-    ReviewRequest, Role,
+    ReviewRequest,
 };
 
-use crate::auth::{self, Caller};
+use crate::auth::{self, AdminCaller, DeviceCaller, Reviewer};
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::store::{Audience, NewChange, SessionRecord};
 use crate::validation::check_records;
@@ -133,13 +133,12 @@ pub async fn login(
 ))]
 pub async fn push(
     State(state): State<AppState>,
-    caller: Caller,
+    DeviceCaller(device_id): DeviceCaller,
     // The wire form of PushRequest: bodies stay the bytes that were sent (hashed, not re-parsed).
     ApiJson(request): ApiJson<RawPushRequest>,
 ) -> Result<ApiJson<PushResponse>, ApiError> {
-    let device_id = caller.device()?;
     let records = check_records(request.records);
-    Ok(ApiJson(state.store.push(device_id, records).await?))
+    Ok(ApiJson(state.store.push(&device_id, records).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -160,17 +159,16 @@ pub struct PullQuery {
 ))]
 pub async fn pull(
     State(state): State<AppState>,
-    caller: Caller,
+    DeviceCaller(device_id): DeviceCaller,
     ApiQuery(query): ApiQuery<PullQuery>,
 ) -> Result<ApiJson<RawPullResponse>, ApiError> {
-    let device_id = caller.device()?;
     // Feed positions are stored as signed 64-bit integers: a larger cursor would wrap around.
     if query.cursor > i64::MAX as u64 {
         return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "bad_request", "cursor is out of range"));
     }
     let max_bytes =
         query.max_bytes.unwrap_or(state.settings.default_pull_bytes).clamp(1024, state.settings.max_pull_bytes);
-    Ok(ApiJson(state.store.pull_page(device_id, query.cursor, max_bytes).await?))
+    Ok(ApiJson(state.store.pull_page(&device_id, query.cursor, max_bytes).await?))
 }
 
 /// A supervisor approves or returns a version; the device that pushed it receives the result.
@@ -185,10 +183,9 @@ pub async fn pull(
 ))]
 pub async fn review(
     State(state): State<AppState>,
-    caller: Caller,
+    Reviewer(reviewer): Reviewer,
     ApiJson(request): ApiJson<ReviewRequest>,
 ) -> Result<ApiJson<FeedPosition>, ApiError> {
-    let reviewer = caller.user_with(&[Role::Supervisor, Role::Admin])?;
     let comment = request.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     if request.decision == ReviewDecision::Returned && comment.is_none() {
         return Err(ApiError::invalid("say what to correct: a returned report needs a comment"));
@@ -202,7 +199,7 @@ pub async fn review(
         version: request.version,
         decision: request.decision,
         comment,
-        reviewer: Some(reviewer.to_string()),
+        reviewer: Some(reviewer),
         at: Utc::now(),
     };
     let change = NewChange {
@@ -226,10 +223,9 @@ pub async fn review(
 ))]
 pub async fn capacity(
     State(state): State<AppState>,
-    caller: Caller,
+    _reviewer: Reviewer,
     ApiJson(update): ApiJson<CapacityUpdate>,
 ) -> Result<ApiJson<FeedPosition>, ApiError> {
-    caller.user_with(&[Role::Supervisor, Role::Admin])?;
     if update.available < 0 || update.maximum.is_some_and(|m| m < update.available) {
         return Err(ApiError::invalid("available must be between 0 and maximum"));
     }
@@ -253,9 +249,8 @@ pub async fn capacity(
 ))]
 pub async fn create_enrollment(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: AdminCaller,
 ) -> Result<ApiJson<EnrollmentCode>, ApiError> {
-    caller.user_with(&[Role::Admin])?;
     let code = auth::create_enrollment(&state.store).await?;
     let expires_at = Utc::now() + chrono::Duration::hours(auth::ENROLLMENT_TTL_HOURS);
     Ok(ApiJson(EnrollmentCode { code, expires_at: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true) }))

@@ -138,3 +138,39 @@ impl FromRequestParts<AppState> for Caller {
         Err(ApiError::unauthorized("unknown or revoked credential"))
     }
 }
+
+/// Extractors that refuse a caller of the wrong kind or role (403) before the request body is
+/// read, so a caller a route does not admit learns nothing about what it accepts.
+macro_rules! role_extractor {
+    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub String);
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+                let caller = Caller::from_request_parts(parts, state).await?;
+                let check: fn(&Caller) -> Result<&str, ApiError> = $check;
+                check(&caller).map(|who| $name(who.to_string()))
+            }
+        }
+    };
+}
+
+role_extractor!(
+    /// An enrolled device: its device id.
+    DeviceCaller,
+    |caller| caller.device()
+);
+role_extractor!(
+    /// A supervisor or an admin: their username.
+    Reviewer,
+    |caller| caller.user_with(&[Role::Supervisor, Role::Admin])
+);
+role_extractor!(
+    /// An admin: their username.
+    AdminCaller,
+    |caller| caller.user_with(&[Role::Admin])
+);

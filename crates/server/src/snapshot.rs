@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::DeviceCaller;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -234,10 +234,9 @@ pub struct SnapshotFile(pub Vec<u8>);
 )]
 pub async fn directory_snapshot(
     State(state): State<AppState>,
-    caller: Caller,
+    _device: DeviceCaller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    caller.device()?;
     let Some(dir) = state.settings.directory_snapshot_dir.clone() else {
         return Err(ApiError::not_found("this server keeps no directory snapshot"));
     };
