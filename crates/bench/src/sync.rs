@@ -264,12 +264,7 @@ async fn enroll(store: &waypoint_server::store::SharedStore, device_id: &str) ->
     let code = auth::create_enrollment(store).await.map_err(err)?;
     let token = auth::new_device_token();
     let ok = store
-        .redeem_enrollment(
-            &auth::enrollment_code_hash(&code),
-            chrono::Utc::now(),
-            device_id,
-            &auth::token_hash(&token),
-        )
+        .redeem_enrollment(&auth::enrollment_code_hash(&code), chrono::Utc::now(), device_id, &auth::token_hash(&token))
         .await
         .map_err(err)?;
     if !ok {

@@ -238,8 +238,12 @@ async fn main() -> anyhow::Result<()> {
             let officer_id = officer_id.as_deref().map(str::trim).filter(|id| !id.is_empty()).unwrap_or(username);
             let password = read_password(*password_stdin)?;
             let password_hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
-            let user =
-                UserRecord { username: username.clone(), officer_id: officer_id.to_string(), role: *role, password_hash };
+            let user = UserRecord {
+                username: username.clone(),
+                officer_id: officer_id.to_string(),
+                role: *role,
+                password_hash,
+            };
             store.add_user(user).await?;
             println!("added {} {username} (officer id {officer_id})", role.as_str());
         }

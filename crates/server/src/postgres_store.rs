@@ -17,8 +17,8 @@ use uuid::Uuid;
 use waypoint_protocol::{PushResponse, RawPullResponse, Role};
 
 use crate::store::ack::{self, StoredSoFar};
-use crate::store::identity::{self as authorship, Owners};
 use crate::store::group_commit::{self, PushGroups, PushJob, PushQueue};
+use crate::store::identity::{self as authorship, Owners};
 use crate::store::migrations;
 use crate::store::*;
 
@@ -157,7 +157,9 @@ async fn push_group_in(tx: &Transaction<'_>, jobs: &mut [PushJob]) -> StoreResul
             .await?;
         tx.execute(&claim, &[&named, &officers, &devices]).await?;
         let owner_rows = tx
-            .prepare_cached("SELECT encounter_id, officer, device_id FROM encounter_owners WHERE encounter_id = ANY($1)")
+            .prepare_cached(
+                "SELECT encounter_id, officer, device_id FROM encounter_owners WHERE encounter_id = ANY($1)",
+            )
             .await?;
         for row in tx.query(&owner_rows, &[&named]).await? {
             owners.held(row.get(0), Owner { username: row.get(1), device_id: row.get(2) });
@@ -426,7 +428,12 @@ impl Store for PostgresStore {
             .query_opt("SELECT username, role, password_hash, officer_id FROM users WHERE username = $1", &[&username])
             .await?;
         row.map(|r| {
-            Ok(UserRecord { username: r.get(0), officer_id: r.get(3), role: role_of(r.get(1))?, password_hash: r.get(2) })
+            Ok(UserRecord {
+                username: r.get(0),
+                officer_id: r.get(3),
+                role: role_of(r.get(1))?,
+                password_hash: r.get(2),
+            })
         })
         .transpose()
     }

@@ -17,8 +17,8 @@ use uuid::Uuid;
 use waypoint_protocol::{PushResponse, RawPullResponse, Role};
 
 use crate::store::ack::{self, StoredSoFar};
-use crate::store::identity::{self as authorship, Owners};
 use crate::store::group_commit::{self, PushGroups, PushJob, PushQueue};
+use crate::store::identity::{self as authorship, Owners};
 use crate::store::migrations;
 use crate::store::*;
 

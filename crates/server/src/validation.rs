@@ -11,7 +11,11 @@ use crate::store::{CheckedRecord, Pusher};
 /// (what its content hash covers) and whether it hashes to the record's content hash; `None`
 /// when the body is not JSON. With `pusher`, the body must also be theirs (see
 /// [`identity_problem`]).
-pub fn problem_with(record: &RawPushRecord, canonical: Option<(&str, bool)>, pusher: Option<&Pusher>) -> Option<String> {
+pub fn problem_with(
+    record: &RawPushRecord,
+    canonical: Option<(&str, bool)>,
+    pusher: Option<&Pusher>,
+) -> Option<String> {
     if record.version == 0 {
         return Some("version must be 1 or more".into());
     }

@@ -238,8 +238,14 @@ async fn bodies_beyond_the_limit_get_413(backend: Backend) {
     let server = TestServer::start(t.store.clone(), settings).await;
     let client = http_client();
     let big = PushRequest { records: vec![signed.record(Uuid::now_v7(), 1, 1, &"x".repeat(100 * 1024))] };
-    let reply = client.post(server.url("/v1/sync/push")).bearer_auth(&device)
-            .header(OFFICER, &signed.officer_token).json(&big).send().await.unwrap();
+    let reply = client
+        .post(server.url("/v1/sync/push"))
+        .bearer_auth(&device)
+        .header(OFFICER, &signed.officer_token)
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reply.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.json::<ErrorBody>().await.unwrap().error, "payload_too_large");
 
@@ -249,7 +255,7 @@ async fn bodies_beyond_the_limit_get_413(backend: Backend) {
     let reply = client
         .post(server.url("/v1/sync/push"))
         .bearer_auth(&device)
-            .header(OFFICER, &signed.officer_token)
+        .header(OFFICER, &signed.officer_token)
         .header(CONTENT_TYPE, "application/json")
         .header(CONTENT_ENCODING, "zstd")
         .body(packed)
@@ -259,8 +265,14 @@ async fn bodies_beyond_the_limit_get_413(backend: Backend) {
     assert_eq!(reply.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
     let small = PushRequest { records: vec![signed.record(Uuid::now_v7(), 1, 2, "short")] };
-    let reply = client.post(server.url("/v1/sync/push")).bearer_auth(&device)
-            .header(OFFICER, &signed.officer_token).json(&small).send().await.unwrap();
+    let reply = client
+        .post(server.url("/v1/sync/push"))
+        .bearer_auth(&device)
+        .header(OFFICER, &signed.officer_token)
+        .json(&small)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reply.status(), StatusCode::OK, "under the limit");
 }
 
@@ -270,7 +282,8 @@ async fn compressed_requests_and_replies_both_ways(backend: Backend) {
     let device = signed.device_token.clone();
     let server = TestServer::start(t.store.clone(), Settings::default()).await;
     let client = http_client();
-    let records: Vec<_> = (1..=20).map(|seq| signed.record(Uuid::now_v7(), 1, seq, &"calm words ".repeat(50))).collect();
+    let records: Vec<_> =
+        (1..=20).map(|seq| signed.record(Uuid::now_v7(), 1, seq, &"calm words ".repeat(50))).collect();
     let json_bytes = serde_json::to_vec(&PushRequest { records: records[..10].to_vec() }).unwrap();
     let zstd_body = zstd::encode_all(json_bytes.as_slice(), 3).unwrap();
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -315,7 +328,7 @@ async fn compressed_requests_and_replies_both_ways(backend: Backend) {
     let reply = client
         .post(server.url("/v1/sync/push"))
         .bearer_auth(&device)
-            .header(OFFICER, &signed.officer_token)
+        .header(OFFICER, &signed.officer_token)
         .header(CONTENT_TYPE, "application/json")
         .header(CONTENT_ENCODING, "zstd")
         .body("this is not zstd")

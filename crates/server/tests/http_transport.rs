@@ -45,13 +45,16 @@ async fn a_push_without_a_signed_in_officer_asks_for_a_sign_in() {
         };
         let config = HttpConfig::new(url);
         let refused = push(&mut HttpTransport::new(&config, &officer.device_token).unwrap());
-        let mut signed_in = HttpTransport::new(&config, &officer.device_token).unwrap().with_officer(&officer.officer_token);
+        let mut signed_in =
+            HttpTransport::new(&config, &officer.device_token).unwrap().with_officer(&officer.officer_token);
         (refused, push(&mut signed_in))
     })
     .await
     .unwrap();
     match outcome.0 {
-        Err(TransportError::SignInRequired(message)) => assert!(message.contains("sign in on this device"), "{message}"),
+        Err(TransportError::SignInRequired(message)) => {
+            assert!(message.contains("sign in on this device"), "{message}")
+        }
         other => panic!("expected SignInRequired, got {other:?}"),
     }
     assert_eq!(outcome.1.unwrap().acks[0].status, waypoint_protocol::AckStatus::Stored);

@@ -116,26 +116,37 @@ async fn later_versions_come_only_from_the_officer_and_device_that_filed_the_enc
     let server = TestServer::start(t.store.clone(), Settings::default()).await;
     let client = http_client();
     let id = Uuid::now_v7();
-    assert_eq!(statuses(&push_http(&client, &server, &diaz, vec![diaz.record(id, 1, 1, "first")]).await), [
-        AckStatus::Stored
-    ]);
+    assert_eq!(
+        statuses(&push_http(&client, &server, &diaz, vec![diaz.record(id, 1, 1, "first")]).await),
+        [AckStatus::Stored]
+    );
 
     let neighbour = diaz.record(Uuid::now_v7(), 1, 1, "unrelated, stored");
-    let acks = push_http(&client, &server, &diaz_elsewhere, vec![
-        diaz_elsewhere.record(id, 2, 1, "amended from another car"),
-        diaz_elsewhere.record(neighbour.encounter_id, 1, 2, "unrelated, stored"),
-    ])
+    let acks = push_http(
+        &client,
+        &server,
+        &diaz_elsewhere,
+        vec![
+            diaz_elsewhere.record(id, 2, 1, "amended from another car"),
+            diaz_elsewhere.record(neighbour.encounter_id, 1, 2, "unrelated, stored"),
+        ],
+    )
     .await;
     assert_eq!(statuses(&acks), [AckStatus::Rejected, AckStatus::Stored], "{acks:?}");
     assert!(reason(&acks[0]).contains("filed from another device"), "{}", reason(&acks[0]));
 
     let okafor_own = Uuid::now_v7();
-    let acks = push_http(&client, &server, &okafor_same_car, vec![
-        okafor_same_car.record(id, 2, 1, "amended by another officer"),
-        okafor_same_car.record(okafor_own, 1, 2, "okafor's own"),
-        // Even a copy of version 1 (other content): not a conflict row, a refusal.
-        okafor_same_car.record(id, 1, 3, "a rival version 1"),
-    ])
+    let acks = push_http(
+        &client,
+        &server,
+        &okafor_same_car,
+        vec![
+            okafor_same_car.record(id, 2, 1, "amended by another officer"),
+            okafor_same_car.record(okafor_own, 1, 2, "okafor's own"),
+            // Even a copy of version 1 (other content): not a conflict row, a refusal.
+            okafor_same_car.record(id, 1, 3, "a rival version 1"),
+        ],
+    )
     .await;
     use AckStatus::*;
     assert_eq!(statuses(&acks), [Rejected, Stored, Rejected], "{acks:?}");
@@ -212,7 +223,10 @@ async fn a_push_without_an_officer_credential_of_this_device_is_401(backend: Bac
         assert_eq!(reply.status(), StatusCode::UNAUTHORIZED, "{why}");
         let error: ErrorBody = reply.json().await.unwrap();
         assert_eq!(error.error, SIGN_IN_REQUIRED);
-        assert!(error.message.starts_with("sign in on this device to sync") && error.message.contains(why), "{error:?}");
+        assert!(
+            error.message.starts_with("sign in on this device to sync") && error.message.contains(why),
+            "{error:?}"
+        );
     }
     // The officer credential alone is not a device credential.
     let reply = client
@@ -263,12 +277,14 @@ async fn two_officers_on_one_device_each_push_their_own(backend: Backend) {
     }
     let (diaz, okafor) = (&shift[0], &shift[1]);
     let (d, o) = (Uuid::now_v7(), Uuid::now_v7());
-    let acks = push_http(&client, &server, diaz, vec![diaz.record(d, 1, 1, "diaz's"), okafor.record(o, 1, 2, "as okafor")])
-        .await;
+    let acks =
+        push_http(&client, &server, diaz, vec![diaz.record(d, 1, 1, "diaz's"), okafor.record(o, 1, 2, "as okafor")])
+            .await;
     assert_eq!(statuses(&acks), [AckStatus::Stored, AckStatus::Rejected], "{acks:?}");
     assert!(reason(&acks[1]).contains("names officer 3310 but officer 1207 is signed in"), "{acks:?}");
-    let acks = push_http(&client, &server, okafor, vec![okafor.record(o, 1, 2, "okafor's"), okafor.record(d, 2, 3, "x")])
-        .await;
+    let acks =
+        push_http(&client, &server, okafor, vec![okafor.record(o, 1, 2, "okafor's"), okafor.record(d, 2, 3, "x")])
+            .await;
     assert_eq!(statuses(&acks), [AckStatus::Stored, AckStatus::Rejected], "{acks:?}");
     let mut expected = vec![(d, 1, "ofc.diaz".to_string(), car.clone()), (o, 1, "ofc.okafor".to_string(), car.clone())];
     expected.sort();
@@ -322,7 +338,10 @@ async fn login_from_a_device_issues_a_device_bound_officer_credential(backend: B
     assert!(token.starts_with(OFFICER_TOKEN_PREFIX) && token.len() > 60, "{token}");
     // Kept only as a hash, bound to the user and the device.
     let holder = t.store.officer_credential(&waypoint_server::auth::token_hash(&token)).await.unwrap().unwrap();
-    assert_eq!((holder.username.as_str(), holder.device_id.as_str(), holder.officer_id.as_str()), ("ofc.diaz", &*car, "1207"));
+    assert_eq!(
+        (holder.username.as_str(), holder.device_id.as_str(), holder.officer_id.as_str()),
+        ("ofc.diaz", &*car, "1207")
+    );
     assert_eq!(t.store.officer_credential(&token).await.unwrap(), None);
     // A wrong password from the device issues nothing; an unknown device credential is refused.
     let before = t.store.officer_credentials_of("ofc.diaz").await.unwrap().len();
@@ -406,7 +425,8 @@ async fn an_agency_can_let_a_role_amend_others_reports(backend: Backend) {
     let reyes = sign_in_on(&t.store, &enroll_device(&t.store).await, "sgt.reyes", "sgt.reyes").await;
     let id = Uuid::now_v7();
     let push = |who: &SignedIn, records: Vec<PushRecord>, settings: &Settings| {
-        let pusher = Pusher { may_amend_others: settings.amend_others_roles.contains(&Role::Supervisor), ..who.pusher() };
+        let pusher =
+            Pusher { may_amend_others: settings.amend_others_roles.contains(&Role::Supervisor), ..who.pusher() };
         let store = t.store.clone();
         async move { store.push(&pusher, check_records_from(records, &pusher)).await.unwrap().acks }
     };

@@ -61,7 +61,11 @@ fn quoted(text: &str) -> String {
 async fn legacy_push(t: &TestStore, device: &str, versions: &[&PushRecord], conflict: &PushRecord, seq: u64) {
     let body = |r: &PushRecord| {
         let text = quoted(std::str::from_utf8(&waypoint_protocol::canonical_json(&r.body)).unwrap());
-        if t.backend == Backend::Postgres { format!("{text}::jsonb") } else { text }
+        if t.backend == Backend::Postgres {
+            format!("{text}::jsonb")
+        } else {
+            text
+        }
     };
     let now = quoted(&Utc::now().to_rfc3339());
     let row = |r: &PushRecord| {
@@ -194,9 +198,14 @@ async fn check_intact(t: &TestStore, filled: &Filled) {
     assert!(matches!(taken, StoreError::NotFound(_)), "an unenrolled device's push stores nothing: {taken}");
     let (other_device, _) = enroll_device(&t.store).await;
     let stranger = Pusher::officer(&other_device, "badge-1");
-    let taken = t.store.push(&stranger, check_records(vec![record(filled.encounter, 3, 1, "taken over")])).await.unwrap();
+    let taken =
+        t.store.push(&stranger, check_records(vec![record(filled.encounter, 3, 1, "taken over")])).await.unwrap();
     assert_eq!(taken.acks[0].status, AckStatus::Rejected, "{taken:?}");
-    let new = t.store.push(&Pusher::officer(&filled.device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 5, "after")])).await.unwrap();
+    let new = t
+        .store
+        .push(&Pusher::officer(&filled.device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 5, "after")]))
+        .await
+        .unwrap();
     assert_eq!(new.acks[0].status, AckStatus::Stored);
 }
 

@@ -77,7 +77,8 @@ async fn same_version_with_other_content_is_a_conflict_and_the_original_stays(ba
     let (first, rival) = (record(other, 1, 3, "one"), record(other, 1, 5, "two"));
     let mut repeat = first.clone();
     repeat.seq = 4;
-    let reply = t.store.push(&Pusher::officer(&device, "badge-1"), check_records(vec![first, repeat, rival])).await.unwrap();
+    let reply =
+        t.store.push(&Pusher::officer(&device, "badge-1"), check_records(vec![first, repeat, rival])).await.unwrap();
     let statuses: Vec<AckStatus> = reply.acks.iter().map(|a| a.status).collect();
     assert_eq!(statuses, vec![AckStatus::Stored, AckStatus::Duplicate, AckStatus::Conflict]);
     assert_eq!(t.store.conflicts().await.unwrap().len(), 2);
@@ -116,10 +117,18 @@ async fn device_sequence_only_moves_forward(backend: Backend) {
     let (device, _) = enroll_device(&t.store).await;
     let (other, _) = enroll_device(&t.store).await;
     assert_eq!(t.store.device_seq(&device).await.unwrap(), Some(0));
-    let reply = t.store.push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 7, "x")])).await.unwrap();
+    let reply = t
+        .store
+        .push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 7, "x")]))
+        .await
+        .unwrap();
     assert_eq!(reply.device_seq, 7);
     // An old batch arriving late does not move it back.
-    let reply = t.store.push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 3, "late")])).await.unwrap();
+    let reply = t
+        .store
+        .push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 3, "late")]))
+        .await
+        .unwrap();
     assert_eq!(reply.device_seq, 7);
     assert_eq!(t.store.device_seq(&other).await.unwrap(), Some(0), "per device");
     assert_eq!(t.store.device_seq("no-such-device").await.unwrap(), None);
@@ -320,11 +329,17 @@ async fn users_and_sessions_round_trip(backend: Backend) {
 async fn export_selects_by_receipt_time(backend: Backend) {
     let t = TestStore::new(backend).await;
     let (device, _) = enroll_device(&t.store).await;
-    t.store.push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 1, "early")])).await.unwrap();
+    t.store
+        .push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 1, "early")]))
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let between = Utc::now();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    t.store.push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 2, "late")])).await.unwrap();
+    t.store
+        .push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 2, "late")]))
+        .await
+        .unwrap();
     let all = t.store.versions_since(None).await.unwrap();
     assert_eq!(all.len(), 2);
     let recent = t.store.versions_since(Some(between)).await.unwrap();
@@ -461,8 +476,14 @@ async fn postgres_keeps_the_canonical_text_of_bodies() {
     let t = TestStore::new(Backend::Postgres).await;
     let (device, _) = enroll_device(&t.store).await;
     let id = Uuid::now_v7();
-    t.store.push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(id, 1, 1, "the officer's words")])).await.unwrap();
-    t.store.push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(id, 1, 2, "a rival copy")])).await.unwrap();
+    t.store
+        .push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(id, 1, 1, "the officer's words")]))
+        .await
+        .unwrap();
+    t.store
+        .push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(id, 1, 2, "a rival copy")]))
+        .await
+        .unwrap();
     let store = PostgresStore::connect(&postgres_url(), Some(t.schema.as_deref().unwrap())).await.unwrap();
     let client = store.pool().get().await.unwrap();
     let stored = "SELECT body::text, content_hash FROM encounter_versions UNION ALL SELECT body::text, content_hash FROM conflicts";
@@ -484,7 +505,7 @@ async fn postgres_keeps_the_canonical_text_of_bodies() {
 async fn the_same_version_pushed_at_once_by_many_is_stored_once(backend: Backend) {
     let t = TestStore::new(backend).await;
     let device = enroll_device(&t.store).await.0;
-    let devices = vec![device.clone(), device.clone(), device];
+    let devices = [device.clone(), device.clone(), device];
     let id = Uuid::now_v7();
     let original = record(id, 1, 1, "the officer's words");
     let rival = record(id, 1, 1, "someone else's words");
@@ -497,7 +518,9 @@ async fn the_same_version_pushed_at_once_by_many_is_stored_once(backend: Backend
             3 => vec![],
             _ => vec![original.clone(), record(Uuid::now_v7(), 1, 2, "another")],
         };
-        pushes.spawn(async move { store.push(&Pusher::officer(&device, "badge-1"), check_records(records)).await.unwrap() });
+        pushes.spawn(
+            async move { store.push(&Pusher::officer(&device, "badge-1"), check_records(records)).await.unwrap() },
+        );
     }
     let mut statuses = Vec::new();
     while let Some(done) = pushes.join_next().await {

@@ -65,7 +65,8 @@ async fn a_device_syncs_offline_work_and_receives_reviews(backend: Backend) {
         let enrolled = http::enroll(&online, &code, Some(&own_id)).unwrap();
         assert_eq!(enrolled.device_id, own_id, "enrolled under the id its reports carry");
         // The officer signs in on the device: their credential on it is what pushes carry.
-        let credentials = waypoint_protocol::LoginRequest { username: "ofc.diaz".into(), password: "a long passphrase".into() };
+        let credentials =
+            waypoint_protocol::LoginRequest { username: "ofc.diaz".into(), password: "a long passphrase".into() };
         let signed_in = http::login(&online, Some(&enrolled.device_token), &credentials).unwrap();
         assert_eq!(signed_in.officer_id, "badge-1207");
         let officer_token = signed_in.officer_token.expect("an officer credential");
@@ -78,7 +79,8 @@ async fn a_device_syncs_offline_work_and_receives_reviews(backend: Backend) {
         }
         assert_eq!(device.status().unwrap().pending_sync, 3);
 
-        let mut unreachable = HttpTransport::new(&offline, &enrolled.device_token).unwrap().with_officer(&officer_token);
+        let mut unreachable =
+            HttpTransport::new(&offline, &enrolled.device_token).unwrap().with_officer(&officer_token);
         match device.sync_once(&mut unreachable, DEFAULT_BATCH_BYTES, &mut no_directory) {
             Err(SyncError::Transport(TransportError::Unreachable(_))) => {}
             other => panic!("expected the server to be unreachable, got {other:?}"),

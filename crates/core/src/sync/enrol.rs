@@ -125,8 +125,7 @@ impl Waypoint {
             config.pinned_certificate_pem = Some(pem.as_bytes().to_vec());
             pinned = Some((pem, shown));
         }
-        let response =
-            off_runtime(|| http::enroll(&config, &code, Some(&own_device_id))).map_err(enrolment_error)?;
+        let response = off_runtime(|| http::enroll(&config, &code, Some(&own_device_id))).map_err(enrolment_error)?;
         let settings = SyncSettings {
             server_url: config.base_url.clone(),
             device_id: response.device_id,

@@ -27,7 +27,12 @@ impl OfficerCredentialStore for PostgresStore {
             .await?;
         let row = client.query_opt(&statement, &[&token_hash]).await?;
         row.map(|r| {
-            Ok(CredentialHolder { username: r.get(0), device_id: r.get(1), officer_id: r.get(2), role: role_of(r.get(3))? })
+            Ok(CredentialHolder {
+                username: r.get(0),
+                device_id: r.get(1),
+                officer_id: r.get(2),
+                role: role_of(r.get(3))?,
+            })
         })
         .transpose()
     }

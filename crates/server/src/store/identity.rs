@@ -87,12 +87,12 @@ pub(crate) fn check_authorship(
             None => None,
             Some(_) if pusher.may_amend_others => None,
             Some(o) if o.username == pusher.username && o.device_id == pusher.device_id => None,
-            Some(o) if o.username != pusher.username => Some(format!(
-                "encounter {id} was filed by another officer: only they can add versions to it"
-            )),
-            Some(_) => Some(format!(
-                "encounter {id} was filed from another device: amend it on the device it was filed from"
-            )),
+            Some(o) if o.username != pusher.username => {
+                Some(format!("encounter {id} was filed by another officer: only they can add versions to it"))
+            }
+            Some(_) => {
+                Some(format!("encounter {id} was filed from another device: amend it on the device it was filed from"))
+            }
         };
         if problem.is_none() && owner.is_none() {
             let claim = Owner { username: pusher.username.clone(), device_id: pusher.device_id.clone() };
