@@ -139,6 +139,9 @@ pub async fn login(
         .await?;
     let officer_token = match device {
         Some(device_id) => {
+            // A device holds one credential per officer: a new sign-in supersedes the last (which
+            // the device may have lost, or forgotten offline).
+            state.store.revoke_officer_credentials(Some(&user.username), Some(&device_id)).await?;
             let officer_token = crate::identity::new_officer_token();
             state.store.add_officer_credential(&auth::token_hash(&officer_token), &user.username, &device_id).await?;
             tracing::info!(username = user.username, device_id, "officer credential issued");

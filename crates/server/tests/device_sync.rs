@@ -354,6 +354,11 @@ fn officer_login_names_the_password_field_or_signs_in() {
     let credentials = agency.rt.block_on(agency.store().officer_credentials_of("ofc.diaz")).unwrap();
     assert_eq!(credentials.len(), 1);
     assert_eq!((credentials[0].device_id.as_str(), credentials[0].revoked_at), (device_id.as_str(), None));
+    // Signing in again: a new credential, which supersedes the last.
+    sign_in(&device);
+    let credentials = agency.rt.block_on(agency.store().officer_credentials_of("ofc.diaz")).unwrap();
+    let live: Vec<_> = credentials.iter().map(|c| c.revoked_at.is_none()).collect();
+    assert_eq!(live, [false, true], "{credentials:?}");
     assert!(device.recent_audit(20).unwrap().iter().any(|e| e.action == "login" && e.outcome.starts_with("ok")));
 }
 

@@ -196,6 +196,7 @@ impl Waypoint {
             officer_token: response.officer_token,
             officer_id: Some(response.officer_id),
         };
+        // The server revoked any earlier credential of this officer on this device (superseded).
         self.with_store(|s| {
             write_meta(s, SESSION_KEY, &session)?;
             s.audit("login", None, &format!("ok: {username} on {}", settings.server_url))

@@ -94,15 +94,21 @@ impl Waypoint {
 
     /// One attempt now, on the calling thread (blocking network I/O: not from an async task).
     pub fn sync_round(&self) -> RoundOutcome {
-        let (settings, session) = match self.with_store(|s| {
-            Ok((read_meta::<SyncSettings>(s, SETTINGS_KEY)?, read_meta::<OfficerSession>(s, SESSION_KEY)?))
+        let (settings, session, own_device_id) = match self.with_store(|s| {
+            let settings = read_meta::<SyncSettings>(s, SETTINGS_KEY)?;
+            Ok((settings, read_meta::<OfficerSession>(s, SESSION_KEY)?, s.device_id().to_string()))
         }) {
-            Ok((Some(settings), session)) => (settings, session),
+            Ok((Some(settings), session, own)) => (settings, session, own),
             _ => return RoundOutcome::Idle,
         };
         // Pushes speak for the officer signed in on this device; without one the device still
         // pulls (review results, directory) and its reports wait in the outbox.
         let officer_token = session.and_then(|s| s.officer_token);
+        // A device enrolled before the server checked device ids is registered under an id the
+        // server made, not the one its reports carry: the server would refuse every report for
+        // good. Its reports wait (pull only) until it is enrolled again.
+        let enrolled_under_another_id = settings.device_id != own_device_id;
+        let officer_token = officer_token.filter(|_| !enrolled_under_another_id);
         {
             let mut runtime = self.sync_runtime.lock().unwrap_or_else(|p| p.into_inner());
             runtime.syncing = true;
@@ -124,7 +130,10 @@ impl Waypoint {
         runtime.syncing = false;
         match result {
             Ok(report) => {
-                runtime.last_error = None;
+                runtime.last_error = enrolled_under_another_id.then(|| {
+                    "This device was enrolled under another id than its reports carry: enrol it again to sync them."
+                        .to_string()
+                });
                 runtime.last_report = Some(report.clone());
                 RoundOutcome::Synced(report)
             }
