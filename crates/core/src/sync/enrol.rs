@@ -208,8 +208,9 @@ impl Waypoint {
 
     /// Signs the officer out on this device: the server revokes their credential on it and the
     /// device forgets the session. Reports not synced yet stay in the outbox for the next sign-in.
-    /// Offline, the device forgets the session all the same (the server's copy of the credential
-    /// then lives until an admin revokes it or the officer signs out again online).
+    /// Offline, the device forgets the session all the same (the credential then stays live on the
+    /// server until an admin revokes it or the officer signs in on this device again, which
+    /// supersedes it).
     pub fn officer_sign_out(&self) -> Result<SyncStatus> {
         let (settings, session) = self.with_store(|s| {
             Ok((read_meta::<SyncSettings>(s, SETTINGS_KEY)?, read_meta::<OfficerSession>(s, SESSION_KEY)?))
