@@ -57,7 +57,7 @@ if [ -z "${WAYPOINT_NO_DEMO_SERVER:-}" ]; then
   if [ ! -f "$SERVER_DIR/.demo-ready" ]; then
     say "first run: setting up a demo agency server in $SERVER_DIR"
     RUST_LOG=warn "$SERVER" --data-dir "$SERVER_DIR" init >/dev/null
-    printf 'demo-password\n' | "$SERVER" --data-dir "$SERVER_DIR" user add --username demo.officer --role officer --password-stdin >/dev/null
+    printf 'demo-password\n' | "$SERVER" --data-dir "$SERVER_DIR" user add --username demo.officer --role officer --officer-id DEMO-1207 --password-stdin >/dev/null
     touch "$SERVER_DIR/.demo-ready"
   fi
   if (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
@@ -75,7 +75,8 @@ Demo agency server running. To sync, open "Sync" in Waypoint's header and enrol 
   Server address           https://localhost:8443
   Enrolment code           $code
   Certificate fingerprint  $fingerprint
-Officer sign-in: demo.officer / demo-password
+Officer sign-in: demo.officer / demo-password (set Waypoint up with officer ID DEMO-1207:
+the server accepts only reports that name the signed-in officer)
 
 MSG
   fi

@@ -67,7 +67,8 @@ before(async () => {
   serverDir = mkdtempSync(join(tmpdir(), 'waypoint-e2e-sync-server-'));
   port = await freePort();
   initOutput = serverCli(['init']);
-  serverCli(['user', 'add', '--username', 'officer.e2e', '--role', 'officer', '--password-stdin'], `${OFFICER_PASSWORD}\n`);
+  // The officer id is the one the app is set up with below: pushed reports must carry it.
+  serverCli(['user', 'add', '--username', 'officer.e2e', '--role', 'officer', '--officer-id', 'E2E-SYNC', '--password-stdin'], `${OFFICER_PASSWORD}\n`);
   stopDriver = await startDriver({ WAYPOINT_DATA_DIR: appDir, WAYPOINT_AGENCY_CONFIG: '' });
 });
 

@@ -61,6 +61,7 @@ export RUST_LOG=warn
 ws() { "$server" --data-dir "$data" "$@"; }
 ws init --no-tls >/dev/null
 echo 'schemathesis admin passphrase' | ws user add --username admin --role admin --password-stdin >/dev/null
+echo 'schemathesis officer passphrase' | ws user add --username officer --role officer --password-stdin >/dev/null
 code="$(ws device enroll 2>/dev/null)"
 hsds="$REPO_ROOT/tests/data/hsds-3.0/examples/csv"
 # The repository ships it: a missing example is an error, not an empty directory.
@@ -90,6 +91,10 @@ say "server at $base (pid $server_pid)"
 json_field() { python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
 device_token="$(curl -fsS -H 'Content-Type: application/json' -d "{\"code\": \"$code\"}" "$base/v1/enroll" |
   json_field device_token)"
+# The officer signs in on the device: pushes carry their device-bound credential too.
+officer_token="$(curl -fsS -H 'Content-Type: application/json' -H "Authorization: Bearer $device_token" \
+  -d '{"username": "officer", "password": "schemathesis officer passphrase"}' "$base/v1/login" |
+  json_field officer_token)"
 admin_token="$(curl -fsS -H 'Content-Type: application/json' \
   -d '{"username": "admin", "password": "schemathesis admin passphrase"}' "$base/v1/login" | json_field session_token)"
 
@@ -121,8 +126,10 @@ fuzz() {
     failed=1
   fi
 }
-user_only='^/v1/(reviews|directory/capacity|admin/)'
-fuzz device "$device_token" --exclude-path-regex "$user_only"
+# Not with the device's credentials: the user-only operations, and the officer's sign-out (which
+# would revoke the credential the rest of the run pushes with; as the admin it is a 403).
+user_only='^/v1/(reviews|directory/capacity|admin/|officer/sign-out)'
+fuzz device "$device_token" --exclude-path-regex "$user_only" -H "Waypoint-Officer: $officer_token"
 fuzz admin "$admin_token" --include-path-regex "$user_only"
 
 if [ -n "${SCHEMATHESIS_REPORT_DIR:-}" ]; then

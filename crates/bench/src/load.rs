@@ -45,18 +45,31 @@ struct Outcome {
     errors: u64,
 }
 
-async fn enroll_many(store: &SharedStore, count: usize) -> Result<Vec<String>, String> {
+/// Enrolls `device-{d}` for each device and signs its officer `badge-{d}` in on it, as a real
+/// fleet would have done before the shift: returns each device's (device token, officer token).
+async fn enroll_many(store: &SharedStore, count: usize) -> Result<Vec<(String, String)>, String> {
     use waypoint_server::auth;
+    // One Argon2 hash for every officer: the benchmark measures pushes, not password hashing.
+    let password_hash = auth::hash_password("bench password").map_err(err)?;
     let mut tokens = Vec::with_capacity(count);
-    for _ in 0..count {
+    for d in 0..count {
+        let (device_id, officer) = (format!("device-{d}"), format!("badge-{d}"));
         let code = auth::create_enrollment(store).await.map_err(err)?;
         let token = auth::new_device_token();
-        let id = uuid::Uuid::now_v7().to_string();
         store
-            .redeem_enrollment(&auth::enrollment_code_hash(&code), Utc::now(), &id, &auth::token_hash(&token))
+            .redeem_enrollment(&auth::enrollment_code_hash(&code), Utc::now(), &device_id, &auth::token_hash(&token))
             .await
             .map_err(err)?;
-        tokens.push(token);
+        let user = waypoint_server::store::UserRecord {
+            username: officer.clone(),
+            officer_id: officer.clone(),
+            role: waypoint_protocol::Role::Officer,
+            password_hash: password_hash.clone(),
+        };
+        store.add_user(user).await.map_err(err)?;
+        let officer_token = waypoint_server::identity::new_officer_token();
+        store.add_officer_credential(&auth::token_hash(&officer_token), &officer, &device_id).await.map_err(err)?;
+        tokens.push((token, officer_token));
     }
     Ok(tokens)
 }
@@ -86,13 +99,14 @@ fn load_run(runtime: &tokio::runtime::Runtime, store: SharedStore, args: &Args) 
     let outcome = runtime.block_on(async move {
         let started = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
-        for (token, body) in tokens.into_iter().zip(bodies) {
+        for ((token, officer_token), body) in tokens.into_iter().zip(bodies) {
             let (client, url) = (client.clone(), url.clone());
             tasks.spawn(async move {
                 let sent = Instant::now();
                 let reply = client
                     .post(url)
                     .bearer_auth(token)
+                    .header(waypoint_protocol::OFFICER_CREDENTIAL_HEADER, officer_token)
                     .header("content-type", "application/json")
                     .header("content-encoding", "zstd")
                     .body(body)

@@ -172,8 +172,12 @@ fn push_run(
     copy_dir(template, &device_dir)?;
     let device = open_device(&device_dir)?;
     device.unlock(PIN).map_err(err)?;
-    let token = runtime.block_on(enroll(&store))?;
-    let inner = HttpTransport::new(&HttpConfig::new(format!("http://{}", proxy.addr)), token).map_err(err)?;
+    // Enrolled under the id its reports carry, with its officer signed in (pushes need both).
+    let device_id = device.status().map_err(err)?.device_id.ok_or("the device has no id")?;
+    let (token, officer_token) = runtime.block_on(enroll_signed_in(&store, &device_id))?;
+    let inner = HttpTransport::new(&HttpConfig::new(format!("http://{}", proxy.addr)), token)
+        .map_err(err)?
+        .with_officer(officer_token);
     let mut transport = TimedTransport { inner, round_trips: std::time::Duration::ZERO };
     if let Some(at) = cut_at {
         proxy.cut_once_at(Direction::Up, at);
@@ -210,7 +214,8 @@ fn pull_run(
     let proxy = CountingProxy::start(runtime, server.addr)?;
     let device = open_device(&work.join("device"))?;
     device.setup("bench-officer", PIN).map_err(err)?;
-    let token = runtime.block_on(enroll(&store))?;
+    let device_id = uuid::Uuid::now_v7().to_string();
+    let token = runtime.block_on(enroll(&store, &device_id))?;
     let inner = HttpTransport::new(&HttpConfig::new(format!("http://{}", proxy.addr)), token).map_err(err)?;
     let mut transport = TimedTransport { inner, round_trips: std::time::Duration::ZERO };
     if let Some(at) = cut_at {
@@ -234,18 +239,32 @@ fn pull_run(
     })
 }
 
-async fn enroll(store: &waypoint_server::store::SharedStore) -> Result<String, String> {
+/// Enrolls `device_id` and signs `bench-officer` in on it: (device token, officer token).
+async fn enroll_signed_in(
+    store: &waypoint_server::store::SharedStore,
+    device_id: &str,
+) -> Result<(String, String), String> {
+    use waypoint_server::auth;
+    let token = enroll(store, device_id).await?;
+    let password_hash = auth::hash_password("bench password").map_err(err)?;
+    let officer = waypoint_server::store::UserRecord {
+        username: "bench-officer".into(),
+        officer_id: "bench-officer".into(),
+        role: waypoint_protocol::Role::Officer,
+        password_hash,
+    };
+    store.add_user(officer).await.map_err(err)?;
+    let officer_token = waypoint_server::identity::new_officer_token();
+    store.add_officer_credential(&auth::token_hash(&officer_token), "bench-officer", device_id).await.map_err(err)?;
+    Ok((token, officer_token))
+}
+
+async fn enroll(store: &waypoint_server::store::SharedStore, device_id: &str) -> Result<String, String> {
     use waypoint_server::auth;
     let code = auth::create_enrollment(store).await.map_err(err)?;
     let token = auth::new_device_token();
-    let device_id = uuid::Uuid::now_v7().to_string();
     let ok = store
-        .redeem_enrollment(
-            &auth::enrollment_code_hash(&code),
-            chrono::Utc::now(),
-            &device_id,
-            &auth::token_hash(&token),
-        )
+        .redeem_enrollment(&auth::enrollment_code_hash(&code), chrono::Utc::now(), device_id, &auth::token_hash(&token))
         .await
         .map_err(err)?;
     if !ok {

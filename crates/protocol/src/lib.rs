@@ -166,6 +166,11 @@ impl RawPullResponse {
 pub struct EnrollRequest {
     /// The one-time code printed by `waypoint-server device enroll`.
     pub code: String,
+    /// The id the device made for itself at setup (a UUID), which it stamps on every report: the
+    /// server registers the device under it (409 when another device holds it). Absent: the
+    /// server makes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,7 +223,27 @@ pub struct LoginResponse {
     pub role: Role,
     /// RFC 3339.
     pub expires_at: String,
+    /// The officer id (badge number) the server knows this user by: pushed reports must carry it.
+    #[serde(default)]
+    pub officer_id: String,
+    /// Only when the login carried a device credential (`Authorization: Bearer wpd_...`): the
+    /// officer credential of this user on that device (prefix [`OFFICER_TOKEN_PREFIX`]), sent in
+    /// [`OFFICER_CREDENTIAL_HEADER`] with every push. It does not expire (reports written
+    /// offline sync whenever the device is back in coverage); it stops when revoked. Shown once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub officer_token: Option<String>,
 }
+
+/// The header a push carries the signed-in officer's credential in, beside the device's own
+/// `Authorization: Bearer wpd_...`.
+pub const OFFICER_CREDENTIAL_HEADER: &str = "waypoint-officer";
+
+/// Officer credentials (device-bound, issued at sign-in) start with this.
+pub const OFFICER_TOKEN_PREFIX: &str = "wpo_";
+
+/// The error kind of a 401 that the device's officer credential (not its device credential) is
+/// missing, unknown, revoked or another device's: the officer must sign in on the device.
+pub const SIGN_IN_REQUIRED: &str = "sign_in_required";
 
 /// Body of every error reply (4xx/5xx).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

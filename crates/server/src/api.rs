@@ -2,7 +2,7 @@
 //! the OpenAPI test compares with `/openapi.json`.
 
 use axum::extract::State;
-use axum::http::Method;
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post, MethodRouter};
 use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use waypoint_protocol::{
 use crate::auth::{self, AdminCaller, DeviceCaller, Reviewer};
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::store::{Audience, NewChange, SessionRecord};
-use crate::validation::check_records;
+use crate::validation::check_records_from;
 use crate::AppState;
 
 /// Every endpoint: method, path, handler.
@@ -28,6 +28,7 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/enroll", post(enroll)),
         (Method::POST, "/v1/login", post(login)),
         (Method::POST, "/v1/sync/push", post(push)),
+        (Method::POST, "/v1/officer/sign-out", post(crate::identity::sign_out)),
         (Method::GET, "/v1/sync/pull", get(pull)),
         (Method::POST, "/v1/reviews", post(review)),
         (Method::POST, "/v1/directory/capacity", post(capacity)),
@@ -50,10 +51,12 @@ pub async fn health(State(state): State<AppState>) -> ApiJson<Health> {
     ApiJson(Health { status: "ok".into(), store: state.store.backend().into() })
 }
 
-/// Exchanges a one-time enrollment code for this device's credential.
+/// Exchanges a one-time enrollment code for this device's credential. The device is registered
+/// under the id it sends (the one it stamps on its reports), or a new one.
 #[utoipa::path(post, path = "/v1/enroll", request_body = EnrollRequest, responses(
     (status = 200, body = EnrollResponse),
     (status = 401, description = "Code unknown, already used or expired", body = ErrorBody),
+    (status = 409, description = "Another device is enrolled under this device id", body = ErrorBody),
     (status = 400, description = "The body is not JSON", body = ErrorBody),
     (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
     (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
@@ -63,7 +66,13 @@ pub async fn enroll(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<EnrollRequest>,
 ) -> Result<ApiJson<EnrollResponse>, ApiError> {
-    let device_id = Uuid::now_v7().to_string();
+    let device_id = match request.device_id.as_deref().map(str::trim) {
+        None | Some("") => Uuid::now_v7().to_string(),
+        Some(id) => Uuid::parse_str(id)
+            .map_err(|_| ApiError::invalid("device_id must be a UUID (the id the device made at setup)"))?
+            .hyphenated()
+            .to_string(),
+    };
     let device_token = auth::new_device_token();
     let redeemed = state
         .store
@@ -73,7 +82,17 @@ pub async fn enroll(
             &device_id,
             &auth::token_hash(&device_token),
         )
-        .await?;
+        .await
+        .map_err(|error| match error {
+            crate::store::StoreError::AlreadyExists(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "already_exists",
+                format!(
+                    "a device is already enrolled as {device_id}: ask the records admin to revoke it before enrolling again"
+                ),
+            ),
+            other => other.into(),
+        })?;
     if !redeemed {
         return Err(ApiError::unauthorized("enrollment code unknown, already used or expired"));
     }
@@ -81,10 +100,12 @@ pub async fn enroll(
     Ok(ApiJson(EnrollResponse { device_id, device_token }))
 }
 
-/// Password login for officers, supervisors and admins.
-#[utoipa::path(post, path = "/v1/login", request_body = LoginRequest, responses(
+/// Password login for officers, supervisors and admins. From a device (its credential in
+/// `Authorization: Bearer wpd_...`), the reply also holds the officer credential that device
+/// pushes this user's reports with.
+#[utoipa::path(post, path = "/v1/login", request_body = LoginRequest, security((), ("bearer" = [])), responses(
     (status = 200, body = LoginResponse),
-    (status = 401, description = "Wrong username or password", body = ErrorBody),
+    (status = 401, description = "Wrong username or password, or an unknown device credential", body = ErrorBody),
     (status = 400, description = "The body is not JSON", body = ErrorBody),
     (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
     (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
@@ -92,8 +113,10 @@ pub async fn enroll(
 ))]
 pub async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<ApiJson<LoginResponse>, ApiError> {
+    let device = crate::identity::signing_in_device(&state, &headers).await?;
     let user = state.store.user(&request.username).await?;
     let phc = user.as_ref().map_or_else(|| auth::dummy_password_hash().to_string(), |u| u.password_hash.clone());
     let password = request.password;
@@ -114,17 +137,34 @@ pub async fn login(
             SessionRecord { username: user.username.clone(), role: user.role, expires_at },
         )
         .await?;
+    let officer_token = match device {
+        Some(device_id) => {
+            // A device holds one credential per officer: a new sign-in supersedes the last (which
+            // the device may have lost, or forgotten offline).
+            state.store.revoke_officer_credentials(Some(&user.username), Some(&device_id)).await?;
+            let officer_token = crate::identity::new_officer_token();
+            state.store.add_officer_credential(&auth::token_hash(&officer_token), &user.username, &device_id).await?;
+            tracing::info!(username = user.username, device_id, "officer credential issued");
+            Some(officer_token)
+        }
+        None => None,
+    };
     Ok(ApiJson(LoginResponse {
         session_token: token,
         role: user.role,
         expires_at: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        officer_id: user.officer_id,
+        officer_token,
     }))
 }
 
-/// Device -> server: one batch of encounter versions, acknowledged record by record.
-#[utoipa::path(post, path = "/v1/sync/push", request_body = PushRequest, security(("bearer" = [])), responses(
+/// Device -> server: one batch of encounter versions, acknowledged record by record. Needs the
+/// device credential and, in the `Waypoint-Officer` header, the credential of an officer signed
+/// in on that device; each record must be that officer's, from that device (else `rejected`).
+#[utoipa::path(post, path = "/v1/sync/push", request_body = PushRequest, security(("bearer" = [], "officer" = [])), responses(
     (status = 200, body = PushResponse),
-    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 401, description = "No device credential, or no officer credential of this device (sign in on the device)", body = ErrorBody),
+    (status = 403, body = ErrorBody),
     (status = 400, description = "The body is not JSON", body = ErrorBody),
     (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
     (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
@@ -133,12 +173,12 @@ pub async fn login(
 ))]
 pub async fn push(
     State(state): State<AppState>,
-    DeviceCaller(device_id): DeviceCaller,
+    crate::identity::PushCaller(pusher): crate::identity::PushCaller,
     // The wire form of PushRequest: bodies stay the bytes that were sent (hashed, not re-parsed).
     ApiJson(request): ApiJson<RawPushRequest>,
 ) -> Result<ApiJson<PushResponse>, ApiError> {
-    let records = check_records(request.records);
-    Ok(ApiJson(state.store.push(&device_id, records).await?))
+    let records = check_records_from(request.records, &pusher);
+    Ok(ApiJson(state.store.push(&pusher, records).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

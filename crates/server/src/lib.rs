@@ -11,6 +11,7 @@ pub mod auth;
 pub mod directory_feed;
 pub mod error;
 pub mod export;
+pub mod identity;
 pub mod openapi;
 pub mod postgres_store;
 pub mod snapshot;
@@ -48,6 +49,9 @@ pub struct Settings {
     /// Where `directory import` writes the directory snapshot ([`snapshot`]); `None`: the
     /// snapshot endpoint answers 404.
     pub directory_snapshot_dir: Option<PathBuf>,
+    /// Roles the agency allows to add versions to other officers' reports (none by default: a
+    /// report is amended only by the officer who filed it, on the device it was filed from).
+    pub amend_others_roles: Vec<waypoint_protocol::Role>,
 }
 
 impl Default for Settings {
@@ -59,6 +63,7 @@ impl Default for Settings {
             default_pull_bytes: waypoint_protocol::DEFAULT_BATCH_BYTES,
             max_pull_bytes: 4 * 1024 * 1024,
             directory_snapshot_dir: None,
+            amend_others_roles: Vec::new(),
         }
     }
 }

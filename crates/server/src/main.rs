@@ -84,6 +84,10 @@ enum UserCommand {
         username: String,
         #[arg(long, value_parser = parse_role)]
         role: Role,
+        /// The officer id (badge number) the user's reports carry: what they type at the device's
+        /// setup. Defaults to the username.
+        #[arg(long)]
+        officer_id: Option<String>,
         /// Read the password from the first line of stdin instead of prompting.
         #[arg(long)]
         password_stdin: bool,
@@ -229,12 +233,19 @@ async fn main() -> anyhow::Result<()> {
             });
             waypoint_server::serve(listener, waypoint_server::app(store, settings), tls, handle).await?;
         }
-        Command::User(UserCommand::Add { username, role, password_stdin }) => {
+        Command::User(UserCommand::Add { username, role, officer_id, password_stdin }) => {
             let store = cli.store().await?;
+            let officer_id = officer_id.as_deref().map(str::trim).filter(|id| !id.is_empty()).unwrap_or(username);
             let password = read_password(*password_stdin)?;
             let password_hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
-            store.add_user(UserRecord { username: username.clone(), role: *role, password_hash }).await?;
-            println!("added {} {username}", role.as_str());
+            let user = UserRecord {
+                username: username.clone(),
+                officer_id: officer_id.to_string(),
+                role: *role,
+                password_hash,
+            };
+            store.add_user(user).await?;
+            println!("added {} {username} (officer id {officer_id})", role.as_str());
         }
         Command::Device(DeviceCommand::Enroll) => {
             let store = cli.store().await?;

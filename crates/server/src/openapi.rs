@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use axum::response::IntoResponse;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api;
@@ -21,6 +21,7 @@ use crate::api;
         api::enroll,
         api::login,
         api::push,
+        crate::identity::sign_out,
         api::pull,
         api::review,
         api::capacity,
@@ -40,6 +41,11 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // The signed-in officer's device-bound credential, beside the device's bearer token.
+        components.add_security_scheme(
+            "officer",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(waypoint_protocol::OFFICER_CREDENTIAL_HEADER))),
         );
     }
 }

@@ -18,8 +18,11 @@ use waypoint_protocol::{PushResponse, RawPullResponse, Role};
 
 use crate::store::ack::{self, StoredSoFar};
 use crate::store::group_commit::{self, PushGroups, PushJob, PushQueue};
+use crate::store::identity::{self as authorship, Owners};
 use crate::store::migrations;
 use crate::store::*;
+
+mod identity;
 
 /// Which migrations ran, and when (see [`crate::store::migrations`]).
 const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -95,13 +98,13 @@ const MAX_PUSH_GROUP: usize = 64;
 
 /// Runs until the store (the queue's sender) is dropped.
 async fn push_writer(pool: Pool, groups: PushGroups) {
-    while let Some(jobs) = groups.next().await {
-        let outcome = commit_push_group(&pool, &jobs).await;
+    while let Some(mut jobs) = groups.next().await {
+        let outcome = commit_push_group(&pool, &mut jobs).await;
         group_commit::answer(jobs, outcome);
     }
 }
 
-async fn commit_push_group(pool: &Pool, jobs: &[PushJob]) -> StoreResult<Vec<StoreResult<PushResponse>>> {
+async fn commit_push_group(pool: &Pool, jobs: &mut [PushJob]) -> StoreResult<Vec<StoreResult<PushResponse>>> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let outcomes = push_group_in(&tx, jobs).await?;
@@ -114,39 +117,83 @@ async fn commit_push_group(pool: &Pool, jobs: &[PushJob]) -> StoreResult<Vec<Sto
 /// only conflicts (rare) go one by one. Acknowledgements ([`ack::acknowledge`]) are as if the
 /// pushes ran one after the other in queue order: the first copy of a version is `stored`, a later
 /// identical one (a retry in the same group) `duplicate`, a later different one `conflict`.
-async fn push_group_in(tx: &Transaction<'_>, jobs: &[PushJob]) -> StoreResult<Vec<StoreResult<PushResponse>>> {
+/// Authorship too: the owners of every encounter the group names are read in one SELECT, and a
+/// record naming someone else's encounter (held, or created earlier in the group) is rejected.
+async fn push_group_in(tx: &Transaction<'_>, jobs: &mut [PushJob]) -> StoreResult<Vec<StoreResult<PushResponse>>> {
     let now = Utc::now();
     // A device is known when it enrolled (its token was checked): this only guards against one
     // removed meanwhile. Its push stores nothing.
-    let device_ids: Vec<&str> = jobs.iter().map(|j| j.device_id.as_str()).collect();
+    let device_ids: Vec<&str> = jobs.iter().map(|j| j.pusher.device_id.as_str()).collect();
     let known: HashSet<String> = tx
         .query(&tx.prepare_cached("SELECT device_id FROM devices WHERE device_id = ANY($1)").await?, &[&device_ids])
         .await?
         .iter()
         .map(|row| row.get(0))
         .collect();
-    let valid: Vec<(&str, &CheckedRecord)> = jobs
+    // Each encounter the group names is claimed for the first pusher naming it (queue order) unless
+    // it has an owner; a claim racing another transaction's waits for it on the primary key and
+    // then yields. Then every owner is read, committed ones included.
+    let mut first_named: Vec<(Uuid, &Pusher)> = Vec::new();
+    let mut seen = HashSet::new();
+    for job in jobs.iter().filter(|j| known.contains(&j.pusher.device_id)) {
+        for checked in job.records.iter().filter(|r| r.problem.is_none()) {
+            if seen.insert(checked.record.encounter_id) {
+                first_named.push((checked.record.encounter_id, &job.pusher));
+            }
+        }
+    }
+    // In id order, so two writers claiming overlapping encounters wait on each other without deadlock.
+    first_named.sort_by_key(|(id, _)| *id);
+    let mut owners = Owners::default();
+    if !first_named.is_empty() {
+        let named: Vec<Uuid> = first_named.iter().map(|(id, _)| *id).collect();
+        let officers: Vec<&str> = first_named.iter().map(|(_, p)| p.username.as_str()).collect();
+        let devices: Vec<&str> = first_named.iter().map(|(_, p)| p.device_id.as_str()).collect();
+        let claim = tx
+            .prepare_cached(
+                "INSERT INTO encounter_owners (encounter_id, officer, device_id)
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        tx.execute(&claim, &[&named, &officers, &devices]).await?;
+        let owner_rows = tx
+            .prepare_cached(
+                "SELECT encounter_id, officer, device_id FROM encounter_owners WHERE encounter_id = ANY($1)",
+            )
+            .await?;
+        for row in tx.query(&owner_rows, &[&named]).await? {
+            owners.held(row.get(0), Owner { username: row.get(1), device_id: row.get(2) });
+        }
+    }
+    for job in jobs.iter_mut().filter(|j| known.contains(&j.pusher.device_id)) {
+        // Every encounter named has its owner in `owners` now.
+        authorship::check_authorship(&mut job.records, &job.pusher, &mut owners, |_| Ok(None))?;
+    }
+    let jobs = &*jobs;
+    let valid: Vec<(&Pusher, &CheckedRecord)> = jobs
         .iter()
-        .filter(|j| known.contains(&j.device_id))
-        .flat_map(|j| j.records.iter().filter(|r| r.problem.is_none()).map(|r| (j.device_id.as_str(), r)))
+        .filter(|j| known.contains(&j.pusher.device_id))
+        .flat_map(|j| j.records.iter().filter(|r| r.problem.is_none()).map(|r| (&j.pusher, r)))
         .collect();
     let ids: Vec<Uuid> = valid.iter().map(|(_, r)| r.record.encounter_id).collect();
     let versions: Vec<i32> = valid.iter().map(|(_, r)| r.record.version as i32).collect();
     let hashes: Vec<&str> = valid.iter().map(|(_, r)| r.record.content_hash.as_str()).collect();
-    let owners: Vec<&str> = valid.iter().map(|(device, _)| *device).collect();
+    let devices: Vec<&str> = valid.iter().map(|(pusher, _)| pusher.device_id.as_str()).collect();
+    let officers: Vec<&str> = valid.iter().map(|(pusher, _)| pusher.username.as_str()).collect();
     // The canonical JSON text, stored as it is (PostgreSQL only checks it is JSON).
     let bodies: Vec<&str> = valid.iter().map(|(_, r)| r.canonical_body.as_str()).collect();
     let insert = tx
         .prepare_cached(
-            "INSERT INTO encounter_versions (encounter_id, version, content_hash, device_id, received_at, body)
-             SELECT id, version, hash, device, $5, body::json
-             FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[], $6::text[]) AS r (id, version, hash, device, body)
+            "INSERT INTO encounter_versions (encounter_id, version, content_hash, device_id, received_at, body, officer)
+             SELECT id, version, hash, device, $5, body::json, officer
+             FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[], $6::text[], $7::text[])
+                 AS r (id, version, hash, device, body, officer)
              ON CONFLICT (encounter_id, version) DO NOTHING
              RETURNING encounter_id, version",
         )
         .await?;
     let inserted: HashSet<(Uuid, i32)> = tx
-        .query(&insert, &[&ids, &versions, &hashes, &owners, &now, &bodies])
+        .query(&insert, &[&ids, &versions, &hashes, &devices, &now, &bodies, &officers])
         .await?
         .iter()
         .map(|row| (row.get(0), row.get(1)))
@@ -177,7 +224,8 @@ async fn push_group_in(tx: &Transaction<'_>, jobs: &[PushJob]) -> StoreResult<Ve
     let mut highest_seq: HashMap<&str, i64> = HashMap::new();
     let mut acks_of = Vec::with_capacity(jobs.len());
     for job in jobs {
-        if !known.contains(&job.device_id) {
+        let device_id = &job.pusher.device_id;
+        if !known.contains(device_id) {
             acks_of.push(None);
             continue;
         }
@@ -195,11 +243,11 @@ async fn push_group_in(tx: &Transaction<'_>, jobs: &[PushJob]) -> StoreResult<Ve
         for CheckedRecord { record, canonical_body, .. } in acked.conflicts {
             let version = record.version as i32;
             let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
-                [&record.encounter_id, &version, &record.content_hash, &job.device_id, &now, canonical_body];
+                [&record.encounter_id, &version, &record.content_hash, device_id, &now, canonical_body];
             tx.execute(&insert_conflict, &params).await?;
         }
         // Every device of the group gets its sequence back, even for an empty push.
-        let highest = highest_seq.entry(job.device_id.as_str()).or_insert(0);
+        let highest = highest_seq.entry(device_id.as_str()).or_insert(0);
         *highest = (*highest).max(acked.highest_seq as i64);
         acks_of.push(Some(acked.acks));
     }
@@ -216,9 +264,9 @@ async fn push_group_in(tx: &Transaction<'_>, jobs: &[PushJob]) -> StoreResult<Ve
     Ok(jobs
         .iter()
         .zip(acks_of)
-        .map(|(job, acks)| match (acks, device_seq.get(&job.device_id)) {
+        .map(|(job, acks)| match (acks, device_seq.get(&job.pusher.device_id)) {
             (Some(acks), Some(seq)) => Ok(PushResponse { acks, device_seq: *seq as u64 }),
-            _ => Err(StoreError::NotFound(format!("device {}", job.device_id))),
+            _ => Err(StoreError::NotFound(format!("device {}", job.pusher.device_id))),
         })
         .collect())
 }
@@ -230,6 +278,7 @@ fn stored_version(row: &tokio_postgres::Row) -> StoredVersion {
         version: row.get::<_, i32>(1) as u32,
         content_hash: row.get(2),
         device_id: row.get(3),
+        officer: row.get(6),
         received_at: row.get(4),
         body,
     }
@@ -264,8 +313,8 @@ impl Store for PostgresStore {
         }
     }
 
-    async fn push(&self, device_id: &str, records: Vec<CheckedRecord>) -> StoreResult<PushResponse> {
-        self.pushes.push(device_id, records).await
+    async fn push(&self, pusher: &Pusher, records: Vec<CheckedRecord>) -> StoreResult<PushResponse> {
+        self.pushes.push(pusher, records).await
     }
 
     async fn pull_page(&self, device_id: &str, cursor: u64, max_bytes: usize) -> StoreResult<RawPullResponse> {
@@ -322,7 +371,7 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT encounter_id, version, content_hash, device_id, received_at, body FROM encounter_versions
+                "SELECT encounter_id, version, content_hash, device_id, received_at, body, officer FROM encounter_versions
                  WHERE $1::timestamptz IS NULL OR received_at >= $1 ORDER BY received_at, encounter_id, version",
                 &[&since],
             )
@@ -334,7 +383,7 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT encounter_id, version, content_hash, device_id, received_at, body FROM conflicts
+                "SELECT encounter_id, version, content_hash, device_id, received_at, body, '' AS officer FROM conflicts
                  ORDER BY received_at, encounter_id, version",
                 &[],
             )
@@ -363,12 +412,12 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         let added = client
             .execute(
-                "INSERT INTO users (username, role, password_hash) VALUES ($1, $2, $3) ON CONFLICT (username) DO NOTHING",
-                &[&user.username, &user.role.as_str(), &user.password_hash],
+                "INSERT INTO users (username, role, password_hash, officer_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&user.username, &user.role.as_str(), &user.password_hash, &user.officer_id],
             )
             .await?;
         if added == 0 {
-            return Err(StoreError::AlreadyExists(format!("user {}", user.username)));
+            return Err(StoreError::AlreadyExists(format!("user {} or officer id {}", user.username, user.officer_id)));
         }
         Ok(())
     }
@@ -376,10 +425,17 @@ impl Store for PostgresStore {
     async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
         let client = self.pool.get().await?;
         let row = client
-            .query_opt("SELECT username, role, password_hash FROM users WHERE username = $1", &[&username])
+            .query_opt("SELECT username, role, password_hash, officer_id FROM users WHERE username = $1", &[&username])
             .await?;
-        row.map(|r| Ok(UserRecord { username: r.get(0), role: role_of(r.get(1))?, password_hash: r.get(2) }))
-            .transpose()
+        row.map(|r| {
+            Ok(UserRecord {
+                username: r.get(0),
+                officer_id: r.get(3),
+                role: role_of(r.get(1))?,
+                password_hash: r.get(2),
+            })
+        })
+        .transpose()
     }
 
     async fn add_session(&self, token_hash: &str, session: SessionRecord) -> StoreResult<()> {
@@ -431,11 +487,17 @@ impl Store for PostgresStore {
         if used == 0 {
             return Ok(false);
         }
-        tx.execute(
-            "INSERT INTO devices (device_id, token_hash, enrolled_at) VALUES ($1, $2, $3)",
-            &[&device_id, &token_hash, &now],
-        )
-        .await?;
+        let added = tx
+            .execute(
+                "INSERT INTO devices (device_id, token_hash, enrolled_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (device_id) DO NOTHING",
+                &[&device_id, &token_hash, &now],
+            )
+            .await?;
+        if added == 0 {
+            // Rolled back (dropped): the code stays unused.
+            return Err(StoreError::AlreadyExists(format!("device {device_id}")));
+        }
         tx.commit().await?;
         Ok(true)
     }

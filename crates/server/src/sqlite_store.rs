@@ -18,8 +18,11 @@ use waypoint_protocol::{PushResponse, RawPullResponse, Role};
 
 use crate::store::ack::{self, StoredSoFar};
 use crate::store::group_commit::{self, PushGroups, PushJob, PushQueue};
+use crate::store::identity::{self as authorship, Owners};
 use crate::store::migrations;
 use crate::store::*;
+
+mod identity;
 
 /// Which migrations ran, and when (see [`crate::store::migrations`]).
 const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -35,21 +38,21 @@ const MAX_PUSH_GROUP: usize = 256;
 
 /// The group-commit writer: runs until the store (the queue's sender) is dropped.
 fn push_writer(conn: Arc<Mutex<Connection>>, groups: PushGroups) {
-    while let Some(jobs) = groups.blocking_next() {
+    while let Some(mut jobs) = groups.blocking_next() {
         let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let outcome = commit_push_group(&mut guard, &jobs);
+        let outcome = commit_push_group(&mut guard, &mut jobs);
         drop(guard);
         group_commit::answer(jobs, outcome);
     }
 }
 
 /// Runs each push in its own savepoint of one transaction: a push that fails is rolled back alone.
-fn commit_push_group(conn: &mut Connection, jobs: &[PushJob]) -> StoreResult<Vec<StoreResult<PushResponse>>> {
+fn commit_push_group(conn: &mut Connection, jobs: &mut [PushJob]) -> StoreResult<Vec<StoreResult<PushResponse>>> {
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
         let savepoint = tx.savepoint()?;
-        let outcome = push_in(&savepoint, &job.device_id, &job.records);
+        let outcome = push_in(&savepoint, &job.pusher, &mut job.records);
         // A failed push is rolled back to its savepoint (when dropped); the others stand.
         if outcome.is_ok() {
             savepoint.commit()?;
@@ -156,19 +159,37 @@ impl SqliteStore {
 }
 
 /// One push, in the savepoint `tx`. The savepoint is its own: what it stores is judged against
-/// the database alone (a fresh [`StoredSoFar`]), so rolling it back leaves nothing stale behind.
-fn push_in(tx: &Connection, device_id: &str, records: &[CheckedRecord]) -> StoreResult<PushResponse> {
+/// the database alone (a fresh [`StoredSoFar`] and [`Owners`]), so rolling it back leaves nothing
+/// stale behind.
+fn push_in(tx: &Connection, pusher: &Pusher, records: &mut [CheckedRecord]) -> StoreResult<PushResponse> {
+    let device_id = pusher.device_id.as_str();
     let now = text(Utc::now());
+    // Records naming someone else's encounter are rejected before anything is stored.
+    // SQLite has one writer: what this transaction reads of `encounter_owners` stays true to commit.
+    let mut owner_of = tx.prepare_cached("SELECT officer, device_id FROM encounter_owners WHERE encounter_id = ?1")?;
+    let mut owners = Owners::default();
+    authorship::check_authorship(records, pusher, &mut owners, |id| {
+        Ok(owner_of
+            .query_row([id.to_string()], |r| Ok(Owner { username: r.get(0)?, device_id: r.get(1)? }))
+            .optional()?)
+    })?;
+    let mut claim =
+        tx.prepare_cached("INSERT INTO encounter_owners (encounter_id, officer, device_id) VALUES (?1, ?2, ?3)")?;
+    for (id, owner) in &owners.claims {
+        claim.execute(params![id.to_string(), owner.username, owner.device_id])?;
+    }
+    let records = &*records;
     let mut insert = tx.prepare_cached(
-        "INSERT INTO encounter_versions (encounter_id, version, content_hash, device_id, received_at, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (encounter_id, version) DO NOTHING",
+        "INSERT INTO encounter_versions (encounter_id, version, content_hash, device_id, received_at, body, officer)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (encounter_id, version) DO NOTHING",
     )?;
     let mut existing =
         tx.prepare_cached("SELECT content_hash FROM encounter_versions WHERE encounter_id = ?1 AND version = ?2")?;
     // Stores a new version; else says what is held.
     let acked = ack::acknowledge(records, &mut StoredSoFar::default(), |checked| {
         let (record, id) = (&checked.record, checked.record.encounter_id.to_string());
-        let row = params![id, record.version, record.content_hash, device_id, now, checked.canonical_body];
+        let row =
+            params![id, record.version, record.content_hash, device_id, now, checked.canonical_body, pusher.username];
         if insert.execute(row)? == 1 {
             return Ok(None);
         }
@@ -200,6 +221,7 @@ fn stored_version(row: &rusqlite::Row) -> rusqlite::Result<StoredVersion> {
         version: row.get(1)?,
         content_hash: row.get(2)?,
         device_id: row.get(3)?,
+        officer: row.get(6)?,
         received_at: parse_time(&row.get::<_, String>(4)?)?,
         body: serde_json::from_str(&body).unwrap_or(Value::Null),
     })
@@ -234,8 +256,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn push(&self, device_id: &str, records: Vec<CheckedRecord>) -> StoreResult<PushResponse> {
-        self.pushes.push(device_id, records).await
+    async fn push(&self, pusher: &Pusher, records: Vec<CheckedRecord>) -> StoreResult<PushResponse> {
+        self.pushes.push(pusher, records).await
     }
 
     async fn pull_page(&self, device_id: &str, cursor: u64, max_bytes: usize) -> StoreResult<RawPullResponse> {
@@ -290,7 +312,7 @@ impl Store for SqliteStore {
         self.run(move |conn| {
             let since = since.map(text).unwrap_or_default();
             let mut stmt = conn.prepare(
-                "SELECT encounter_id, version, content_hash, device_id, received_at, body FROM encounter_versions
+                "SELECT encounter_id, version, content_hash, device_id, received_at, body, officer FROM encounter_versions
                  WHERE received_at >= ?1 ORDER BY received_at, encounter_id, version",
             )?;
             let rows = stmt.query_map([since], stored_version)?.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -302,7 +324,7 @@ impl Store for SqliteStore {
     async fn conflicts(&self) -> StoreResult<Vec<ConflictRecord>> {
         self.run(|conn| {
             let mut stmt = conn.prepare(
-                "SELECT encounter_id, version, content_hash, device_id, received_at, body FROM conflicts
+                "SELECT encounter_id, version, content_hash, device_id, received_at, body, '' FROM conflicts
                  ORDER BY received_at, encounter_id, version",
             )?;
             let rows = stmt
@@ -337,12 +359,15 @@ impl Store for SqliteStore {
     async fn add_user(&self, user: UserRecord) -> StoreResult<()> {
         self.write(move |tx| {
             let added = tx.execute(
-                "INSERT INTO users (username, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (username) DO NOTHING",
-                params![user.username, user.role.as_str(), user.password_hash, text(Utc::now())],
+                "INSERT INTO users (username, role, password_hash, created_at, officer_id) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT DO NOTHING",
+                params![user.username, user.role.as_str(), user.password_hash, text(Utc::now()), user.officer_id],
             )?;
             if added == 0 {
-                return Err(StoreError::AlreadyExists(format!("user {}", user.username)));
+                return Err(StoreError::AlreadyExists(format!(
+                    "user {} or officer id {}",
+                    user.username, user.officer_id
+                )));
             }
             Ok(())
         })
@@ -353,13 +378,18 @@ impl Store for SqliteStore {
         let username = username.to_string();
         self.run(move |conn| {
             Ok(conn
-                .query_row("SELECT username, role, password_hash FROM users WHERE username = ?1", [username], |r| {
-                    Ok(UserRecord {
-                        username: r.get(0)?,
-                        role: parse_role(&r.get::<_, String>(1)?)?,
-                        password_hash: r.get(2)?,
-                    })
-                })
+                .query_row(
+                    "SELECT username, role, password_hash, officer_id FROM users WHERE username = ?1",
+                    [username],
+                    |r| {
+                        Ok(UserRecord {
+                            username: r.get(0)?,
+                            officer_id: r.get(3)?,
+                            role: parse_role(&r.get::<_, String>(1)?)?,
+                            password_hash: r.get(2)?,
+                        })
+                    },
+                )
                 .optional()?)
         })
         .await
@@ -424,10 +454,15 @@ impl Store for SqliteStore {
             if used == 0 {
                 return Ok(false);
             }
-            tx.execute(
-                "INSERT INTO devices (device_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3)",
+            let added = tx.execute(
+                "INSERT INTO devices (device_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (device_id) DO NOTHING",
                 params![device_id, token_hash, text(now)],
             )?;
+            if added == 0 {
+                // Rolled back: the code stays unused.
+                return Err(StoreError::AlreadyExists(format!("device {device_id}")));
+            }
             Ok(true)
         })
         .await

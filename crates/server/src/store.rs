@@ -18,7 +18,10 @@ use waypoint_protocol::{ChangeKind, PullResponse, PushResponse, RawChange, RawPu
 
 pub(crate) mod ack;
 pub(crate) mod group_commit;
+pub mod identity;
 pub mod migrations;
+
+pub use identity::{CredentialHolder, OfficerCredential, OfficerCredentialStore, Owner, Pusher};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -120,6 +123,8 @@ pub struct StoredVersion {
     pub content_hash: String,
     /// The device that pushed it first.
     pub device_id: String,
+    /// The signed-in officer (username) whose credential pushed it.
+    pub officer: String,
     pub received_at: DateTime<Utc>,
     pub body: Value,
 }
@@ -138,6 +143,8 @@ pub struct ConflictRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
     pub username: String,
+    /// The officer id (badge number) this user's reports carry; unique.
+    pub officer_id: String,
     pub role: Role,
     /// Argon2 PHC string.
     pub password_hash: String,
@@ -154,7 +161,7 @@ pub struct SessionRecord {
 pub type PublishedDirectory = HashMap<String, String>;
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: OfficerCredentialStore + Send + Sync {
     /// Which implementation this is ("sqlite" or "postgres"), for logs and benchmark output.
     fn backend(&self) -> &'static str;
 
@@ -171,7 +178,9 @@ pub trait Store: Send + Sync {
     /// Applies one push in one transaction: rejected records are acknowledged as such, new
     /// versions stored, exact repeats acknowledged as duplicates, same id+version with other
     /// content kept as a conflict row; the device's sequence advances to the highest seq seen.
-    async fn push(&self, device_id: &str, records: Vec<CheckedRecord>) -> StoreResult<PushResponse>;
+    /// A record naming an encounter another officer or device owns is rejected (see
+    /// [`identity::check_authorship`]); each stored version keeps `pusher`'s username.
+    async fn push(&self, pusher: &Pusher, records: Vec<CheckedRecord>) -> StoreResult<PushResponse>;
 
     /// The changes after `cursor` meant for `device_id`, in feed order, up to about `max_bytes`
     /// of bodies (at least one change when any is waiting).
@@ -195,7 +204,7 @@ pub trait Store: Send + Sync {
 
     async fn device_seq(&self, device_id: &str) -> StoreResult<Option<u64>>;
 
-    /// Fails with `AlreadyExists` when the username is taken.
+    /// Fails with `AlreadyExists` when the username or the officer id is taken.
     async fn add_user(&self, user: UserRecord) -> StoreResult<()>;
     async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>>;
 

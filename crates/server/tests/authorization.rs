@@ -22,6 +22,8 @@ enum Access {
     Public,
     /// An enrolled device's credential.
     Device,
+    /// An enrolled device's credential and the credential of an officer signed in on it.
+    DeviceOfficer,
     /// A user session of one of these roles.
     Users(&'static [Role]),
 }
@@ -35,7 +37,8 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
     Some(match (method, path) {
         ("GET", "/v1/health") | ("GET", "/openapi.json") => Public,
         ("POST", "/v1/enroll") | ("POST", "/v1/login") => Public,
-        ("POST", "/v1/sync/push") | ("GET", "/v1/sync/pull") | ("GET", "/v1/directory/snapshot") => Device,
+        ("GET", "/v1/sync/pull") | ("GET", "/v1/directory/snapshot") => Device,
+        ("POST", "/v1/sync/push") | ("POST", "/v1/officer/sign-out") => DeviceOfficer,
         ("POST", "/v1/reviews") | ("POST", "/v1/directory/capacity") => Users(REVIEWERS),
         ("POST", "/v1/admin/enrollments") => Users(ADMINS),
         _ => return None,
@@ -51,6 +54,10 @@ enum CallerKind {
     UnknownSession,
     ExpiredSession,
     Device,
+    /// The device's credential and its signed-in officer's.
+    DeviceWithOfficer,
+    /// The device's credential and an officer credential issued to another device.
+    DeviceWithForeignOfficer,
     Officer,
     Supervisor,
     Admin,
@@ -63,6 +70,8 @@ const CALLERS: &[CallerKind] = &[
     CallerKind::UnknownSession,
     CallerKind::ExpiredSession,
     CallerKind::Device,
+    CallerKind::DeviceWithOfficer,
+    CallerKind::DeviceWithForeignOfficer,
     CallerKind::Officer,
     CallerKind::Supervisor,
     CallerKind::Admin,
@@ -81,8 +90,12 @@ fn refusal(access: Access, caller: CallerKind) -> Option<StatusCode> {
     match (access, caller) {
         (Access::Public, _) => None,
         (_, Nobody | Garbage | UnknownDeviceToken | UnknownSession | ExpiredSession) => Some(StatusCode::UNAUTHORIZED),
-        (Access::Device, Device) => None,
+        (Access::Device, Device | DeviceWithOfficer | DeviceWithForeignOfficer) => None,
         (Access::Device, _) => Some(StatusCode::FORBIDDEN),
+        (Access::DeviceOfficer, DeviceWithOfficer) => None,
+        // The device is known but no officer of its own is signed in: sign in (401).
+        (Access::DeviceOfficer, Device | DeviceWithForeignOfficer) => Some(StatusCode::UNAUTHORIZED),
+        (Access::DeviceOfficer, _) => Some(StatusCode::FORBIDDEN),
         (Access::Users(roles), _) if role.is_some_and(|r| roles.contains(&r)) => None,
         (Access::Users(_), _) => Some(StatusCode::FORBIDDEN),
     }
@@ -105,7 +118,8 @@ async fn every_route_answers_every_caller_as_the_matrix_says(backend: Backend) {
     add_user(&t.store, "officer.kim", Role::Officer, "officer passphrase").await;
     add_user(&t.store, "sgt.reyes", Role::Supervisor, "supervisor passphrase").await;
     add_user(&t.store, "admin.ng", Role::Admin, "admin passphrase").await;
-    let (_, device_token) = enroll_device(&t.store).await;
+    let (device_id, device_token) = enroll_device(&t.store).await;
+    let (other_device_id, _) = enroll_device(&t.store).await;
     let server = TestServer::start(t.store.clone(), Settings::default()).await;
     let client = http_client();
     let officer = login(&client, &server, "officer.kim", "officer passphrase").await;
@@ -131,7 +145,9 @@ async fn every_route_answers_every_caller_as_the_matrix_says(backend: Backend) {
             CallerKind::UnknownDeviceToken => Some(format!("wpd_{}", "0".repeat(64))),
             CallerKind::UnknownSession => Some(format!("wps_{}", "0".repeat(64))),
             CallerKind::ExpiredSession => Some(expired.into()),
-            CallerKind::Device => Some(device_token.clone()),
+            CallerKind::Device | CallerKind::DeviceWithOfficer | CallerKind::DeviceWithForeignOfficer => {
+                Some(device_token.clone())
+            }
             CallerKind::Officer => Some(officer.clone()),
             CallerKind::Supervisor => Some(supervisor.clone()),
             CallerKind::Admin => Some(admin.clone()),
@@ -151,6 +167,15 @@ async fn every_route_answers_every_caller_as_the_matrix_says(backend: Backend) {
             let mut request = client.request(method.clone(), server.url(&concrete(path)));
             if let Some(token) = token_of(caller) {
                 request = request.bearer_auth(token);
+            }
+            // A fresh officer credential each time: a sign-out cell revokes the one it used.
+            let officer_on = match caller {
+                CallerKind::DeviceWithOfficer => Some(&device_id),
+                CallerKind::DeviceWithForeignOfficer => Some(&other_device_id),
+                _ => None,
+            };
+            if let Some(on) = officer_on {
+                request = request.header(OFFICER, officer_credential(&t.store, "officer.kim", on).await);
             }
             if *method != reqwest::Method::GET {
                 request = request.json(&serde_json::json!({}));

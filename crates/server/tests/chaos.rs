@@ -26,7 +26,7 @@ use waypoint_core::keys::KdfParams;
 use waypoint_core::sync::http::{HttpConfig, HttpTransport};
 use waypoint_core::SyncState;
 use waypoint_core::{AgencyConfig, Encounter, Waypoint};
-use waypoint_protocol::DEFAULT_BATCH_BYTES;
+use waypoint_protocol::{Role, DEFAULT_BATCH_BYTES};
 use waypoint_server::Settings;
 
 on_both_stores!(every_version_arrives_exactly_once_through_a_hostile_network);
@@ -215,20 +215,41 @@ fn no_directory(_: &[waypoint_protocol::Change]) -> waypoint_core::Result<()> {
 
 const PIN: &str = "482913";
 
+/// Sets a device up for officer `badge-{index}` in `dir`; returns the device id it made.
+fn set_up_device(index: usize, dir: &std::path::Path) -> String {
+    let device = Waypoint::open_with_kdf(dir, AgencyConfig::demo(), KdfParams::insecure_fast()).unwrap();
+    device.setup(&format!("badge-{index}"), PIN).unwrap();
+    let status = device.status().unwrap();
+    status.device_id.expect("a device id made at setup")
+}
+
+/// The device's credentials: its device token and its officer's credential on it.
+#[derive(Clone)]
+struct Credentials {
+    device_token: String,
+    officer_token: String,
+}
+
+impl Credentials {
+    fn transport(&self, config: &HttpConfig) -> HttpTransport {
+        HttpTransport::new(config, self.device_token.clone()).unwrap().with_officer(self.officer_token.clone())
+    }
+}
+
 /// One device's life: submits, amends every fourth report, restarts now and then, and tries to
 /// sync after every few saves whatever the network does. Returns what it submitted:
 /// (id, version) -> narrative, and the device's folder.
 fn device_life(
     index: usize,
     encounters: usize,
-    token: String,
+    credentials: Credentials,
     config: HttpConfig,
     dir: std::path::PathBuf,
 ) -> HashMap<(Uuid, u32), String> {
     let open = || Waypoint::open_with_kdf(&dir, AgencyConfig::demo(), KdfParams::insecure_fast()).unwrap();
     let mut device = open();
-    device.setup(&format!("badge-{index}"), PIN).unwrap();
-    let mut transport = HttpTransport::new(&config, token.clone()).unwrap();
+    device.unlock(PIN).unwrap();
+    let mut transport = credentials.transport(&config);
     let mut submitted = HashMap::new();
     for n in 0..encounters {
         let narrative = format!("device {index} report {n}");
@@ -271,11 +292,22 @@ async fn every_version_arrives_exactly_once_through_a_hostile_network(backend: B
 
     let mut lives = Vec::new();
     for index in 0..devices {
-        let (_, token) = enroll_device(&t.store).await;
+        // Set up for badge-{index}, enrolled under the id it made, and that officer signed in on it.
         let (config, dir) = (config.clone(), folders.path().join(format!("device-{index}")));
+        let device_id = tokio::task::spawn_blocking({
+            let dir = dir.clone();
+            move || set_up_device(index, &dir)
+        })
+        .await
+        .unwrap();
+        let officer = format!("badge-{index}");
+        add_user(&t.store, &officer, Role::Officer, "a long passphrase").await;
+        let device_token = enroll_device_as(&t.store, &device_id).await;
+        let officer_token = officer_credential(&t.store, &officer, &device_id).await;
+        let credentials = Credentials { device_token, officer_token };
         lives.push(tokio::task::spawn_blocking(move || {
-            let submitted = device_life(index, encounters, token.clone(), config, dir.clone());
-            (submitted, token, dir)
+            let submitted = device_life(index, encounters, credentials.clone(), config, dir.clone());
+            (submitted, credentials, dir)
         }));
     }
     let mut fleet = Vec::new();
@@ -299,13 +331,13 @@ async fn every_version_arrives_exactly_once_through_a_hostile_network(backend: B
 
     // The network is healthy again: each device syncs until its outbox is empty.
     let mut expected = HashMap::new();
-    for (submitted, token, dir) in fleet {
+    for (submitted, credentials, dir) in fleet {
         let config = config.clone();
         let check = submitted.clone();
         tokio::task::spawn_blocking(move || {
             let device = Waypoint::open_with_kdf(&dir, AgencyConfig::demo(), KdfParams::insecure_fast()).unwrap();
             device.unlock(PIN).unwrap();
-            let mut transport = HttpTransport::new(&config, token).unwrap();
+            let mut transport = credentials.transport(&config);
             let mut rounds = 0;
             while device.status().unwrap().pending_sync > 0 || rounds == 0 {
                 rounds += 1;
@@ -330,6 +362,9 @@ async fn every_version_arrives_exactly_once_through_a_hostile_network(backend: B
         assert!(seen.insert(key, ()).is_none(), "{key:?} held twice");
         let narrative = expected.get(&key).unwrap_or_else(|| panic!("{key:?} was never submitted"));
         assert_eq!(version.body["narrative"].as_str(), Some(narrative.as_str()));
+        // Pushed with the officer's credential: the author is the officer the body names.
+        assert_eq!(version.body["officer_id"].as_str(), Some(version.officer.as_str()), "{key:?}");
+        assert_eq!(version.body["device_id"].as_str(), Some(version.device_id.as_str()), "{key:?}");
     }
     assert_eq!(held.len(), expected.len(), "every submitted version is on the server");
     assert!(t.store.conflicts().await.unwrap().is_empty(), "retries and replays are never conflicts");

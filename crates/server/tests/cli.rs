@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 use common::*;
 use uuid::Uuid;
 use waypoint_protocol::Role;
+use waypoint_server::store::Pusher;
 use waypoint_server::validation::check_records;
 
 on_both_stores!(admin_commands_work_end_to_end, serve_listens_and_answers);
@@ -95,6 +96,22 @@ async fn admin_commands_work_end_to_end(backend: Backend) {
         "a long passphrase\n",
     );
     assert!(!taken.status.success(), "a taken username is refused");
+    assert_eq!(t.store.user("sgt.reyes").await.unwrap().unwrap().officer_id, "sgt.reyes", "by default the username");
+    let out = ok(cli(
+        &t,
+        data_dir,
+        &["user", "add", "--username", "ofc.diaz", "--role", "officer", "--officer-id", "1207", "--password-stdin"],
+        "a long passphrase\n",
+    ));
+    assert!(out.contains("added officer ofc.diaz (officer id 1207)"), "{out}");
+    assert_eq!(t.store.user("ofc.diaz").await.unwrap().unwrap().officer_id, "1207");
+    let same_badge = cli(
+        &t,
+        data_dir,
+        &["user", "add", "--username", "ofc.other", "--role", "officer", "--officer-id", "1207", "--password-stdin"],
+        "a long passphrase\n",
+    );
+    assert!(!same_badge.status.success(), "an officer id already taken is refused");
 
     let code = ok(cli(&t, data_dir, &["device", "enroll"], "")).trim().to_string();
     assert_eq!(code.len(), 14, "{code}");
@@ -107,7 +124,7 @@ async fn admin_commands_work_end_to_end(backend: Backend) {
         record(ids[0], 2, 2, "amended"),
         record(ids[1], 1, 3, "second"),
     ];
-    t.store.push("dev-cli", check_records(records)).await.unwrap();
+    t.store.push(&Pusher::officer("dev-cli", "badge-1"), check_records(records)).await.unwrap();
     let json = ok(cli(&t, data_dir, &["export", "encounters", "--format", "json"], ""));
     let exported: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
     assert_eq!(exported.len(), 3);

@@ -153,6 +153,25 @@ fn enroll(device: &Waypoint, agency: &Agency) -> SyncStatus {
         .unwrap()
 }
 
+/// The officer the test devices are set up for (`badge-1207`), as the server knows them.
+const OFFICER: &str = "ofc.diaz";
+const OFFICER_PASSWORD: &str = "correct horse battery";
+
+fn add_the_officer(agency: &Agency) {
+    agency.rt.block_on(add_officer(agency.store(), OFFICER, "badge-1207", Role::Officer, OFFICER_PASSWORD));
+}
+
+fn sign_in(device: &Waypoint) -> SyncStatus {
+    device.officer_login(OfficerLogin { username: OFFICER.into(), password: OFFICER_PASSWORD.into() }).unwrap()
+}
+
+/// Enrols the device and signs its officer in (added to the server first): pushes need both.
+fn enroll_and_sign_in(device: &Waypoint, agency: &Agency) -> SyncStatus {
+    add_the_officer(agency);
+    enroll(device, agency);
+    sign_in(device)
+}
+
 #[test]
 fn enrolment_says_when_the_certificate_does_not_name_the_address() {
     // The certificate names localhost, 127.0.0.1 and ::1; the server answers on 127.0.0.2.
@@ -274,6 +293,11 @@ fn enrolment_checks_the_fingerprint_the_code_and_the_address() {
     assert_eq!(status.certificate_fingerprint.as_deref(), Some(right.as_str()));
     let device_id = status.device_id.clone().expect("the server's device id");
     assert_eq!(
+        Some(device_id.as_str()),
+        device.status().unwrap().device_id.as_deref(),
+        "the server registered the device under the id it made at setup (the one its reports carry)"
+    );
+    assert_eq!(
         agency.rt.block_on(agency.store().device_seq(&device_id)).unwrap(),
         Some(0),
         "the server knows the device by the id the status shows"
@@ -302,7 +326,7 @@ fn enrolment_checks_the_fingerprint_the_code_and_the_address() {
 #[test]
 fn officer_login_names_the_password_field_or_signs_in() {
     let agency = Agency::start();
-    agency.rt.block_on(add_user(agency.store(), "ofc.diaz", Role::Officer, "correct horse battery"));
+    add_the_officer(&agency);
     let dir = tempfile::tempdir().unwrap();
     let device = device(dir.path());
 
@@ -318,12 +342,23 @@ fn officer_login_names_the_password_field_or_signs_in() {
     let status = device.sync_status().unwrap();
     assert_eq!((status.signed_in_as, status.role), (None, None));
 
+    assert!(status.needs_sign_in, "no officer credential yet");
     let status = device
         .officer_login(OfficerLogin { username: " ofc.diaz ".into(), password: "correct horse battery".into() })
         .unwrap();
     assert_eq!(status.signed_in_as.as_deref(), Some("ofc.diaz"), "{status:?}");
     assert_eq!(status.role.as_deref(), Some("officer"));
     assert!(status.session_expires_at.is_some());
+    assert!(!status.needs_sign_in, "an officer credential for this device is held: {status:?}");
+    let device_id = status.device_id.clone().unwrap();
+    let credentials = agency.rt.block_on(agency.store().officer_credentials_of("ofc.diaz")).unwrap();
+    assert_eq!(credentials.len(), 1);
+    assert_eq!((credentials[0].device_id.as_str(), credentials[0].revoked_at), (device_id.as_str(), None));
+    // Signing in again: a new credential, which supersedes the last.
+    sign_in(&device);
+    let credentials = agency.rt.block_on(agency.store().officer_credentials_of("ofc.diaz")).unwrap();
+    let live: Vec<_> = credentials.iter().map(|c| c.revoked_at.is_none()).collect();
+    assert_eq!(live, [false, true], "{credentials:?}");
     assert!(device.recent_audit(20).unwrap().iter().any(|e| e.action == "login" && e.outcome.starts_with("ok")));
 }
 
@@ -332,7 +367,7 @@ fn the_background_worker_rides_out_a_server_outage() {
     let mut agency = Agency::start();
     let dir = tempfile::tempdir().unwrap();
     let device = Arc::new(device(dir.path()));
-    let status = enroll(&device, &agency);
+    let status = enroll_and_sign_in(&device, &agency);
     assert!(status.enrolled);
 
     // Into the dead zone: the server goes away, then the worker starts (as at app start).
@@ -379,6 +414,7 @@ fn the_background_worker_rides_out_a_server_outage() {
     assert_eq!(held[0].body["narrative"], "talked down from the railing");
     assert_eq!(held[0].body["officer_id"], "badge-1207");
     assert_eq!(Some(held[0].device_id.as_str()), status.device_id.as_deref());
+    assert_eq!(held[0].officer, OFFICER, "pushed with the officer's credential");
 
     // A submit while all is well reaches the server shortly after, without "Sync now".
     let second = submit(&device, "welfare check, calm");
@@ -420,7 +456,7 @@ fn a_refused_record_needs_attention_and_does_not_hold_back_the_next() {
     let agency = Agency::start();
     let dir = tempfile::tempdir().unwrap();
     let device = device(dir.path());
-    enroll(&device, &agency);
+    enroll_and_sign_in(&device, &agency);
     let bad = submit(&device, "first report, spoiled on the device");
     let good = submit(&device, "second report");
     spoil_outbox_hash(dir.path(), bad);
@@ -749,4 +785,75 @@ fn without_a_directory_on_the_server_the_first_round_skips_the_snapshot() {
     let report = round(&device);
     assert_eq!(report.snapshot_services, 0, "{report:?}");
     assert!(device.sync_status().unwrap().last_error.is_none());
+}
+
+#[test]
+fn sign_in_is_refused_when_the_server_knows_the_officer_by_another_id() {
+    let agency = Agency::start();
+    // The records admin typed another badge number than the one this device was set up with.
+    agency.rt.block_on(add_officer(agency.store(), OFFICER, "badge-7021", Role::Officer, OFFICER_PASSWORD));
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    enroll(&device, &agency);
+    let error =
+        device.officer_login(OfficerLogin { username: OFFICER.into(), password: OFFICER_PASSWORD.into() }).unwrap_err();
+    assert_eq!(field_of(&error).as_deref(), Some("username"), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("badge-7021") && message.contains("badge-1207"), "names both ids: {message}");
+    let status = device.sync_status().unwrap();
+    assert!(status.signed_in_as.is_none() && status.needs_sign_in, "{status:?}");
+    // The credential the server issued for that sign-in was given back.
+    let issued = agency.rt.block_on(agency.store().officer_credentials_of(OFFICER)).unwrap();
+    assert_eq!(issued.len(), 1);
+    assert!(issued[0].revoked_at.is_some(), "{issued:?}");
+}
+
+#[test]
+fn without_a_signed_in_officer_the_device_pulls_but_does_not_push() {
+    let agency = Agency::start();
+    add_the_officer(&agency);
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    enroll(&device, &agency);
+    let first = submit(&device, "written before anyone signed in");
+    publish(&agency, vec![example_service("Zephyrine Crisis Stabilization Unit", None)]);
+
+    let report = round(&device);
+    assert_eq!(report.pushed, 0, "{report:?}");
+    assert!(agency.held().is_empty());
+    assert_eq!(device.search_services("Zephyrine".into()).unwrap().len(), 1, "the feed was pulled");
+    let status = device.sync_status().unwrap();
+    assert!(status.needs_sign_in && status.pending == 1 && status.last_error.is_none(), "{status:?}");
+    assert!(status.last_synced_at.is_some(), "{status:?}");
+    assert_eq!(device.sync_state(first, 1).unwrap(), Some(SyncState::Pending { attempts: 0 }));
+
+    // Signed in, the waiting report goes with the next round.
+    sign_in(&device);
+    assert_eq!(round(&device).stored, 1);
+    assert_eq!(agency.held().len(), 1);
+
+    // The server revokes the officer's credential (an admin, or a sign-out elsewhere): the round
+    // says "Sign in to sync", the device forgets the credential and goes on pulling.
+    let device_id = device.sync_status().unwrap().device_id.unwrap();
+    agency.rt.block_on(agency.store().revoke_officer_credentials(Some(OFFICER), Some(&device_id))).unwrap();
+    let second = submit(&device, "written after the revocation");
+    match device.sync_round() {
+        RoundOutcome::Failed(waypoint_core::sync::TransportError::SignInRequired(why)) => {
+            assert!(why.contains("sign in on this device"), "{why}")
+        }
+        other => panic!("expected a sign-in to be required, got {other:?}"),
+    }
+    let status = device.sync_status().unwrap();
+    assert!(status.needs_sign_in, "{status:?}");
+    assert!(status.last_error.as_deref().unwrap().starts_with("Sign in to sync"), "{status:?}");
+    assert_eq!(round(&device).pushed, 0, "pull only until a sign-in");
+    sign_in(&device);
+    assert_eq!(round(&device).stored, 1);
+    assert!(agency.held().iter().any(|v| v.encounter_id == second));
+
+    // Signing out on the device revokes the credential on the server.
+    let status = device.officer_sign_out().unwrap();
+    assert!(status.signed_in_as.is_none() && status.needs_sign_in, "{status:?}");
+    let credentials = agency.rt.block_on(agency.store().officer_credentials_of(OFFICER)).unwrap();
+    assert!(credentials.iter().all(|c| c.revoked_at.is_some()), "{credentials:?}");
 }

@@ -84,7 +84,8 @@ async fn missing_or_unknown_credentials_get_401_and_wrong_roles_get_403(backend:
     let t = TestStore::new(backend).await;
     add_user(&t.store, "officer.kim", Role::Officer, "a long passphrase").await;
     add_user(&t.store, "sgt.reyes", Role::Supervisor, "another passphrase").await;
-    let (_, device_token) = enroll_device(&t.store).await;
+    let signed = sign_in_on(&t.store, &enroll_device(&t.store).await, "officer.kim", "officer.kim").await;
+    let device_token = signed.device_token.clone();
     let server = TestServer::start(t.store.clone(), Settings::default()).await;
     let client = http_client();
     let officer = login(&client, &server, "officer.kim", "a long passphrase").await;
@@ -99,7 +100,6 @@ async fn missing_or_unknown_credentials_get_401_and_wrong_roles_get_403(backend:
         ("POST", "/v1/sync/push", Some("wpd_not-a-real-token"), Some(&push), StatusCode::UNAUTHORIZED),
         ("POST", "/v1/sync/push", Some("garbage"), Some(&push), StatusCode::UNAUTHORIZED),
         ("POST", "/v1/sync/push", Some(&officer), Some(&push), StatusCode::FORBIDDEN),
-        ("POST", "/v1/sync/push", Some(&device_token), Some(&push), StatusCode::OK),
         ("GET", "/v1/sync/pull", Some(&supervisor), None, StatusCode::FORBIDDEN),
         ("POST", "/v1/reviews", None, Some(&review), StatusCode::UNAUTHORIZED),
         ("POST", "/v1/reviews", Some(&device_token), Some(&review), StatusCode::FORBIDDEN),
@@ -132,6 +132,23 @@ async fn missing_or_unknown_credentials_get_401_and_wrong_roles_get_403(backend:
         }
     }
 
+    // A push needs the device credential and an officer credential of that device.
+    let push_as = |officer: Option<String>| {
+        let mut request = client.post(server.url("/v1/sync/push")).bearer_auth(&device_token).json(&push);
+        if let Some(officer) = officer {
+            request = request.header(OFFICER, officer);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    for officer in [None, Some("wpo_not-a-real-token".to_string())] {
+        let reply = push_as(officer.clone()).await;
+        assert_eq!(reply.status(), StatusCode::UNAUTHORIZED, "{officer:?}");
+        let error: ErrorBody = reply.json().await.unwrap();
+        assert_eq!(error.error, waypoint_protocol::SIGN_IN_REQUIRED);
+        assert!(error.message.starts_with("sign in on this device to sync"), "{}", error.message);
+    }
+    assert_eq!(push_as(Some(signed.officer_token.clone())).await.status(), StatusCode::OK);
+
     // An expired session is a 401 that says so.
     t.store
         .add_session(
@@ -152,13 +169,21 @@ async fn missing_or_unknown_credentials_get_401_and_wrong_roles_get_403(backend:
 async fn a_supervisor_review_reaches_the_device_that_pushed(backend: Backend) {
     let t = TestStore::new(backend).await;
     add_user(&t.store, "sgt.reyes", Role::Supervisor, "another passphrase").await;
-    let (_, pusher) = enroll_device(&t.store).await;
+    let signed = signed_in_device(&t.store, "ofc.diaz").await;
+    let pusher = signed.device_token.clone();
     let (_, bystander) = enroll_device(&t.store).await;
     let server = TestServer::start(t.store.clone(), Settings::default()).await;
     let client = http_client();
     let id = Uuid::now_v7();
-    let request = PushRequest { records: vec![record(id, 1, 1, "talked down")] };
-    let reply = client.post(server.url("/v1/sync/push")).bearer_auth(&pusher).json(&request).send().await.unwrap();
+    let request = PushRequest { records: vec![signed.record(id, 1, 1, "talked down")] };
+    let reply = client
+        .post(server.url("/v1/sync/push"))
+        .bearer_auth(&pusher)
+        .header(OFFICER, &signed.officer_token)
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
     let acks: PushResponse = reply.json().await.unwrap();
     assert_eq!(acks.acks[0].status, AckStatus::Stored);
 
@@ -207,12 +232,20 @@ async fn a_supervisor_review_reaches_the_device_that_pushed(backend: Backend) {
 
 async fn bodies_beyond_the_limit_get_413(backend: Backend) {
     let t = TestStore::new(backend).await;
-    let (_, device) = enroll_device(&t.store).await;
+    let signed = signed_in_device(&t.store, "ofc.diaz").await;
+    let device = signed.device_token.clone();
     let settings = Settings { body_limit_bytes: 64 * 1024, ..Settings::default() };
     let server = TestServer::start(t.store.clone(), settings).await;
     let client = http_client();
-    let big = PushRequest { records: vec![record(Uuid::now_v7(), 1, 1, &"x".repeat(100 * 1024))] };
-    let reply = client.post(server.url("/v1/sync/push")).bearer_auth(&device).json(&big).send().await.unwrap();
+    let big = PushRequest { records: vec![signed.record(Uuid::now_v7(), 1, 1, &"x".repeat(100 * 1024))] };
+    let reply = client
+        .post(server.url("/v1/sync/push"))
+        .bearer_auth(&device)
+        .header(OFFICER, &signed.officer_token)
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reply.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.json::<ErrorBody>().await.unwrap().error, "payload_too_large");
 
@@ -222,6 +255,7 @@ async fn bodies_beyond_the_limit_get_413(backend: Backend) {
     let reply = client
         .post(server.url("/v1/sync/push"))
         .bearer_auth(&device)
+        .header(OFFICER, &signed.officer_token)
         .header(CONTENT_TYPE, "application/json")
         .header(CONTENT_ENCODING, "zstd")
         .body(packed)
@@ -230,17 +264,26 @@ async fn bodies_beyond_the_limit_get_413(backend: Backend) {
         .unwrap();
     assert_eq!(reply.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
-    let small = PushRequest { records: vec![record(Uuid::now_v7(), 1, 2, "short")] };
-    let reply = client.post(server.url("/v1/sync/push")).bearer_auth(&device).json(&small).send().await.unwrap();
+    let small = PushRequest { records: vec![signed.record(Uuid::now_v7(), 1, 2, "short")] };
+    let reply = client
+        .post(server.url("/v1/sync/push"))
+        .bearer_auth(&device)
+        .header(OFFICER, &signed.officer_token)
+        .json(&small)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reply.status(), StatusCode::OK, "under the limit");
 }
 
 async fn compressed_requests_and_replies_both_ways(backend: Backend) {
     let t = TestStore::new(backend).await;
-    let (_, device) = enroll_device(&t.store).await;
+    let signed = signed_in_device(&t.store, "ofc.diaz").await;
+    let device = signed.device_token.clone();
     let server = TestServer::start(t.store.clone(), Settings::default()).await;
     let client = http_client();
-    let records: Vec<_> = (1..=20).map(|seq| record(Uuid::now_v7(), 1, seq, &"calm words ".repeat(50))).collect();
+    let records: Vec<_> =
+        (1..=20).map(|seq| signed.record(Uuid::now_v7(), 1, seq, &"calm words ".repeat(50))).collect();
     let json_bytes = serde_json::to_vec(&PushRequest { records: records[..10].to_vec() }).unwrap();
     let zstd_body = zstd::encode_all(json_bytes.as_slice(), 3).unwrap();
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -257,6 +300,7 @@ async fn compressed_requests_and_replies_both_ways(backend: Backend) {
             .unwrap()
             .post(server.url("/v1/sync/push"))
             .bearer_auth(&device)
+            .header(OFFICER, &signed.officer_token)
             .header(CONTENT_TYPE, "application/json")
             .header(CONTENT_ENCODING, encoding)
             .header(ACCEPT_ENCODING, encoding)
@@ -284,6 +328,7 @@ async fn compressed_requests_and_replies_both_ways(backend: Backend) {
     let reply = client
         .post(server.url("/v1/sync/push"))
         .bearer_auth(&device)
+        .header(OFFICER, &signed.officer_token)
         .header(CONTENT_TYPE, "application/json")
         .header(CONTENT_ENCODING, "zstd")
         .body("this is not zstd")
@@ -403,7 +448,8 @@ async fn the_self_signed_certificate_names_the_hosts_devices_use() {
 
 async fn a_pushed_body_is_checked_against_its_hash_whatever_its_layout(backend: Backend) {
     let t = TestStore::new(backend).await;
-    let (_, device) = enroll_device(&t.store).await;
+    let signed = signed_in_device(&t.store, "ofc.diaz").await;
+    let device = signed.device_token.clone();
     let server = TestServer::start(t.store.clone(), Settings::default()).await;
     let client = http_client();
     // Written by hand: the exact bytes of each body matter here.
@@ -411,6 +457,7 @@ async fn a_pushed_body_is_checked_against_its_hash_whatever_its_layout(backend: 
         let request = client
             .post(server.url("/v1/sync/push"))
             .bearer_auth(&device)
+            .header(OFFICER, &signed.officer_token)
             .header(CONTENT_TYPE, "application/json")
             .body(format!(r#"{{"records":[{}]}}"#, records.join(",")));
         async move { request.send().await.unwrap().json::<PushResponse>().await.unwrap().acks }
@@ -435,11 +482,11 @@ async fn a_pushed_body_is_checked_against_its_hash_whatever_its_layout(backend: 
     };
     // As the device sends it (the canonical bytes it hashed), and as another client might: both
     // stored.
-    let exact = record(Uuid::now_v7(), 1, 1, "as hashed");
-    let reordered = record(Uuid::now_v7(), 1, 2, "keys in another order");
+    let exact = signed.record(Uuid::now_v7(), 1, 1, "as hashed");
+    let reordered = signed.record(Uuid::now_v7(), 1, 2, "keys in another order");
     assert_ne!(reversed_layout(&reordered.body), canonical(&reordered.body));
     // Content changed after hashing: rejected, and the records around it are not blocked.
-    let tampered = record(Uuid::now_v7(), 1, 3, "calm");
+    let tampered = signed.record(Uuid::now_v7(), 1, 3, "calm");
     let mut changed = tampered.body.clone();
     changed["narrative"] = json!("not what was hashed");
     let acks = push(vec![

@@ -30,6 +30,36 @@ async fn a_refused_credential_is_unauthorized() {
     }
 }
 
+/// A device credential the server knows, but no officer signed in: `SignInRequired`, which the
+/// device shows as "Sign in to sync" (not "enrol again"). With the officer's credential: stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_without_a_signed_in_officer_asks_for_a_sign_in() {
+    let t = TestStore::new(Backend::Sqlite).await;
+    let officer = signed_in_device(&t.store, "ofc.diaz").await;
+    let server = TestServer::start(t.store.clone(), Settings::default()).await;
+    let url = server.url("");
+    let outcome = tokio::task::spawn_blocking(move || {
+        let push = |transport: &mut HttpTransport| {
+            let record = officer.record(uuid::Uuid::now_v7(), 1, 1, "x");
+            transport.push(&RawPushRequest::from(PushRequest { records: vec![record] }))
+        };
+        let config = HttpConfig::new(url);
+        let refused = push(&mut HttpTransport::new(&config, &officer.device_token).unwrap());
+        let mut signed_in =
+            HttpTransport::new(&config, &officer.device_token).unwrap().with_officer(&officer.officer_token);
+        (refused, push(&mut signed_in))
+    })
+    .await
+    .unwrap();
+    match outcome.0 {
+        Err(TransportError::SignInRequired(message)) => {
+            assert!(message.contains("sign in on this device"), "{message}")
+        }
+        other => panic!("expected SignInRequired, got {other:?}"),
+    }
+    assert_eq!(outcome.1.unwrap().acks[0].status, waypoint_protocol::AckStatus::Stored);
+}
+
 /// A stand-in for an overloaded server or a load balancer in front of it: the real server sends
 /// 503 + Retry-After only when its database is saturated, which a test cannot bring about reliably.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 use waypoint_protocol::{AckStatus, ChangeKind, PushRecord, Role};
 use waypoint_server::store::migrations::{self, Migration};
-use waypoint_server::store::{Audience, NewChange, SessionRecord, StoreError};
+use waypoint_server::store::{Audience, NewChange, Pusher, SessionRecord, StoreError};
 use waypoint_server::validation::check_records;
 
 on_both_stores!(
@@ -40,23 +40,87 @@ struct Filled {
     feed_cursor: u64,
 }
 
-/// Stores some of everything through the store itself, at whatever schema the database is.
+/// Whether the database has the identity schema (users' officer ids, version authors): before it,
+/// [`fill`] writes users and versions in SQL as the servers of that schema did.
+async fn has_identity_schema(t: &TestStore) -> bool {
+    let sql = match t.backend {
+        Backend::Sqlite => "SELECT CAST(count(*) AS TEXT) FROM pragma_table_info('users') WHERE name = 'officer_id'",
+        Backend::Postgres => {
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema()
+             AND table_name = 'users' AND column_name = 'officer_id'"
+        }
+    };
+    sql_rows(t, sql).await[0][0] == "1"
+}
+
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// What an older server stored for a push: versions, a conflict row and the device's sequence.
+async fn legacy_push(t: &TestStore, device: &str, versions: &[&PushRecord], conflict: &PushRecord, seq: u64) {
+    let body = |r: &PushRecord| {
+        let text = quoted(std::str::from_utf8(&waypoint_protocol::canonical_json(&r.body)).unwrap());
+        if t.backend == Backend::Postgres {
+            format!("{text}::jsonb")
+        } else {
+            text
+        }
+    };
+    let now = quoted(&Utc::now().to_rfc3339());
+    let row = |r: &PushRecord| {
+        format!(
+            "({}, {}, {}, {}, {now}, {})",
+            quoted(&r.encounter_id.to_string()),
+            r.version,
+            quoted(&r.content_hash),
+            quoted(device),
+            body(r)
+        )
+    };
+    let columns = "(encounter_id, version, content_hash, device_id, received_at, body)";
+    let rows: Vec<String> = versions.iter().map(|r| row(r)).collect();
+    sql_execute(t, &format!("INSERT INTO encounter_versions {columns} VALUES {}", rows.join(", "))).await;
+    sql_execute(t, &format!("INSERT INTO conflicts {columns} VALUES {}", row(conflict))).await;
+    sql_execute(t, &format!("UPDATE devices SET device_seq = {seq} WHERE device_id = {}", quoted(device))).await;
+}
+
+/// Stores some of everything through the store itself, at whatever schema the database is (the
+/// users and versions in SQL before the identity schema, which the store now writes).
 async fn fill(t: &TestStore) -> Filled {
-    add_user(&t.store, "sgt.reyes", Role::Supervisor, "correct horse battery").await;
+    let legacy = !has_identity_schema(t).await;
+    if legacy {
+        let hash = waypoint_server::auth::hash_password("correct horse battery").unwrap();
+        let now = quoted(&Utc::now().to_rfc3339());
+        sql_execute(
+            t,
+            &format!(
+                "INSERT INTO users (username, role, password_hash, created_at) VALUES ('sgt.reyes', 'supervisor', {}, {now})",
+                quoted(&hash)
+            ),
+        )
+        .await;
+    } else {
+        add_user(&t.store, "sgt.reyes", Role::Supervisor, "correct horse battery").await;
+    }
     let session = SessionRecord { username: "sgt.reyes".into(), role: Role::Supervisor, expires_at: far_future() };
     t.store.add_session("session-hash", session).await.unwrap();
     t.store.add_enrollment("unused-code", far_future()).await.unwrap();
     let (device, token) = enroll_device(&t.store).await;
     let encounter = Uuid::now_v7();
     let first_version = record(encounter, 1, 1, "kept across the migration");
-    let pushed = t
-        .store
-        .push(&device, check_records(vec![first_version.clone(), record(encounter, 2, 2, "the second version")]))
-        .await
-        .unwrap();
-    assert!(pushed.acks.iter().all(|a| a.status == AckStatus::Stored), "{pushed:?}");
-    let rival = t.store.push(&device, check_records(vec![record(encounter, 1, 3, "a rival copy")])).await.unwrap();
-    assert_eq!(rival.acks[0].status, AckStatus::Conflict);
+    let second_version = record(encounter, 2, 2, "the second version");
+    let rival = record(encounter, 1, 3, "a rival copy");
+    if legacy {
+        legacy_push(t, &device, &[&first_version, &second_version], &rival, 3).await;
+    } else {
+        let pusher = Pusher::officer(&device, "badge-1");
+        let records = check_records(vec![first_version.clone(), second_version]);
+        let pushed = t.store.push(&pusher, records).await.unwrap();
+        assert!(pushed.acks.iter().all(|a| a.status == AckStatus::Stored), "{pushed:?}");
+        let rival = t.store.push(&pusher, check_records(vec![rival])).await.unwrap();
+        assert_eq!(rival.acks[0].status, AckStatus::Conflict);
+    }
     let services = vec![json!({"id": "a", "name": "a crisis line"}), json!({"id": "b", "name": "b crisis line"})];
     waypoint_server::directory_feed::publish(&t.store, services).await.unwrap();
     let capacity = NewChange {
@@ -86,6 +150,7 @@ fn far_future() -> chrono::DateTime<Utc> {
 async fn check_intact(t: &TestStore, filled: &Filled) {
     let user = t.store.user("sgt.reyes").await.unwrap().expect("user kept");
     assert_eq!(user.role, Role::Supervisor);
+    assert_eq!(user.officer_id, "sgt.reyes", "a user from before officer ids has their username as it");
     assert!(waypoint_server::auth::verify_password("correct horse battery", &user.password_hash));
     assert_eq!(t.store.session("session-hash").await.unwrap().expect("session kept").username, "sgt.reyes");
     assert_eq!(t.store.device_for_token(&filled.device_token_hash).await.unwrap().as_deref(), Some(&*filled.device));
@@ -99,6 +164,7 @@ async fn check_intact(t: &TestStore, filled: &Filled) {
     let narratives: Vec<_> = versions.iter().map(|v| (v.version, v.body["narrative"].clone())).collect();
     assert_eq!(narratives, [(1, json!("kept across the migration")), (2, json!("the second version"))]);
     assert!(versions.iter().all(|v| v.encounter_id == filled.encounter && v.device_id == filled.device));
+    assert!(versions.iter().all(|v| v.officer == "badge-1"), "the author is known (backfilled from the body)");
     for version in &versions {
         assert_eq!(waypoint_protocol::content_hash(&version.body), version.content_hash, "body unchanged");
     }
@@ -123,9 +189,23 @@ async fn check_intact(t: &TestStore, filled: &Filled) {
     assert_eq!(capacities[0]["available"], 4);
 
     let again = PushRecord { seq: 4, ..filled.first_version.clone() };
-    let after = t.store.push(&filled.device, check_records(vec![again])).await.unwrap();
+    let after = t.store.push(&Pusher::officer(&filled.device, "badge-1"), check_records(vec![again])).await.unwrap();
     assert_eq!(after.acks[0].status, AckStatus::Duplicate, "the held version is still recognised");
-    let new = t.store.push(&filled.device, check_records(vec![record(Uuid::now_v7(), 1, 5, "after")])).await.unwrap();
+    // The encounter's owner is known (backfilled): another device cannot add to it.
+    let stranger = Pusher::officer("another-device", "badge-1");
+    let taken = t.store.push(&stranger, check_records(vec![record(filled.encounter, 3, 1, "taken over")])).await;
+    let taken = taken.unwrap_err();
+    assert!(matches!(taken, StoreError::NotFound(_)), "an unenrolled device's push stores nothing: {taken}");
+    let (other_device, _) = enroll_device(&t.store).await;
+    let stranger = Pusher::officer(&other_device, "badge-1");
+    let taken =
+        t.store.push(&stranger, check_records(vec![record(filled.encounter, 3, 1, "taken over")])).await.unwrap();
+    assert_eq!(taken.acks[0].status, AckStatus::Rejected, "{taken:?}");
+    let new = t
+        .store
+        .push(&Pusher::officer(&filled.device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 5, "after")]))
+        .await
+        .unwrap();
     assert_eq!(new.acks[0].status, AckStatus::Stored);
 }
 
@@ -201,8 +281,17 @@ async fn a_database_from_before_tracking_at_the_first_schema_comes_under_trackin
     check_intact(&t, &filled).await;
 }
 
+/// The newest schema a server before tracking could have made: the migrations after it were
+/// written for tracking and run once only.
+fn last_untracked(backend: Backend) -> u32 {
+    match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 3,
+    }
+}
+
 async fn a_database_from_before_tracking_at_the_latest_schema_comes_under_tracking(backend: Backend) {
-    let (t, filled) = before_tracking(backend, u32::MAX).await;
+    let (t, filled) = before_tracking(backend, last_untracked(backend)).await;
     t.store.migrate().await.unwrap();
     assert_eq!(tracked(&t).await, all_migrations(backend));
     check_intact(&t, &filled).await;

@@ -7,7 +7,7 @@ use common::*;
 use serde_json::json;
 use uuid::Uuid;
 use waypoint_protocol::{AckStatus, ChangeKind, PushRecord, Role};
-use waypoint_server::store::{Audience, CheckedRecord, NewChange, SessionRecord, StoreError};
+use waypoint_server::store::{Audience, CheckedRecord, NewChange, Pusher, SessionRecord, StoreError};
 use waypoint_server::validation::check_records;
 
 on_both_stores!(
@@ -31,13 +31,13 @@ async fn push_stores_new_versions_and_repeats_are_duplicates(backend: Backend) {
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     let batch = vec![record(a, 1, 1, "first"), record(a, 2, 2, "amended"), record(b, 1, 3, "other")];
 
-    let reply = t.store.push(&device, check_records(batch.clone())).await.unwrap();
+    let reply = t.store.push(&Pusher::officer(&device, "badge-1"), check_records(batch.clone())).await.unwrap();
     assert_eq!(reply.acks.iter().map(|a| a.status).collect::<Vec<_>>(), vec![AckStatus::Stored; 3]);
     assert_eq!(reply.device_seq, 3);
     assert_eq!(reply.acks.iter().map(|a| a.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
 
     // The reply was lost and the device sends the same batch again.
-    let again = t.store.push(&device, check_records(batch)).await.unwrap();
+    let again = t.store.push(&Pusher::officer(&device, "badge-1"), check_records(batch)).await.unwrap();
     assert_eq!(again.acks.iter().map(|a| a.status).collect::<Vec<_>>(), vec![AckStatus::Duplicate; 3]);
     let held = t.store.versions_since(None).await.unwrap();
     assert_eq!(held.len(), 3, "every version exactly once");
@@ -54,12 +54,12 @@ async fn same_version_with_other_content_is_a_conflict_and_the_original_stays(ba
     let id = Uuid::now_v7();
     let original = record(id, 1, 1, "original");
     let rival = record(id, 1, 2, "rewritten elsewhere");
-    t.store.push(&device, check_records(vec![original.clone()])).await.unwrap();
+    t.store.push(&Pusher::officer(&device, "badge-1"), check_records(vec![original.clone()])).await.unwrap();
 
-    let reply = t.store.push(&device, check_records(vec![rival.clone()])).await.unwrap();
+    let reply = t.store.push(&Pusher::officer(&device, "badge-1"), check_records(vec![rival.clone()])).await.unwrap();
     assert_eq!(reply.acks[0].status, AckStatus::Conflict);
     // Sent again, still a conflict, still one conflict row.
-    let reply = t.store.push(&device, check_records(vec![rival.clone()])).await.unwrap();
+    let reply = t.store.push(&Pusher::officer(&device, "badge-1"), check_records(vec![rival.clone()])).await.unwrap();
     assert_eq!(reply.acks[0].status, AckStatus::Conflict);
 
     let held = t.store.versions_since(None).await.unwrap();
@@ -77,7 +77,8 @@ async fn same_version_with_other_content_is_a_conflict_and_the_original_stays(ba
     let (first, rival) = (record(other, 1, 3, "one"), record(other, 1, 5, "two"));
     let mut repeat = first.clone();
     repeat.seq = 4;
-    let reply = t.store.push(&device, check_records(vec![first, repeat, rival])).await.unwrap();
+    let reply =
+        t.store.push(&Pusher::officer(&device, "badge-1"), check_records(vec![first, repeat, rival])).await.unwrap();
     let statuses: Vec<AckStatus> = reply.acks.iter().map(|a| a.status).collect();
     assert_eq!(statuses, vec![AckStatus::Stored, AckStatus::Duplicate, AckStatus::Conflict]);
     assert_eq!(t.store.conflicts().await.unwrap().len(), 2);
@@ -98,7 +99,7 @@ async fn invalid_records_are_rejected_without_blocking_the_rest(backend: Backend
     let good_after = record(Uuid::now_v7(), 1, 6, "also fine");
 
     let batch = vec![good_before, bad_hash, not_an_encounter, wrong_id, draft, good_after];
-    let reply = t.store.push(&device, check_records(batch)).await.unwrap();
+    let reply = t.store.push(&Pusher::officer(&device, "badge-1"), check_records(batch)).await.unwrap();
     let statuses: Vec<AckStatus> = reply.acks.iter().map(|a| a.status).collect();
     use AckStatus::*;
     assert_eq!(statuses, vec![Stored, Rejected, Rejected, Rejected, Rejected, Stored]);
@@ -116,14 +117,22 @@ async fn device_sequence_only_moves_forward(backend: Backend) {
     let (device, _) = enroll_device(&t.store).await;
     let (other, _) = enroll_device(&t.store).await;
     assert_eq!(t.store.device_seq(&device).await.unwrap(), Some(0));
-    let reply = t.store.push(&device, check_records(vec![record(Uuid::now_v7(), 1, 7, "x")])).await.unwrap();
+    let reply = t
+        .store
+        .push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 7, "x")]))
+        .await
+        .unwrap();
     assert_eq!(reply.device_seq, 7);
     // An old batch arriving late does not move it back.
-    let reply = t.store.push(&device, check_records(vec![record(Uuid::now_v7(), 1, 3, "late")])).await.unwrap();
+    let reply = t
+        .store
+        .push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 3, "late")]))
+        .await
+        .unwrap();
     assert_eq!(reply.device_seq, 7);
     assert_eq!(t.store.device_seq(&other).await.unwrap(), Some(0), "per device");
     assert_eq!(t.store.device_seq("no-such-device").await.unwrap(), None);
-    let unknown = t.store.push("no-such-device", Vec::<CheckedRecord>::new()).await;
+    let unknown = t.store.push(&Pusher::officer("no-such-device", "badge-1"), Vec::<CheckedRecord>::new()).await;
     assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{unknown:?}");
 }
 
@@ -288,11 +297,24 @@ async fn users_and_sessions_round_trip(backend: Backend) {
         .store
         .add_user(waypoint_server::store::UserRecord {
             username: "sgt.reyes".into(),
+            officer_id: "badge-77".into(),
             role: Role::Admin,
             password_hash: "x".into(),
         })
         .await;
     assert!(matches!(duplicate, Err(StoreError::AlreadyExists(_))), "{duplicate:?}");
+    assert_eq!(user.officer_id, "sgt.reyes", "the officer id defaults to the username");
+    // Two users cannot share an officer id: reports name their officer by it.
+    let same_badge = t
+        .store
+        .add_user(waypoint_server::store::UserRecord {
+            username: "ofc.other".into(),
+            officer_id: "sgt.reyes".into(),
+            role: Role::Officer,
+            password_hash: "x".into(),
+        })
+        .await;
+    assert!(matches!(same_badge, Err(StoreError::AlreadyExists(_))), "{same_badge:?}");
     assert_eq!(t.store.user("nobody").await.unwrap(), None);
 
     let expires_at = Utc::now() + Duration::hours(1);
@@ -307,11 +329,17 @@ async fn users_and_sessions_round_trip(backend: Backend) {
 async fn export_selects_by_receipt_time(backend: Backend) {
     let t = TestStore::new(backend).await;
     let (device, _) = enroll_device(&t.store).await;
-    t.store.push(&device, check_records(vec![record(Uuid::now_v7(), 1, 1, "early")])).await.unwrap();
+    t.store
+        .push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 1, "early")]))
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let between = Utc::now();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    t.store.push(&device, check_records(vec![record(Uuid::now_v7(), 1, 2, "late")])).await.unwrap();
+    t.store
+        .push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(Uuid::now_v7(), 1, 2, "late")]))
+        .await
+        .unwrap();
     let all = t.store.versions_since(None).await.unwrap();
     assert_eq!(all.len(), 2);
     let recent = t.store.versions_since(Some(between)).await.unwrap();
@@ -333,7 +361,7 @@ async fn concurrent_pushes_stay_independent(backend: Backend) {
         let device = if n % 5 == 0 { "not-enrolled".to_string() } else { devices[n as usize % 4].clone() };
         pushes.spawn(async move {
             let records = vec![record(Uuid::now_v7(), 1, n + 1, "a"), record(Uuid::now_v7(), 1, n + 1, "b")];
-            (n, store.push(&device, check_records(records)).await)
+            (n, store.push(&Pusher::officer(&device, "badge-1"), check_records(records)).await)
         });
     }
     let mut stored = 0;
@@ -411,7 +439,7 @@ async fn a_new_sqlite_store_uses_pages_that_hold_more_than_one_encounter_version
     let records: Vec<_> = (1..=30).map(|seq| record(Uuid::now_v7(), 1, seq, &"calm words ".repeat(150))).collect();
     let body_bytes = serde_json::to_string(&records[0].body).unwrap().len();
     assert!(body_bytes > 2048, "a realistic version is over half a 4 KiB page: {body_bytes} bytes");
-    store.push(&device, check_records(records)).await.unwrap();
+    store.push(&Pusher::officer(&device, "badge-1"), check_records(records)).await.unwrap();
     let (after, _) = pages();
     // Three versions to a page, plus their index and b-tree interior pages; at 4 KiB each
     // version took a page of its own (30 or more).
@@ -448,8 +476,14 @@ async fn postgres_keeps_the_canonical_text_of_bodies() {
     let t = TestStore::new(Backend::Postgres).await;
     let (device, _) = enroll_device(&t.store).await;
     let id = Uuid::now_v7();
-    t.store.push(&device, check_records(vec![record(id, 1, 1, "the officer's words")])).await.unwrap();
-    t.store.push(&device, check_records(vec![record(id, 1, 2, "a rival copy")])).await.unwrap();
+    t.store
+        .push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(id, 1, 1, "the officer's words")]))
+        .await
+        .unwrap();
+    t.store
+        .push(&Pusher::officer(&device, "badge-1"), check_records(vec![record(id, 1, 2, "a rival copy")]))
+        .await
+        .unwrap();
     let store = PostgresStore::connect(&postgres_url(), Some(t.schema.as_deref().unwrap())).await.unwrap();
     let client = store.pool().get().await.unwrap();
     let stored = "SELECT body::text, content_hash FROM encounter_versions UNION ALL SELECT body::text, content_hash FROM conflicts";
@@ -465,13 +499,13 @@ async fn postgres_keeps_the_canonical_text_of_bodies() {
 
 /// Pushes arriving together (committed as one group on PostgreSQL) are acknowledged as if they
 /// ran one after the other: one copy of a version is stored, identical copies are duplicates,
-/// different ones conflicts kept apart; an empty push still gets its device's sequence.
+/// different ones conflicts kept apart; an empty push still gets its device's sequence. (All from
+/// one officer on one device, as retries are: another pusher's copy would be rejected, see
+/// `tests/identity.rs`.)
 async fn the_same_version_pushed_at_once_by_many_is_stored_once(backend: Backend) {
     let t = TestStore::new(backend).await;
-    let mut devices = Vec::new();
-    for _ in 0..3 {
-        devices.push(enroll_device(&t.store).await.0);
-    }
+    let device = enroll_device(&t.store).await.0;
+    let devices = [device.clone(), device.clone(), device];
     let id = Uuid::now_v7();
     let original = record(id, 1, 1, "the officer's words");
     let rival = record(id, 1, 1, "someone else's words");
@@ -484,7 +518,9 @@ async fn the_same_version_pushed_at_once_by_many_is_stored_once(backend: Backend
             3 => vec![],
             _ => vec![original.clone(), record(Uuid::now_v7(), 1, 2, "another")],
         };
-        pushes.spawn(async move { store.push(&device, check_records(records)).await.unwrap() });
+        pushes.spawn(
+            async move { store.push(&Pusher::officer(&device, "badge-1"), check_records(records)).await.unwrap() },
+        );
     }
     let mut statuses = Vec::new();
     while let Some(done) = pushes.join_next().await {

@@ -36,6 +36,7 @@ fn no_directory(_: &[waypoint_protocol::Change]) -> waypoint_core::Result<()> {
 async fn a_device_syncs_offline_work_and_receives_reviews(backend: Backend) {
     let t = TestStore::new(backend).await;
     add_user(&t.store, "sgt.reyes", Role::Supervisor, "another passphrase").await;
+    add_officer(&t.store, "ofc.diaz", "badge-1207", Role::Officer, "a long passphrase").await;
     let tls_dir = tempfile::tempdir().unwrap();
     let (cert, key) = waypoint_server::tls::certificate_files(tls_dir.path(), None, None).unwrap();
     let tls = waypoint_server::tls::server_config(&cert, &key).unwrap();
@@ -60,9 +61,26 @@ async fn a_device_syncs_offline_work_and_receives_reviews(backend: Backend) {
             let draft = device.new_encounter().unwrap();
             ids.push(device.submit(complete(draft, narrative)).unwrap().id);
         }
-        let enrolled = http::enroll(&online, &code).unwrap();
+        let own_id = device.status().unwrap().device_id.expect("made at setup");
+        let enrolled = http::enroll(&online, &code, Some(&own_id)).unwrap();
+        assert_eq!(enrolled.device_id, own_id, "enrolled under the id its reports carry");
+        // The officer signs in on the device: their credential on it is what pushes carry.
+        let credentials =
+            waypoint_protocol::LoginRequest { username: "ofc.diaz".into(), password: "a long passphrase".into() };
+        let signed_in = http::login(&online, Some(&enrolled.device_token), &credentials).unwrap();
+        assert_eq!(signed_in.officer_id, "badge-1207");
+        let officer_token = signed_in.officer_token.expect("an officer credential");
 
-        let mut unreachable = HttpTransport::new(&offline, &enrolled.device_token).unwrap();
+        // Without it, the push is refused and nothing is lost.
+        let mut anonymous = HttpTransport::new(&online, &enrolled.device_token).unwrap();
+        match device.sync_once(&mut anonymous, DEFAULT_BATCH_BYTES, &mut no_directory) {
+            Err(SyncError::Transport(TransportError::SignInRequired(why))) => assert!(why.contains("sign in"), "{why}"),
+            other => panic!("expected a sign-in to be required, got {other:?}"),
+        }
+        assert_eq!(device.status().unwrap().pending_sync, 3);
+
+        let mut unreachable =
+            HttpTransport::new(&offline, &enrolled.device_token).unwrap().with_officer(&officer_token);
         match device.sync_once(&mut unreachable, DEFAULT_BATCH_BYTES, &mut no_directory) {
             Err(SyncError::Transport(TransportError::Unreachable(_))) => {}
             other => panic!("expected the server to be unreachable, got {other:?}"),
@@ -70,7 +88,7 @@ async fn a_device_syncs_offline_work_and_receives_reviews(backend: Backend) {
         assert_eq!(device.status().unwrap().pending_sync, 3, "nothing lost while offline");
         assert_eq!(device.sync_state(ids[0], 1).unwrap(), Some(SyncState::Pending { attempts: 0 }));
 
-        let mut transport = HttpTransport::new(&online, &enrolled.device_token).unwrap();
+        let mut transport = HttpTransport::new(&online, &enrolled.device_token).unwrap().with_officer(&officer_token);
         let report = device.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut no_directory).unwrap();
         assert_eq!((report.pushed, report.stored), (3, 3), "{report:?}");
         assert_eq!(device.status().unwrap().pending_sync, 0);
@@ -97,6 +115,7 @@ async fn a_device_syncs_offline_work_and_receives_reviews(backend: Backend) {
     let amended = held.iter().find(|v| v.encounter_id == ids[0] && v.version == 2).unwrap();
     assert_eq!(amended.body["incident_number"], "24-118");
     assert_eq!(amended.body["officer_id"], "badge-1207");
+    assert!(held.iter().all(|v| v.officer == "ofc.diaz"), "each version stored as the signed-in officer's");
 
     // A supervisor approves the amendment and returns the second report.
     let client = reqwest::Client::builder()

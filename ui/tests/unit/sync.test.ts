@@ -12,6 +12,7 @@ function status(overrides: Partial<SyncStatus> = {}): SyncStatus {
     device_id: "d1",
     certificate_fingerprint: null,
     signed_in_as: null,
+    needs_sign_in: false,
     role: null,
     session_expires_at: null,
     pending: 0,
@@ -39,6 +40,7 @@ describe("sync words", () => {
     expect(syncHeadline(status({ pending: 3, last_error: "server unreachable" }))).toEqual({ text: "3 pending · offline", tone: "warn" });
     expect(syncHeadline(status({ pending: 3, needs_attention: 1 }))).toEqual({ text: "1 needs attention", tone: "warn" });
     expect(syncHeadline(status({ pending: 2, syncing: true })).text).toBe("Syncing 2…");
+    expect(syncHeadline(status({ pending: 2, needs_sign_in: true }))).toEqual({ text: "Sign in to sync", tone: "warn" });
     const synced = syncHeadline(status({ last_synced_at: new Date().toISOString() }));
     expect(synced.tone).toBe("ok");
     expect(synced.text).toMatch(/^Synced \d/);

@@ -71,6 +71,10 @@ fn enrolment_error(error: TransportError) -> Error {
         TransportError::Unauthorized(message) => {
             Error::validation("code", format!("The server refused the code: {message}"))
         }
+        TransportError::Server(message) if message.starts_with("409") => Error::validation(
+            "code",
+            format!("The server already has a device enrolled under this device's id: {message}"),
+        ),
         TransportError::Unreachable(why) => Error::validation(
             "server_url",
             format!("Cannot reach the server ({why}). Check the address and the connection."),
@@ -83,7 +87,8 @@ impl Waypoint {
     /// Enrols this device with the agency server. With a fingerprint, the server's certificate is
     /// fetched, compared with it and pinned: later requests trust that certificate only.
     pub fn enroll_device(&self, request: EnrollDevice) -> Result<SyncStatus> {
-        self.with_store(|_| Ok(()))?;
+        // The server registers the device under the id it stamps on its reports.
+        let own_device_id = self.with_store(|s| Ok(s.device_id().to_string()))?;
         let url = parse_server_url(&request.server_url)?;
         let code = request.code.trim().to_string();
         if code.is_empty() {
@@ -120,7 +125,7 @@ impl Waypoint {
             config.pinned_certificate_pem = Some(pem.as_bytes().to_vec());
             pinned = Some((pem, shown));
         }
-        let response = off_runtime(|| http::enroll(&config, &code)).map_err(enrolment_error)?;
+        let response = off_runtime(|| http::enroll(&config, &code, Some(&own_device_id))).map_err(enrolment_error)?;
         let settings = SyncSettings {
             server_url: config.base_url.clone(),
             device_id: response.device_id,
@@ -143,7 +148,11 @@ impl Waypoint {
         self.sync_status()
     }
 
-    /// Signs the officer in on the server (password checked there, argon2-hashed).
+    /// Signs the officer in on the server (password checked there, argon2-hashed). The server
+    /// also issues the officer's credential on this device, which pushes carry: it does not
+    /// expire, so reports written offline sync later without the password. Refused when the
+    /// server knows the user by another officer id than the one this device was set up with (the
+    /// server would refuse every report).
     pub fn officer_login(&self, login: OfficerLogin) -> Result<SyncStatus> {
         let settings = self
             .with_store(|s| read_meta::<SyncSettings>(s, SETTINGS_KEY))?
@@ -157,20 +166,66 @@ impl Waypoint {
         }
         let config = settings.http_config();
         let request = LoginRequest { username: username.clone(), password: login.password };
-        let response = off_runtime(|| http::login(&config, &request)).map_err(|error| match error {
-            TransportError::Unauthorized(message) => Error::validation("password", message),
-            // Not about what was typed: shown above the form, not beside a field.
-            other => Error::InvalidState(format!("Cannot sign in now: {other}")),
-        })?;
+        let response = off_runtime(|| http::login(&config, Some(&settings.device_token), &request)).map_err(
+            |error| match error {
+                TransportError::Unauthorized(message) => Error::validation("password", message),
+                // Not about what was typed: shown above the form, not beside a field.
+                other => Error::InvalidState(format!("Cannot sign in now: {other}")),
+            },
+        )?;
+        let profile_officer_id = self.with_store(|s| Ok(s.officer_id().to_string()))?;
+        if response.officer_id != profile_officer_id {
+            // The credential just issued would only push reports the server refuses: give it back.
+            if let Some(officer_token) = &response.officer_token {
+                let _ = off_runtime(|| http::sign_out(&config, &settings.device_token, officer_token));
+            }
+            return Err(Error::validation(
+                "username",
+                format!(
+                    "The server knows {username} as officer {}, but this device was set up for officer {profile_officer_id}. \
+                     Sign in as the officer this device was set up for, or ask the records admin to correct the officer id.",
+                    response.officer_id
+                ),
+            ));
+        }
         let session = OfficerSession {
             username: username.clone(),
             role: response.role.as_str().to_string(),
             token: response.session_token,
             expires_at: response.expires_at,
+            officer_token: response.officer_token,
+            officer_id: Some(response.officer_id),
         };
+        // The server revoked any earlier credential of this officer on this device (superseded).
         self.with_store(|s| {
             write_meta(s, SESSION_KEY, &session)?;
             s.audit("login", None, &format!("ok: {username} on {}", settings.server_url))
+        })?;
+        // Reports may have waited for this sign-in.
+        self.request_sync(Trigger::Now);
+        self.sync_status()
+    }
+
+    /// Signs the officer out on this device: the server revokes their credential on it and the
+    /// device forgets the session. Reports not synced yet stay in the outbox for the next sign-in.
+    /// Offline, the device forgets the session all the same (the credential then stays live on the
+    /// server until an admin revokes it or the officer signs in on this device again, which
+    /// supersedes it).
+    pub fn officer_sign_out(&self) -> Result<SyncStatus> {
+        let (settings, session) = self.with_store(|s| {
+            Ok((read_meta::<SyncSettings>(s, SETTINGS_KEY)?, read_meta::<OfficerSession>(s, SESSION_KEY)?))
+        })?;
+        let revoked = match (&settings, session.as_ref().and_then(|s| s.officer_token.as_ref())) {
+            (Some(settings), Some(officer_token)) => {
+                let config = settings.http_config();
+                off_runtime(|| http::sign_out(&config, &settings.device_token, officer_token)).is_ok()
+            }
+            _ => false,
+        };
+        self.with_store(|s| {
+            s.connection().execute("DELETE FROM meta WHERE key = ?1", [SESSION_KEY])?;
+            let who = session.as_ref().map_or("nobody", |s| s.username.as_str());
+            s.audit("logout", None, &format!("ok: {who}{}", if revoked { "" } else { " (server not told)" }))
         })?;
         self.sync_status()
     }

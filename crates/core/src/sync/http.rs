@@ -11,7 +11,10 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
-use waypoint_protocol::{EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushResponse, RawPushRequest};
+use waypoint_protocol::{
+    EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushResponse, RawPushRequest, OFFICER_CREDENTIAL_HEADER,
+    SIGN_IN_REQUIRED,
+};
 
 use super::transport::{Transport, TransportError};
 
@@ -58,6 +61,8 @@ pub struct HttpTransport {
     client: Client,
     base_url: String,
     device_token: String,
+    /// The signed-in officer's device-bound credential: pushes need it, pulls do not.
+    officer_token: Option<String>,
     pub counters: WireCounters,
 }
 
@@ -121,10 +126,11 @@ fn read_reply<T: DeserializeOwned>(response: Response, counters: &mut WireCounte
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| TransportError::Server(format!("unreadable reply: {e}")));
     }
-    let message = serde_json::from_slice::<ErrorBody>(&body)
-        .map(|e| e.message)
-        .unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(200).collect());
+    let (kind, message) = serde_json::from_slice::<ErrorBody>(&body)
+        .map(|e| (e.error, e.message))
+        .unwrap_or_else(|_| (String::new(), String::from_utf8_lossy(&body).chars().take(200).collect()));
     Err(match status {
+        StatusCode::UNAUTHORIZED if kind == SIGN_IN_REQUIRED => TransportError::SignInRequired(message),
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => TransportError::Unauthorized(message),
         StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
             TransportError::RetryAfter(retry_after.unwrap_or(DEFAULT_RETRY_AFTER))
@@ -137,12 +143,13 @@ fn read_reply<T: DeserializeOwned>(response: Response, counters: &mut WireCounte
     })
 }
 
-/// Exchanges a one-time enrollment code for this device's credential.
-pub fn enroll(config: &HttpConfig, code: &str) -> Result<EnrollResponse, TransportError> {
+/// Exchanges a one-time enrollment code for this device's credential, registering the device
+/// under `device_id` (the id it stamps on its reports) when given.
+pub fn enroll(config: &HttpConfig, code: &str, device_id: Option<&str>) -> Result<EnrollResponse, TransportError> {
     let client = client_for(config)?;
     let response = client
         .post(url(&config.base_url, "/v1/enroll"))
-        .json(&EnrollRequest { code: code.trim().to_string() })
+        .json(&EnrollRequest { code: code.trim().to_string(), device_id: device_id.map(str::to_string) })
         .send()
         .map_err(unreachable)?;
     read_reply(response, &mut WireCounters::default())
@@ -154,8 +161,15 @@ impl HttpTransport {
             client: client_for(config)?,
             base_url: config.base_url.clone(),
             device_token: device_token.into(),
+            officer_token: None,
             counters: WireCounters::default(),
         })
+    }
+
+    /// Pushes as the officer holding `officer_token` (from their sign-in on this device).
+    pub fn with_officer(mut self, officer_token: impl Into<String>) -> Self {
+        self.officer_token = Some(officer_token.into());
+        self
     }
 }
 
@@ -165,9 +179,11 @@ impl Transport for HttpTransport {
         let body = zstd::encode_all(&json[..], ZSTD_LEVEL).map_err(|e| TransportError::Server(e.to_string()))?;
         self.counters.requests += 1;
         self.counters.bytes_up += body.len() as u64;
-        let response = self
-            .client
-            .post(url(&self.base_url, "/v1/sync/push"))
+        let mut request = self.client.post(url(&self.base_url, "/v1/sync/push"));
+        if let Some(officer_token) = &self.officer_token {
+            request = request.header(OFFICER_CREDENTIAL_HEADER, officer_token);
+        }
+        let response = request
             .header(AUTHORIZATION, format!("Bearer {}", self.device_token))
             .header(CONTENT_TYPE, "application/json")
             .header(CONTENT_ENCODING, "zstd")
@@ -193,14 +209,36 @@ impl Transport for HttpTransport {
     }
 }
 
-/// Signs an officer in: the server checks the password and returns a session.
+/// Signs an officer in: the server checks the password and returns a session. With this device's
+/// credential, the reply also holds the officer's credential on this device (what pushes carry).
 pub fn login(
     config: &HttpConfig,
+    device_token: Option<&str>,
     request: &waypoint_protocol::LoginRequest,
 ) -> Result<waypoint_protocol::LoginResponse, TransportError> {
     let client = client_for(config)?;
-    let response = client.post(url(&config.base_url, "/v1/login")).json(request).send().map_err(unreachable)?;
-    read_reply(response, &mut WireCounters::default())
+    let mut builder = client.post(url(&config.base_url, "/v1/login")).json(request);
+    if let Some(device_token) = device_token {
+        builder = builder.header(AUTHORIZATION, format!("Bearer {device_token}"));
+    }
+    read_reply(builder.send().map_err(unreachable)?, &mut WireCounters::default())
+}
+
+/// Signs the officer out on this device: the server revokes their credential on it.
+pub fn sign_out(config: &HttpConfig, device_token: &str, officer_token: &str) -> Result<(), TransportError> {
+    let client = client_for(config)?;
+    let response = client
+        .post(url(&config.base_url, "/v1/officer/sign-out"))
+        .header(AUTHORIZATION, format!("Bearer {device_token}"))
+        .header(OFFICER_CREDENTIAL_HEADER, officer_token)
+        .send()
+        .map_err(unreachable)?;
+    if response.status() == StatusCode::NO_CONTENT {
+        return Ok(());
+    }
+    Err(read_reply::<serde_json::Value>(response, &mut WireCounters::default())
+        .err()
+        .unwrap_or_else(|| TransportError::Server("unexpected reply to sign-out".into())))
 }
 
 // --- Directory snapshot: a fresh device's first, resumable download ------------------------------

@@ -47,6 +47,20 @@ impl Waypoint {
         Ok(report)
     }
 
+    /// A round without the push: the feed only (no officer signed in on this device, so the
+    /// outbox waits for a sign-in).
+    pub fn pull_once(
+        &self,
+        transport: &mut (dyn Transport + Send),
+        max_bytes: usize,
+        directory: &mut dyn FnMut(&[waypoint_protocol::Change]) -> Result<()>,
+    ) -> std::result::Result<SyncReport, SyncError> {
+        let mut report = SyncReport::default();
+        self.pull_feed(transport, max_bytes, directory, &mut report)?;
+        self.with_store(mark_synced)?;
+        Ok(report)
+    }
+
     fn push_outbox(
         &self,
         transport: &mut (dyn Transport + Send),

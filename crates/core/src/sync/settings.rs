@@ -40,6 +40,14 @@ pub(crate) struct OfficerSession {
     pub(crate) role: String,
     pub(crate) token: String,
     pub(crate) expires_at: String,
+    /// The officer's device-bound credential: what pushes carry. It does not expire with the
+    /// session, so reports written offline sync without the password; `None` for a session
+    /// stored before there were officer credentials, or once the server revoked it.
+    #[serde(default)]
+    pub(crate) officer_token: Option<String>,
+    /// The officer id the server knows this user by.
+    #[serde(default)]
+    pub(crate) officer_id: Option<String>,
 }
 
 pub(crate) fn read_meta<T: serde::de::DeserializeOwned>(store: &Store, key: &str) -> Result<Option<T>> {

@@ -20,6 +20,9 @@ pub struct SyncStatus {
     /// Pinned certificate fingerprint, when the server's certificate is self-signed.
     pub certificate_fingerprint: Option<String>,
     pub signed_in_as: Option<String>,
+    /// Enrolled, but no officer holds a credential on this device: reports are not pushed (the
+    /// feed is still pulled) until one signs in. The sync line says "Sign in to sync".
+    pub needs_sign_in: bool,
     pub role: Option<String>,
     pub session_expires_at: Option<String>,
     /// Submitted versions not yet acknowledged.
@@ -52,6 +55,7 @@ impl Waypoint {
             server_url: settings.as_ref().map(|s| s.server_url.clone()),
             device_id: settings.as_ref().map(|s| s.device_id.clone()),
             certificate_fingerprint: settings.as_ref().and_then(|s| s.certificate_fingerprint.clone()),
+            needs_sign_in: settings.is_some() && session.as_ref().is_none_or(|s| s.officer_token.is_none()),
             signed_in_as: session.as_ref().map(|s| s.username.clone()),
             role: session.as_ref().map(|s| s.role.clone()),
             session_expires_at: session.map(|s| s.expires_at),

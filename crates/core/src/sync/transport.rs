@@ -14,6 +14,9 @@ pub enum TransportError {
     RetryAfter(std::time::Duration),
     /// The device credential or session is not accepted.
     Unauthorized(String),
+    /// The device is fine but no officer is signed in on it (or their credential was revoked):
+    /// pushes wait for a sign-in.
+    SignInRequired(String),
     /// Anything else the server said.
     Server(String),
 }
@@ -24,6 +27,7 @@ impl std::fmt::Display for TransportError {
             TransportError::Unreachable(why) => write!(f, "server unreachable: {why}"),
             TransportError::RetryAfter(wait) => write!(f, "server busy: retry after {} s", wait.as_secs()),
             TransportError::Unauthorized(why) => write!(f, "not authorized: {why}"),
+            TransportError::SignInRequired(why) => write!(f, "sign in to sync: {why}"),
             TransportError::Server(why) => write!(f, "server error: {why}"),
         }
     }

@@ -16,7 +16,7 @@ use waypoint_protocol::{Change, DEFAULT_BATCH_BYTES};
 use super::feed;
 use super::http::{self, HttpTransport};
 use super::round::SyncReport;
-use super::settings::{read_meta, SyncSettings, SETTINGS_KEY};
+use super::settings::{read_meta, write_meta, OfficerSession, SyncSettings, SESSION_KEY, SETTINGS_KEY};
 use super::status::SyncStatus;
 use super::transport::{SyncError, TransportError};
 use crate::api::Waypoint;
@@ -94,20 +94,35 @@ impl Waypoint {
 
     /// One attempt now, on the calling thread (blocking network I/O: not from an async task).
     pub fn sync_round(&self) -> RoundOutcome {
-        let settings = match self.with_store(|s| read_meta::<SyncSettings>(s, SETTINGS_KEY)) {
-            Ok(Some(settings)) => settings,
+        let (settings, session, own_device_id) = match self.with_store(|s| {
+            let settings = read_meta::<SyncSettings>(s, SETTINGS_KEY)?;
+            Ok((settings, read_meta::<OfficerSession>(s, SESSION_KEY)?, s.device_id().to_string()))
+        }) {
+            Ok((Some(settings), session, own)) => (settings, session, own),
             _ => return RoundOutcome::Idle,
         };
+        // Pushes speak for the officer signed in on this device; without one the device still
+        // pulls (review results, directory) and its reports wait in the outbox.
+        let officer_token = session.and_then(|s| s.officer_token);
+        // A device enrolled before the server checked device ids is registered under an id the
+        // server made, not the one its reports carry: the server would refuse every report for
+        // good. Its reports wait (pull only) until it is enrolled again.
+        let enrolled_under_another_id = settings.device_id != own_device_id;
+        let officer_token = officer_token.filter(|_| !enrolled_under_another_id);
         {
             let mut runtime = self.sync_runtime.lock().unwrap_or_else(|p| p.into_inner());
             runtime.syncing = true;
             runtime.last_attempt_at = Some(Utc::now());
         }
         let result = self.take_directory_snapshot(&settings).and_then(|snapshot_services| {
-            let mut transport = HttpTransport::new(&settings.http_config(), settings.device_token.clone())?;
-            let mut report = self.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut |changes: &[Change]| {
-                self.apply_directory_changes(changes)
-            })?;
+            let transport = HttpTransport::new(&settings.http_config(), settings.device_token.clone())?;
+            let mut directory = |changes: &[Change]| self.apply_directory_changes(changes);
+            let mut report = match &officer_token {
+                Some(token) => {
+                    self.sync_once(&mut transport.with_officer(token.clone()), DEFAULT_BATCH_BYTES, &mut directory)?
+                }
+                None => self.pull_once(&mut { transport }, DEFAULT_BATCH_BYTES, &mut directory)?,
+            };
             report.snapshot_services = snapshot_services;
             Ok(report)
         });
@@ -115,7 +130,10 @@ impl Waypoint {
         runtime.syncing = false;
         match result {
             Ok(report) => {
-                runtime.last_error = None;
+                runtime.last_error = enrolled_under_another_id.then(|| {
+                    "This device was enrolled under another id than its reports carry: enrol it again to sync them."
+                        .to_string()
+                });
                 runtime.last_report = Some(report.clone());
                 RoundOutcome::Synced(report)
             }
@@ -124,8 +142,15 @@ impl Waypoint {
                     TransportError::Unauthorized(why) => {
                         format!("The server no longer accepts this device ({why}): enrol it again.")
                     }
+                    TransportError::SignInRequired(why) => format!("Sign in to sync ({why})."),
                     other => other.to_string(),
                 });
+                if matches!(error, TransportError::SignInRequired(_)) {
+                    drop(runtime);
+                    // The server revoked the officer's credential: forget it, so the status says
+                    // "Sign in to sync" and the next rounds still pull.
+                    let _ = self.forget_officer_credential();
+                }
                 RoundOutcome::Failed(error)
             }
             Err(SyncError::Store(error)) => {
@@ -133,6 +158,18 @@ impl Waypoint {
                 RoundOutcome::Failed(TransportError::Server(error.to_string()))
             }
         }
+    }
+
+    /// Drops the stored officer credential (the session's other fields stay for the status).
+    fn forget_officer_credential(&self) -> Result<()> {
+        self.with_store(|s| {
+            if let Some(mut session) = read_meta::<OfficerSession>(s, SESSION_KEY)? {
+                session.officer_token = None;
+                write_meta(s, SESSION_KEY, &session)?;
+                s.audit("sync", None, &format!("sign-in required: {}'s credential was refused", session.username))?;
+            }
+            Ok(())
+        })
     }
 
     /// A device that never pulled takes the server's directory snapshot first (resumable:
@@ -194,6 +231,8 @@ pub fn next_wait(outcome: &RoundOutcome, backoff: &mut dyn Iterator<Item = Durat
         RoundOutcome::Failed(TransportError::RetryAfter(wait)) => (*wait).max(backoff.next().unwrap_or(BACKOFF_MAX)),
         // A refused credential will not fix itself quickly: try rarely, the status says why.
         RoundOutcome::Failed(TransportError::Unauthorized(_)) => SYNC_PERIOD * 5,
+        // The next round pulls without pushing until the officer signs in (which syncs at once).
+        RoundOutcome::Failed(TransportError::SignInRequired(_)) => SYNC_PERIOD,
         RoundOutcome::Failed(_) => backoff.next().unwrap_or(BACKOFF_MAX),
     }
 }

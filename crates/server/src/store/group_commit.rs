@@ -7,11 +7,11 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 use waypoint_protocol::PushResponse;
 
-use super::{CheckedRecord, StoreError, StoreResult};
+use super::{CheckedRecord, Pusher, StoreError, StoreResult};
 
 /// A push waiting for a group commit.
 pub(crate) struct PushJob {
-    pub device_id: String,
+    pub pusher: Pusher,
     pub records: Vec<CheckedRecord>,
     reply: oneshot::Sender<StoreResult<PushResponse>>,
 }
@@ -33,10 +33,10 @@ pub(crate) fn push_queue(max_group: usize) -> (PushQueue, PushGroups) {
 }
 
 impl PushQueue {
-    pub async fn push(&self, device_id: &str, records: Vec<CheckedRecord>) -> StoreResult<PushResponse> {
+    pub async fn push(&self, pusher: &Pusher, records: Vec<CheckedRecord>) -> StoreResult<PushResponse> {
         let (reply, answer) = oneshot::channel();
         self.0
-            .send(PushJob { device_id: device_id.to_string(), records, reply })
+            .send(PushJob { pusher: pusher.clone(), records, reply })
             .map_err(|_| StoreError::Database("the push writers have stopped".into()))?;
         answer.await.map_err(|_| StoreError::Database("the push writer stopped before answering".into()))?
     }

@@ -85,7 +85,12 @@ impl Drop for TestStore {
 
 /// A submitted encounter version as JSON, with `narrative`.
 pub fn encounter_body(id: Uuid, version: u32, narrative: &str) -> Value {
-    let mut encounter = Encounter::new_draft("device-test", "badge-1", 1, Utc::now());
+    encounter_body_by(id, version, narrative, "badge-1", "device-test")
+}
+
+/// [`encounter_body`] written by `officer_id` on `device_id`.
+pub fn encounter_body_by(id: Uuid, version: u32, narrative: &str, officer_id: &str, device_id: &str) -> Value {
+    let mut encounter = Encounter::new_draft(device_id, officer_id, 1, Utc::now());
     encounter.id = id;
     encounter.version = version;
     encounter.supersedes = (version > 1).then(|| version - 1);
@@ -99,20 +104,94 @@ pub fn record(id: Uuid, version: u32, seq: u64, narrative: &str) -> PushRecord {
     PushRecord::new(id, version, seq, encounter_body(id, version, narrative))
 }
 
+/// [`record`] written by `officer_id` on `device_id`.
+pub fn record_by(id: Uuid, version: u32, seq: u64, narrative: &str, officer_id: &str, device_id: &str) -> PushRecord {
+    PushRecord::new(id, version, seq, encounter_body_by(id, version, narrative, officer_id, device_id))
+}
+
+/// An enrolled device with an officer signed in on it (credentials made through the store).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub device_id: String,
+    pub device_token: String,
+    pub username: String,
+    pub officer_id: String,
+    pub officer_token: String,
+}
+
+impl SignedIn {
+    /// A record this officer wrote on this device.
+    pub fn record(&self, id: Uuid, version: u32, seq: u64, narrative: &str) -> PushRecord {
+        record_by(id, version, seq, narrative, &self.officer_id, &self.device_id)
+    }
+
+    /// Who the store is told pushed (as the push handler would).
+    pub fn pusher(&self) -> waypoint_server::store::Pusher {
+        waypoint_server::store::Pusher {
+            device_id: self.device_id.clone(),
+            username: self.username.clone(),
+            officer_id: self.officer_id.clone(),
+            may_amend_others: false,
+        }
+    }
+}
+
+/// Issues `username` an officer credential on `device_id` straight through the store; returns
+/// the token.
+pub async fn officer_credential(store: &SharedStore, username: &str, device_id: &str) -> String {
+    let token = waypoint_server::identity::new_officer_token();
+    store.add_officer_credential(&waypoint_server::auth::token_hash(&token), username, device_id).await.unwrap();
+    token
+}
+
+/// Signs `username` (an existing user whose officer id is `officer_id`) in on `device`.
+pub async fn sign_in_on(store: &SharedStore, device: &(String, String), username: &str, officer_id: &str) -> SignedIn {
+    SignedIn {
+        device_id: device.0.clone(),
+        device_token: device.1.clone(),
+        username: username.into(),
+        officer_id: officer_id.into(),
+        officer_token: officer_credential(store, username, &device.0).await,
+    }
+}
+
+/// A new device with a new officer (officer id = username) signed in on it.
+pub async fn signed_in_device(store: &SharedStore, username: &str) -> SignedIn {
+    add_user(store, username, Role::Officer, "a long passphrase").await;
+    let device = enroll_device(store).await;
+    sign_in_on(store, &device, username, username).await
+}
+
+/// The officer-credential header a push carries.
+pub const OFFICER: &str = waypoint_protocol::OFFICER_CREDENTIAL_HEADER;
+
 /// Enrolls a device straight through the store; returns (device id, device token).
 pub async fn enroll_device(store: &SharedStore) -> (String, String) {
-    let code = waypoint_server::auth::create_enrollment(store).await.unwrap();
     let device_id = Uuid::now_v7().to_string();
-    let token = waypoint_server::auth::new_device_token();
-    let hash = waypoint_server::auth::token_hash(&token);
-    let code_hash = waypoint_server::auth::enrollment_code_hash(&code);
-    assert!(store.redeem_enrollment(&code_hash, Utc::now(), &device_id, &hash).await.unwrap());
+    let token = enroll_device_as(store, &device_id).await;
     (device_id, token)
 }
 
+/// Enrolls a device under `device_id` (the id a real device made at setup) straight through the
+/// store; returns its token.
+pub async fn enroll_device_as(store: &SharedStore, device_id: &str) -> String {
+    let code = waypoint_server::auth::create_enrollment(store).await.unwrap();
+    let token = waypoint_server::auth::new_device_token();
+    let hash = waypoint_server::auth::token_hash(&token);
+    let code_hash = waypoint_server::auth::enrollment_code_hash(&code);
+    assert!(store.redeem_enrollment(&code_hash, Utc::now(), device_id, &hash).await.unwrap());
+    token
+}
+
+/// Adds a user whose officer id is their username.
 pub async fn add_user(store: &SharedStore, username: &str, role: Role, password: &str) {
+    add_officer(store, username, username, role, password).await
+}
+
+pub async fn add_officer(store: &SharedStore, username: &str, officer_id: &str, role: Role, password: &str) {
     let password_hash = waypoint_server::auth::hash_password(password).unwrap();
-    store.add_user(UserRecord { username: username.into(), role, password_hash }).await.unwrap();
+    let user = UserRecord { username: username.into(), officer_id: officer_id.into(), role, password_hash };
+    store.add_user(user).await.unwrap();
 }
 
 /// A server on 127.0.0.1 (random port, plain HTTP) that stops when dropped.

@@ -202,6 +202,7 @@ export class MemoryBackend implements Backend {
       device_id: this.enrollment ? "demo-device" : null,
       certificate_fingerprint: this.enrollment?.fingerprint ?? null,
       signed_in_as: this.session?.username ?? null,
+      needs_sign_in: this.enrollment !== null && !this.session,
       role: this.session ? "officer" : null,
       session_expires_at: null,
       pending: this.countSync("pending"),

@@ -12,7 +12,12 @@ device_id: string | null,
 /**
  * Pinned certificate fingerprint, when the server's certificate is self-signed.
  */
-certificate_fingerprint: string | null, signed_in_as: string | null, role: string | null, session_expires_at: string | null, 
+certificate_fingerprint: string | null, signed_in_as: string | null, 
+/**
+ * Enrolled, but no officer holds a credential on this device: reports are not pushed (the
+ * feed is still pulled) until one signs in. The sync line says "Sign in to sync".
+ */
+needs_sign_in: boolean, role: string | null, session_expires_at: string | null, 
 /**
  * Submitted versions not yet acknowledged.
  */

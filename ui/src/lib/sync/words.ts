@@ -28,6 +28,8 @@ export function syncHeadline(status: SyncStatus | null, now: Date = new Date()):
   if (status.needs_attention > 0) {
     return { text: `${status.needs_attention} need${status.needs_attention === 1 ? "s" : ""} attention`, tone: "warn" };
   }
+  // No officer holds a credential on this device: reports wait for a sign-in (the feed still syncs).
+  if (status.needs_sign_in && status.pending > 0) return { text: "Sign in to sync", tone: "warn" };
   if (status.syncing) return { text: status.pending > 0 ? `Syncing ${status.pending}…` : "Syncing…", tone: "busy" };
   if (status.pending > 0) {
     const waiting = status.last_error ? " · offline" : "";
