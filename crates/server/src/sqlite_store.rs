@@ -21,6 +21,8 @@ use crate::store::group_commit::{self, PushGroups, PushJob, PushQueue};
 use crate::store::migrations;
 use crate::store::*;
 
+mod review;
+
 /// Which migrations ran, and when (see [`crate::store::migrations`]).
 const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";

@@ -19,6 +19,9 @@ use waypoint_protocol::{ChangeKind, PullResponse, PushResponse, RawChange, RawPu
 pub(crate) mod ack;
 pub(crate) mod group_commit;
 pub mod migrations;
+pub mod review;
+
+pub use review::ReviewStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -154,7 +157,7 @@ pub struct SessionRecord {
 pub type PublishedDirectory = HashMap<String, String>;
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: ReviewStore + Send + Sync {
     /// Which implementation this is ("sqlite" or "postgres"), for logs and benchmark output.
     fn backend(&self) -> &'static str;
 
