@@ -18,7 +18,6 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::review_rules::{DecisionInput, ReviewRefusal};
 use crate::store::review::{QueueCursor, QueueOrder, QueueQuery};
-use crate::store::ReviewStore;
 use crate::AppState;
 
 /// Who may use the review desk.

@@ -15,7 +15,7 @@ use waypoint_protocol::{
     AckStatus, ConflictPair, EncounterReview, ErrorBody, Metrics, PushRecord, QueuePage, ReviewState, Role,
     VersionDiff,
 };
-use waypoint_server::store::{ReviewStore, SharedStore};
+use waypoint_server::store::SharedStore;
 use waypoint_server::validation::check_records;
 use waypoint_server::Settings;
 

@@ -108,11 +108,6 @@ pub trait ReviewStore: Send + Sync {
     async fn review_metrics(&self) -> StoreResult<Metrics>;
 }
 
-pub(crate) fn state_of(text: &str) -> StoreResult<waypoint_protocol::ReviewState> {
-    waypoint_protocol::ReviewState::parse(text)
-        .ok_or_else(|| StoreError::Database(format!("unknown review state `{text}` stored")))
-}
-
 pub(crate) fn decision_of(text: &str) -> StoreResult<waypoint_protocol::ReviewDecision> {
     waypoint_protocol::ReviewDecision::parse(text)
         .ok_or_else(|| StoreError::Database(format!("unknown review decision `{text}` stored")))
