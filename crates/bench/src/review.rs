@@ -19,7 +19,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use waypoint_core::{Encounter, EncounterStatus};
 use waypoint_protocol::{EncounterReview, PushRecord, QueuePage, Role};
-use waypoint_server::store::{ReviewStore, SessionRecord, SharedStore, UserRecord};
+use waypoint_server::store::{SessionRecord, SharedStore, UserRecord};
 
 use crate::net::LocalServer;
 use crate::stats::{quantile_ms, round3};
@@ -44,19 +44,141 @@ fn err(e: impl std::fmt::Display) -> String {
 }
 
 const WORDS: &[&str] = &[
-    "officer", "arrived", "subject", "calm", "agitated", "yelling", "crying", "sitting", "standing", "kitchen",
-    "porch", "street", "parking", "lot", "store", "shelter", "bridge", "park", "bus", "stop", "mother", "father",
-    "sister", "brother", "neighbour", "caller", "reported", "stated", "denied", "admitted", "voices", "medication",
-    "stopped", "taking", "weeks", "days", "hours", "threatened", "himself", "herself", "knife", "bottle", "pills",
-    "alcohol", "smell", "slurred", "speech", "paranoid", "afraid", "followed", "cameras", "talked", "listened",
-    "offered", "water", "blanket", "agreed", "refused", "declined", "transport", "transported", "crisis", "centre",
-    "hospital", "emergency", "department", "clinician", "mobile", "team", "arrived", "assessed", "safety", "plan",
-    "case", "manager", "notified", "referral", "made", "housing", "food", "bank", "veteran", "services", "counsellor",
-    "appointment", "tomorrow", "morning", "evening", "night", "rain", "cold", "warm", "quiet", "loud", "door",
-    "window", "car", "phone", "called", "again", "later", "previous", "contact", "known", "history", "diagnosis",
-    "bipolar", "schizophrenia", "depression", "anxiety", "ptsd", "autism", "dementia", "confused", "wandering",
-    "lost", "address", "identified", "family", "present", "supervisor", "notified", "handcuffed", "briefly",
-    "released", "injury", "scrape", "arm", "hand", "face", "medics", "treated", "scene", "cleared", "minutes",
+    "officer",
+    "arrived",
+    "subject",
+    "calm",
+    "agitated",
+    "yelling",
+    "crying",
+    "sitting",
+    "standing",
+    "kitchen",
+    "porch",
+    "street",
+    "parking",
+    "lot",
+    "store",
+    "shelter",
+    "bridge",
+    "park",
+    "bus",
+    "stop",
+    "mother",
+    "father",
+    "sister",
+    "brother",
+    "neighbour",
+    "caller",
+    "reported",
+    "stated",
+    "denied",
+    "admitted",
+    "voices",
+    "medication",
+    "stopped",
+    "taking",
+    "weeks",
+    "days",
+    "hours",
+    "threatened",
+    "himself",
+    "herself",
+    "knife",
+    "bottle",
+    "pills",
+    "alcohol",
+    "smell",
+    "slurred",
+    "speech",
+    "paranoid",
+    "afraid",
+    "followed",
+    "cameras",
+    "talked",
+    "listened",
+    "offered",
+    "water",
+    "blanket",
+    "agreed",
+    "refused",
+    "declined",
+    "transport",
+    "transported",
+    "crisis",
+    "centre",
+    "hospital",
+    "emergency",
+    "department",
+    "clinician",
+    "mobile",
+    "team",
+    "arrived",
+    "assessed",
+    "safety",
+    "plan",
+    "case",
+    "manager",
+    "notified",
+    "referral",
+    "made",
+    "housing",
+    "food",
+    "bank",
+    "veteran",
+    "services",
+    "counsellor",
+    "appointment",
+    "tomorrow",
+    "morning",
+    "evening",
+    "night",
+    "rain",
+    "cold",
+    "warm",
+    "quiet",
+    "loud",
+    "door",
+    "window",
+    "car",
+    "phone",
+    "called",
+    "again",
+    "later",
+    "previous",
+    "contact",
+    "known",
+    "history",
+    "diagnosis",
+    "bipolar",
+    "schizophrenia",
+    "depression",
+    "anxiety",
+    "ptsd",
+    "autism",
+    "dementia",
+    "confused",
+    "wandering",
+    "lost",
+    "address",
+    "identified",
+    "family",
+    "present",
+    "supervisor",
+    "notified",
+    "handcuffed",
+    "briefly",
+    "released",
+    "injury",
+    "scrape",
+    "arm",
+    "hand",
+    "face",
+    "medics",
+    "treated",
+    "scene",
+    "cleared",
+    "minutes",
 ];
 
 /// Rare words for the text search (each in about 1 % of narratives).
@@ -165,7 +287,11 @@ async fn sessions(store: &SharedStore, count: usize) -> Result<Vec<String>, Stri
     for n in 0..count {
         let username = format!("sgt.{n}");
         store
-            .add_user(UserRecord { username: username.clone(), role: Role::Supervisor, password_hash: password_hash.clone() })
+            .add_user(UserRecord {
+                username: username.clone(),
+                role: Role::Supervisor,
+                password_hash: password_hash.clone(),
+            })
             .await
             .map_err(err)?;
         let token = waypoint_server::auth::new_session_token();
@@ -205,7 +331,12 @@ struct Latencies {
     errors: u64,
 }
 
-async fn desk(server: &LocalServer, tokens: Vec<String>, amended: Arc<Vec<uuid::Uuid>>, rounds: usize) -> Result<Latencies, String> {
+async fn desk(
+    server: &LocalServer,
+    tokens: Vec<String>,
+    amended: Arc<Vec<uuid::Uuid>>,
+    rounds: usize,
+) -> Result<Latencies, String> {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().map_err(err)?;
     let base = format!("http://{}", server.addr);
     let mut tasks = tokio::task::JoinSet::new();
@@ -249,9 +380,11 @@ async fn desk(server: &LocalServer, tokens: Vec<String>, amended: Arc<Vec<uuid::
                     out.errors += u64::from(body.is_none());
                 }
                 for item in page.items.choose_multiple(&mut rng, 2) {
-                    let (took, body) = timed(format!("{base}/v1/review/encounters/{}", item.encounter_id), vec![]).await;
+                    let (took, body) =
+                        timed(format!("{base}/v1/review/encounters/{}", item.encounter_id), vec![]).await;
                     out.read.push(took);
-                    out.errors += u64::from(body.and_then(|b| serde_json::from_slice::<EncounterReview>(&b).ok()).is_none());
+                    out.errors +=
+                        u64::from(body.and_then(|b| serde_json::from_slice::<EncounterReview>(&b).ok()).is_none());
                 }
                 if let Some(id) = amended.choose(&mut rng) {
                     let query = vec![("from".to_string(), "1".to_string()), ("to".to_string(), "2".to_string())];
@@ -386,9 +519,8 @@ pub fn run(args: Args) -> Result<Value, String> {
                 .map_err(err)?,
         );
         runtime.block_on(postgres.migrate()).map_err(err)?;
-        let analyze = || {
-            runtime.block_on(admin.batch_execute(&format!("SET search_path = {schema}; ANALYZE"))).map_err(err)
-        };
+        let analyze =
+            || runtime.block_on(admin.batch_execute(&format!("SET search_path = {schema}; ANALYZE"))).map_err(err);
         let figures = run_store(&runtime, postgres, &args, analyze, || {
             runtime.block_on(async {
                 let rows = admin.query(SCAN_POSTGRES, &[]).await.map_err(err)?;

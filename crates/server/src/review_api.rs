@@ -167,7 +167,8 @@ pub async fn encounter(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<ApiJson<EncounterReview>, ApiError> {
     let reader = caller.user_with(REVIEWERS)?;
-    let review = state.store.encounter_review(id).await?.ok_or_else(|| ApiError::not_found(format!("encounter {id}")))?;
+    let review =
+        state.store.encounter_review(id).await?.ok_or_else(|| ApiError::not_found(format!("encounter {id}")))?;
     report_read(&state, reader, id).await;
     Ok(ApiJson(review))
 }
@@ -196,7 +197,8 @@ pub async fn diff(
     ApiQuery(params): ApiQuery<DiffParams>,
 ) -> Result<ApiJson<VersionDiff>, ApiError> {
     let reader = caller.user_with(REVIEWERS)?;
-    let review = state.store.encounter_review(id).await?.ok_or_else(|| ApiError::not_found(format!("encounter {id}")))?;
+    let review =
+        state.store.encounter_review(id).await?.ok_or_else(|| ApiError::not_found(format!("encounter {id}")))?;
     let body = |version: u32| {
         review
             .versions

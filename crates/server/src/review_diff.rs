@@ -48,8 +48,10 @@ mod tests {
         paths.sort_unstable();
         assert_eq!(paths, ["dispositions[1]", "gone", "narrative", "new", "response.reportable_force"]);
         let at = |path: &str| changes.iter().find(|c| c.path == path).unwrap();
-        assert_eq!((at("response.reportable_force").before.clone(), at("response.reportable_force").after.clone()),
-                   (Some(json!(false)), Some(json!(true))));
+        assert_eq!(
+            (at("response.reportable_force").before.clone(), at("response.reportable_force").after.clone()),
+            (Some(json!(false)), Some(json!(true)))
+        );
         assert_eq!(at("dispositions[1]").before, None);
         assert_eq!(at("gone").after, None);
         assert_eq!(at("new").after, Some(json!({"x": 1})));

@@ -86,8 +86,7 @@ pub fn is_own_report(reviewer: &str, author: &str) -> bool {
 
 /// Judges `input` against what the store holds (`None`: not that version).
 pub fn judge(target: Option<&ReviewTarget>, input: &DecisionInput) -> Result<Verdict, ReviewRefusal> {
-    let target =
-        target.ok_or(ReviewRefusal::NotHeld { encounter_id: input.encounter_id, version: input.version })?;
+    let target = target.ok_or(ReviewRefusal::NotHeld { encounter_id: input.encounter_id, version: input.version })?;
     if is_own_report(&input.reviewer, &target.author) {
         return Err(ReviewRefusal::OwnReport);
     }

@@ -12,8 +12,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 use waypoint_core::{Encounter, EncounterStatus};
 use waypoint_protocol::{
-    AckStatus, ConflictPair, EncounterReview, ErrorBody, Metrics, PushRecord, QueuePage, ReviewState, Role,
-    VersionDiff,
+    AckStatus, ConflictPair, EncounterReview, ErrorBody, Metrics, PushRecord, QueuePage, ReviewState, Role, VersionDiff,
 };
 use waypoint_server::store::SharedStore;
 use waypoint_server::validation::check_records;
@@ -132,12 +131,14 @@ async fn a_reviewer_cannot_review_their_own_report(backend: Backend) {
     let id = Uuid::now_v7();
     // A supervisor who wrote a report in the field.
     desk.push(vec![body(id, 1, "sgt.reyes", Duration::hours(1), |_| {})]).await;
-    let (status, error) = desk.decide(&desk.sgt, json!({"encounter_id": id, "version": 1, "decision": "approved"})).await;
+    let (status, error) =
+        desk.decide(&desk.sgt, json!({"encounter_id": id, "version": 1, "decision": "approved"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
     assert_eq!(error["error"], "forbidden");
     assert!(error["message"].as_str().unwrap().contains("another supervisor"), "{error}");
     assert_eq!(desk.encounter(id).await.state, ReviewState::Submitted, "nothing recorded");
-    let (status, _) = desk.decide(&desk.other_sgt, json!({"encounter_id": id, "version": 1, "decision": "approved"})).await;
+    let (status, _) =
+        desk.decide(&desk.other_sgt, json!({"encounter_id": id, "version": 1, "decision": "approved"})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(desk.encounter(id).await.state, ReviewState::Approved);
 }
@@ -145,9 +146,13 @@ async fn a_reviewer_cannot_review_their_own_report(backend: Backend) {
 async fn a_superseded_version_answers_409_naming_the_current_one(backend: Backend) {
     let desk = Desk::new(backend).await;
     let id = Uuid::now_v7();
-    desk.push(vec![body(id, 1, "badge-1", Duration::hours(2), |_| {}), body(id, 2, "badge-1", Duration::hours(1), |_| {})])
-        .await;
-    let (status, error) = desk.decide(&desk.sgt, json!({"encounter_id": id, "version": 1, "decision": "approved"})).await;
+    desk.push(vec![
+        body(id, 1, "badge-1", Duration::hours(2), |_| {}),
+        body(id, 2, "badge-1", Duration::hours(1), |_| {}),
+    ])
+    .await;
+    let (status, error) =
+        desk.decide(&desk.sgt, json!({"encounter_id": id, "version": 1, "decision": "approved"})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{error}");
     assert_eq!(error["error"], "superseded");
     assert!(error["message"].as_str().unwrap().contains("current version is 2"), "{error}");
@@ -195,8 +200,7 @@ async fn an_amendment_of_a_returned_report_reenters_the_queue(backend: Backend) 
     assert_eq!(pull.changes[0].seq, position["seq"].as_u64().unwrap());
     assert_eq!(pull.changes[0].body["decision"], "returned");
 
-    desk.push(vec![body(id, 2, "badge-1", Duration::hours(1), |e| e.narrative = "Taken to St. Mary's.".into())])
-        .await;
+    desk.push(vec![body(id, 2, "badge-1", Duration::hours(1), |e| e.narrative = "Taken to St. Mary's.".into())]).await;
     let page = desk.queue(&[]).await;
     assert_eq!(ids_of(&page), [id]);
     assert_eq!(page.items[0].version, 2, "the amendment is what waits");
@@ -300,7 +304,8 @@ async fn the_queue_filters_pages_and_searches_the_narrative(backend: Backend) {
     assert_eq!(ids_of(&desk.queue(&[("q", "\"calm*")]).await), [ids[0]]);
 
     // A decided report leaves the queue.
-    let (status, _) = desk.decide(&desk.sgt, json!({"encounter_id": ids[0], "version": 1, "decision": "approved"})).await;
+    let (status, _) =
+        desk.decide(&desk.sgt, json!({"encounter_id": ids[0], "version": 1, "decision": "approved"})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids_of(&desk.queue(&[]).await), ids[1..]);
 }
@@ -319,7 +324,8 @@ async fn the_diff_lists_each_changed_field(backend: Backend) {
     let reply = desk.get(&desk.sgt, &format!("/v1/review/encounters/{id}/diff"), &[("from", "1"), ("to", "2")]).await;
     assert_eq!(reply.status(), StatusCode::OK);
     let diff: VersionDiff = reply.json().await.unwrap();
-    let change = |path: &str| diff.changes.iter().find(|c| c.path == path).unwrap_or_else(|| panic!("{path}: {diff:?}"));
+    let change =
+        |path: &str| diff.changes.iter().find(|c| c.path == path).unwrap_or_else(|| panic!("{path}: {diff:?}"));
     assert_eq!(change("response.reportable_force").before, Some(json!(false)));
     assert_eq!(change("response.reportable_force").after, Some(json!(true)));
     assert_eq!(change("incident_number").after, Some(json!("24-118")));
@@ -360,7 +366,8 @@ async fn only_supervisors_and_admins_use_the_desk(backend: Backend) {
         assert_eq!(desk.get(&desk.sgt, path, &[]).await.status(), expected, "supervisor: {path}");
         assert_eq!(desk.get(&desk.admin, path, &[]).await.status(), StatusCode::OK, "admin: {path}");
     }
-    let (status, _) = desk.decide(&desk.officer, json!({"encounter_id": id, "version": 1, "decision": "approved"})).await;
+    let (status, _) =
+        desk.decide(&desk.officer, json!({"encounter_id": id, "version": 1, "decision": "approved"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = desk.decide(&desk.admin, json!({"encounter_id": id, "version": 1, "decision": "approved"})).await;
     assert_eq!(status, StatusCode::OK, "an admin may review");
@@ -389,9 +396,11 @@ async fn conflicts_are_listed_for_admins_and_counted(backend: Backend) {
     let mut json_out = Vec::new();
     let versions = desk.t.store.versions_since(None).await.unwrap();
     let conflicts = desk.t.store.conflicts().await.unwrap();
-    waypoint_server::export::write(&versions, &conflicts, waypoint_server::export::Format::Json, &mut json_out).unwrap();
+    waypoint_server::export::write(&versions, &conflicts, waypoint_server::export::Format::Json, &mut json_out)
+        .unwrap();
     let exported: Vec<Value> = serde_json::from_slice(&json_out).unwrap();
-    let copies: Vec<_> = exported.iter().map(|r| (r["copy"].as_str().unwrap(), r["body"]["narrative"].clone())).collect();
+    let copies: Vec<_> =
+        exported.iter().map(|r| (r["copy"].as_str().unwrap(), r["body"]["narrative"].clone())).collect();
     assert_eq!(copies, [("held", json!("the first copy")), ("conflict", json!("another copy"))]);
 }
 

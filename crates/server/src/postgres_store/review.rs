@@ -21,7 +21,10 @@ use crate::store::{Audience, NewChange, StoreResult};
 /// body's claim.
 const AUTHOR: &str = "coalesce(body->>'officer_id', '')";
 
-async fn target_in(tx: &deadpool_postgres::Transaction<'_>, input: &DecisionInput) -> StoreResult<Option<ReviewTarget>> {
+async fn target_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    input: &DecisionInput,
+) -> StoreResult<Option<ReviewTarget>> {
     let version = input.version as i32;
     // Locks the encounter's queue row: decisions on one encounter are judged one at a time.
     tx.execute("SELECT 1 FROM review_index WHERE encounter_id = $1 FOR UPDATE", &[&input.encounter_id]).await?;
@@ -147,7 +150,11 @@ impl ReviewStore for PostgresStore {
         let flagged_first = query.order == QueueOrder::FlaggedFirst;
         if let Some(after) = &query.after {
             if flagged_first {
-                arg(&mut sql, " AND (i.flag_rank, i.submitted_at, i.encounter_id) > (?::smallint", Box::new(after.flag_rank));
+                arg(
+                    &mut sql,
+                    " AND (i.flag_rank, i.submitted_at, i.encounter_id) > (?::smallint",
+                    Box::new(after.flag_rank),
+                );
                 arg(&mut sql, ", ?", Box::new(after.submitted_at));
                 arg(&mut sql, ", ?)", Box::new(after.encounter_id));
             } else {

@@ -152,12 +152,20 @@ impl ReviewStore for SqliteStore {
             if !words.is_empty() {
                 // Each word quoted: FTS5 syntax in the search box is taken as plain words.
                 let phrase = words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" ");
-                arg(&mut sql, " AND i.rowid IN (SELECT rowid FROM review_narrative WHERE review_narrative MATCH ?)", phrase.into());
+                arg(
+                    &mut sql,
+                    " AND i.rowid IN (SELECT rowid FROM review_narrative WHERE review_narrative MATCH ?)",
+                    phrase.into(),
+                );
             }
             let flagged_first = query.order == QueueOrder::FlaggedFirst;
             if let Some(after) = &query.after {
                 if flagged_first {
-                    arg(&mut sql, " AND (i.flag_rank, i.submitted_at, i.encounter_id) > (?", i64::from(after.flag_rank).into());
+                    arg(
+                        &mut sql,
+                        " AND (i.flag_rank, i.submitted_at, i.encounter_id) > (?",
+                        i64::from(after.flag_rank).into(),
+                    );
                     arg(&mut sql, ", ?", queue_time(after.submitted_at).into());
                     arg(&mut sql, ", ?)", after.encounter_id.to_string().into());
                 } else {
@@ -226,13 +234,23 @@ impl ReviewStore for SqliteStore {
             )?;
             let decisions = stmt
                 .query_map([&id], |r| {
-                    Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, String>(5)?))
+                    Ok((
+                        r.get::<_, u32>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get::<_, String>(5)?,
+                    ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?
                 .into_iter()
                 .map(|(version, decision, comment, reason, reviewer, at)| {
                     let decided_at = parse_time(&at).map_err(|e| StoreError::Database(e.to_string()))?;
-                    Ok((version, DecisionRecord { decision: decision_of(&decision)?, comment, reason, reviewer, decided_at }))
+                    Ok((
+                        version,
+                        DecisionRecord { decision: decision_of(&decision)?, comment, reason, reviewer, decided_at },
+                    ))
                 })
                 .collect::<StoreResult<Vec<_>>>()?;
             let mut stmt = conn
