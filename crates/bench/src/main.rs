@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod load;
 mod net;
+mod review;
 mod save;
 mod startup;
 mod stats;
@@ -30,6 +31,8 @@ enum Bench {
     Sync(sync::Args),
     /// 1,000 devices pushing 10 encounters each at once, on SQLite and PostgreSQL.
     Load(load::Args),
+    /// 1,000,000 encounters; 50 supervisors paging the review queue and opening reports, on SQLite and PostgreSQL.
+    Review(review::Args),
 }
 
 fn main() {
@@ -40,6 +43,7 @@ fn main() {
         Bench::Suggest(args) => suggest::run(args).map_err(|e| e.to_string()),
         Bench::Sync(args) => sync::run(args),
         Bench::Load(args) => load::run(args),
+        Bench::Review(args) => review::run(args),
     };
     match result {
         Ok(figures) => println!("{figures}"),

@@ -11,6 +11,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+mod review;
+pub use review::*;
+
 /// One version of one encounter as the device sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -273,6 +276,10 @@ pub struct ReviewRequest {
     pub decision: ReviewDecision,
     /// Required when returning.
     pub comment: Option<String>,
+    /// Required to change the decision of a version already decided (the earlier decision stays
+    /// in its history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Where a queued change sits in the pull feed.

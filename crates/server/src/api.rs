@@ -8,11 +8,9 @@ use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use waypoint_protocol::ReviewResultBody;
 use waypoint_protocol::{
     CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, EnrollmentCode, ErrorBody, FeedPosition, LoginRequest,
-    LoginResponse, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest, ReviewDecision,
-    ReviewRequest,
+    LoginResponse, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest,
 };
 
 use crate::auth::{self, AdminCaller, DeviceCaller, Reviewer};
@@ -30,7 +28,12 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/sync/push", post(push)),
         (Method::POST, "/v1/officer/sign-out", post(crate::identity::sign_out)),
         (Method::GET, "/v1/sync/pull", get(pull)),
-        (Method::POST, "/v1/reviews", post(review)),
+        (Method::POST, "/v1/reviews", post(crate::review_api::review)),
+        (Method::GET, "/v1/review/queue", get(crate::review_api::queue)),
+        (Method::GET, "/v1/review/encounters/{id}", get(crate::review_api::encounter)),
+        (Method::GET, "/v1/review/encounters/{id}/diff", get(crate::review_api::diff)),
+        (Method::GET, "/v1/admin/conflicts", get(crate::review_api::conflicts)),
+        (Method::GET, "/v1/metrics", get(crate::review_api::metrics)),
         (Method::POST, "/v1/directory/capacity", post(capacity)),
         (Method::GET, "/v1/directory/snapshot", get(crate::snapshot::directory_snapshot)),
         (Method::POST, "/v1/admin/enrollments", post(create_enrollment)),
@@ -209,47 +212,6 @@ pub async fn pull(
     let max_bytes =
         query.max_bytes.unwrap_or(state.settings.default_pull_bytes).clamp(1024, state.settings.max_pull_bytes);
     Ok(ApiJson(state.store.pull_page(&device_id, query.cursor, max_bytes).await?))
-}
-
-/// A supervisor approves or returns a version; the device that pushed it receives the result.
-#[utoipa::path(post, path = "/v1/reviews", request_body = ReviewRequest, security(("bearer" = [])), responses(
-    (status = 200, body = FeedPosition),
-    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-    (status = 400, description = "The body is not JSON", body = ErrorBody),
-    (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
-    (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
-    (status = 404, description = "The server does not hold this version", body = ErrorBody),
-    (status = 422, description = "Returned without a comment, or the JSON is not a review", body = ErrorBody),
-))]
-pub async fn review(
-    State(state): State<AppState>,
-    Reviewer(reviewer): Reviewer,
-    ApiJson(request): ApiJson<ReviewRequest>,
-) -> Result<ApiJson<FeedPosition>, ApiError> {
-    let comment = request.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
-    if request.decision == ReviewDecision::Returned && comment.is_none() {
-        return Err(ApiError::invalid("say what to correct: a returned report needs a comment"));
-    }
-    let device_id = state
-        .store
-        .version_owner(request.encounter_id, request.version)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("encounter {} v{}", request.encounter_id, request.version)))?;
-    let body = ReviewResultBody {
-        version: request.version,
-        decision: request.decision,
-        comment,
-        reviewer: Some(reviewer),
-        at: Utc::now(),
-    };
-    let change = NewChange {
-        audience: Audience::Device(device_id),
-        kind: ChangeKind::ReviewResult,
-        key: request.encounter_id.to_string(),
-        body: serde_json::to_value(body).map_err(|e| ApiError::internal(e.to_string()))?,
-    };
-    let seq = state.store.append_changes(vec![change]).await?;
-    Ok(ApiJson(FeedPosition { seq }))
 }
 
 /// Broadcasts a service's current capacity to every device.

@@ -284,8 +284,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Export(ExportCommand::Encounters { format, since }) => {
             let store = cli.store().await?;
             let versions = store.versions_since(*since).await?;
-            export::write(&versions, *format, std::io::stdout().lock())?;
-            eprintln!("exported {} versions", versions.len());
+            let conflicts = store.conflicts().await?;
+            export::write(&versions, &conflicts, *format, std::io::stdout().lock())?;
+            eprintln!("exported {} versions ({} conflicts held)", versions.len(), conflicts.len());
         }
     }
     Ok(())

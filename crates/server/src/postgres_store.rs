@@ -23,6 +23,7 @@ use crate::store::migrations;
 use crate::store::*;
 
 mod identity;
+mod review;
 
 /// Which migrations ran, and when (see [`crate::store::migrations`]).
 const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

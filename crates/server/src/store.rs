@@ -20,6 +20,9 @@ pub(crate) mod ack;
 pub(crate) mod group_commit;
 pub mod identity;
 pub mod migrations;
+pub mod review;
+
+pub use review::ReviewStore;
 
 pub use identity::{CredentialHolder, OfficerCredential, OfficerCredentialStore, Owner, Pusher};
 
@@ -161,7 +164,7 @@ pub struct SessionRecord {
 pub type PublishedDirectory = HashMap<String, String>;
 
 #[async_trait]
-pub trait Store: OfficerCredentialStore + Send + Sync {
+pub trait Store: OfficerCredentialStore + ReviewStore + Send + Sync {
     /// Which implementation this is ("sqlite" or "postgres"), for logs and benchmark output.
     fn backend(&self) -> &'static str;
 

@@ -40,7 +40,11 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         ("GET", "/v1/sync/pull") | ("GET", "/v1/directory/snapshot") => Device,
         ("POST", "/v1/sync/push") | ("POST", "/v1/officer/sign-out") => DeviceOfficer,
         ("POST", "/v1/reviews") | ("POST", "/v1/directory/capacity") => Users(REVIEWERS),
-        ("POST", "/v1/admin/enrollments") => Users(ADMINS),
+        ("GET", "/v1/review/queue")
+        | ("GET", "/v1/review/encounters/{id}")
+        | ("GET", "/v1/review/encounters/{id}/diff")
+        | ("GET", "/v1/metrics") => Users(REVIEWERS),
+        ("POST", "/v1/admin/enrollments") | ("GET", "/v1/admin/conflicts") => Users(ADMINS),
         _ => return None,
     })
 }

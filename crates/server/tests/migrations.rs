@@ -27,6 +27,15 @@ fn migration_list(backend: Backend) -> &'static [Migration] {
     }
 }
 
+/// The newest schema a server made before migrations were tracked (SQLite 0001, PostgreSQL
+/// 0001-0003, idempotent): later migrations run exactly once and need not be.
+fn newest_before_tracking(backend: Backend) -> u32 {
+    match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 3,
+    }
+}
+
 fn newest(backend: Backend) -> u32 {
     migrations::newest(migration_list(backend))
 }
@@ -283,15 +292,8 @@ async fn a_database_from_before_tracking_at_the_first_schema_comes_under_trackin
 
 /// The newest schema a server before tracking could have made: the migrations after it were
 /// written for tracking and run once only.
-fn last_untracked(backend: Backend) -> u32 {
-    match backend {
-        Backend::Sqlite => 1,
-        Backend::Postgres => 3,
-    }
-}
-
 async fn a_database_from_before_tracking_at_the_latest_schema_comes_under_tracking(backend: Backend) {
-    let (t, filled) = before_tracking(backend, last_untracked(backend)).await;
+    let (t, filled) = before_tracking(backend, newest_before_tracking(backend)).await;
     t.store.migrate().await.unwrap();
     assert_eq!(tracked(&t).await, all_migrations(backend));
     check_intact(&t, &filled).await;

@@ -1,0 +1,585 @@
+//! `review`: the review desk at scale. 1,000,000 encounters (about 2.3 KB of JSON each, 400
+//! officers over a year, with force, injury, weapon and emergency-detention flags at field rates
+//! and narratives of common words with a long tail of specific ones; 5 % amended) are stored through the store's push path
+//! (the trigger keeps the review index), then 50 supervisors at once page the review queue with
+//! filters over loopback HTTP, open reports and diff amendments, on SQLite and on PostgreSQL
+//! (`WAYPOINT_BENCH_POSTGRES`, in a schema of its own dropped afterwards). Beside the indexed
+//! queue page, the same page computed by a full scan of the stored bodies (`review_fields`, the
+//! migration's view over them), and their ratio.
+//!
+//! A quick check: `-- review --encounters 20000` (or `WAYPOINT_BENCH_REVIEW_ENCOUNTERS`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use waypoint_core::{Encounter, EncounterStatus};
+use waypoint_protocol::{EncounterReview, PushRecord, QueuePage, Role};
+use waypoint_server::store::{SessionRecord, SharedStore, UserRecord};
+
+use crate::net::LocalServer;
+use crate::stats::{quantile_ms, round3};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, env = "WAYPOINT_BENCH_REVIEW_ENCOUNTERS", default_value_t = 1_000_000)]
+    pub encounters: usize,
+    #[arg(long, default_value_t = 50)]
+    pub supervisors: usize,
+    /// Rounds per supervisor: each pages the queue twice, opens two reports, diffs one amendment.
+    #[arg(long, default_value_t = 20)]
+    pub rounds: usize,
+}
+
+const OFFICERS: usize = 400;
+const BATCH: usize = 1000;
+const PAGE: usize = 50;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+const WORDS: &[&str] = &[
+    "officer",
+    "arrived",
+    "subject",
+    "calm",
+    "agitated",
+    "yelling",
+    "crying",
+    "sitting",
+    "standing",
+    "kitchen",
+    "porch",
+    "street",
+    "parking",
+    "lot",
+    "store",
+    "shelter",
+    "bridge",
+    "park",
+    "bus",
+    "stop",
+    "mother",
+    "father",
+    "sister",
+    "brother",
+    "neighbour",
+    "caller",
+    "reported",
+    "stated",
+    "denied",
+    "admitted",
+    "voices",
+    "medication",
+    "stopped",
+    "taking",
+    "weeks",
+    "days",
+    "hours",
+    "threatened",
+    "himself",
+    "herself",
+    "knife",
+    "bottle",
+    "pills",
+    "alcohol",
+    "smell",
+    "slurred",
+    "speech",
+    "paranoid",
+    "afraid",
+    "followed",
+    "cameras",
+    "talked",
+    "listened",
+    "offered",
+    "water",
+    "blanket",
+    "agreed",
+    "refused",
+    "declined",
+    "transport",
+    "transported",
+    "crisis",
+    "centre",
+    "hospital",
+    "emergency",
+    "department",
+    "clinician",
+    "mobile",
+    "team",
+    "arrived",
+    "assessed",
+    "safety",
+    "plan",
+    "case",
+    "manager",
+    "notified",
+    "referral",
+    "made",
+    "housing",
+    "food",
+    "bank",
+    "veteran",
+    "services",
+    "counsellor",
+    "appointment",
+    "tomorrow",
+    "morning",
+    "evening",
+    "night",
+    "rain",
+    "cold",
+    "warm",
+    "quiet",
+    "loud",
+    "door",
+    "window",
+    "car",
+    "phone",
+    "called",
+    "again",
+    "later",
+    "previous",
+    "contact",
+    "known",
+    "history",
+    "diagnosis",
+    "bipolar",
+    "schizophrenia",
+    "depression",
+    "anxiety",
+    "ptsd",
+    "autism",
+    "dementia",
+    "confused",
+    "wandering",
+    "lost",
+    "address",
+    "identified",
+    "family",
+    "present",
+    "supervisor",
+    "notified",
+    "handcuffed",
+    "briefly",
+    "released",
+    "injury",
+    "scrape",
+    "arm",
+    "hand",
+    "face",
+    "medics",
+    "treated",
+    "scene",
+    "cleared",
+    "minutes",
+];
+
+/// Rare words for the text search (each in about 0.7 % of narratives).
+const RARE: &[&str] = &["trampoline", "saxophone", "lighthouse", "glacier", "harmonica", "orchard"];
+
+/// The long tail of a real narrative's words (names, places, specifics): 3,000 made-up words,
+/// each in about 0.3 % of narratives.
+fn tail_words() -> &'static [String] {
+    static TAIL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    TAIL.get_or_init(|| {
+        let syllables = ["ka", "lo", "mir", "ten", "su", "vak", "ri", "don", "pel", "qua", "zor", "bim", "ne", "hult"];
+        let mut words = Vec::new();
+        'all: for a in syllables {
+            for b in syllables {
+                for c in syllables {
+                    words.push(format!("{a}{b}{c}"));
+                    if words.len() == 3000 {
+                        break 'all;
+                    }
+                }
+            }
+        }
+        words
+    })
+}
+
+fn narrative(rng: &mut StdRng) -> String {
+    let mut text = String::with_capacity(1500);
+    while text.len() < 1100 + rng.gen_range(0..400) {
+        let sentence_words = rng.gen_range(6..16);
+        for i in 0..sentence_words {
+            let word = if rng.gen_bool(0.0002) { RARE.choose(rng).unwrap() } else { WORDS.choose(rng).unwrap() };
+            if i > 0 {
+                text.push(' ');
+            }
+            text.push_str(word);
+        }
+        text.push_str(". ");
+    }
+    text.push_str("Noted:");
+    for word in tail_words().choose_multiple(rng, 10) {
+        text.push(' ');
+        text.push_str(word);
+    }
+    text.push('.');
+    text
+}
+
+fn officer(n: usize) -> String {
+    format!("badge-{n:04}")
+}
+
+/// One year, ending now.
+fn year_ago() -> DateTime<Utc> {
+    Utc::now() - chrono::Duration::days(365)
+}
+
+fn encounter(id: uuid::Uuid, version: u32, rng: &mut StdRng) -> Value {
+    let occurred = year_ago() + chrono::Duration::seconds(rng.gen_range(0..365 * 86_400));
+    let mut e = Encounter::new_draft("bench-device", &officer(rng.gen_range(0..OFFICERS)), 1, occurred);
+    e.id = id;
+    e.version = version;
+    e.supersedes = (version > 1).then(|| version - 1);
+    e.status = EncounterStatus::Submitted;
+    e.submitted_at = Some(occurred + chrono::Duration::minutes(rng.gen_range(20..600)));
+    e.incident_number = Some(format!("26-{:06}", rng.gen_range(0..999_999)));
+    e.call.call_type = Some("911".into());
+    e.call.nature_of_call = Some("welfare check, person talking about ending their life".into());
+    e.crisis_natures = vec!["unknown".into()];
+    e.behaviours = vec!["suicide_threat".into(), "hopeless_depressed".into()];
+    e.risk.substances = vec!["alcohol".into()];
+    e.risk.weapon = Some(if rng.gen_bool(0.06) { "knife" } else { "none" }.into());
+    e.response.reportable_force = rng.gen_bool(0.04);
+    e.response.subject_injured = rng.gen_bool(0.03);
+    e.response.minutes_on_scene = Some(rng.gen_range(10..120));
+    e.dispositions = vec![if rng.gen_bool(0.05) { "emergency_detention" } else { "transport_crisis_centre" }.into()];
+    e.narrative = narrative(rng);
+    serde_json::to_value(e).expect("an encounter serializes")
+}
+
+/// Stores `count` encounters (5 % with a second version) through the store's push path.
+async fn fill(store: &SharedStore, count: usize) -> Result<Vec<uuid::Uuid>, String> {
+    let code = waypoint_server::auth::create_enrollment(store).await.map_err(err)?;
+    let device = "bench-device".to_string();
+    let token_hash = waypoint_server::auth::token_hash(&waypoint_server::auth::new_device_token());
+    store
+        .redeem_enrollment(&waypoint_server::auth::enrollment_code_hash(&code), Utc::now(), &device, &token_hash)
+        .await
+        .map_err(err)?;
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(14);
+    let mut amended = Vec::new();
+    let mut seq = 0u64;
+    let mut pending = tokio::task::JoinSet::new();
+    let mut done = 0usize;
+    while done < count {
+        let n = BATCH.min(count - done);
+        let mut records = Vec::with_capacity(n + n / 10);
+        for _ in 0..n {
+            let id = uuid::Uuid::from_u128(rng.gen());
+            seq += 1;
+            records.push(PushRecord::new(id, 1, seq, encounter(id, 1, &mut rng)));
+            if rng.gen_bool(0.05) {
+                seq += 1;
+                records.push(PushRecord::new(id, 2, seq, encounter(id, 2, &mut rng)));
+                amended.push(id);
+            }
+        }
+        let (store, device) = (store.clone(), device.clone());
+        pending.spawn(async move {
+            let checked = waypoint_server::validation::check_records(records);
+            store.push(&device, checked).await.map_err(err)
+        });
+        // A few pushes in flight: the group commit stores them together.
+        while pending.len() >= 4 {
+            pending.join_next().await.expect("a task").map_err(err)??;
+        }
+        done += n;
+        if done % 100_000 < BATCH {
+            eprintln!("review:   {done} stored ({:.0}/s)", done as f64 / started.elapsed().as_secs_f64());
+        }
+    }
+    while let Some(result) = pending.join_next().await {
+        result.map_err(err)??;
+    }
+    Ok(amended)
+}
+
+/// Supervisors with sessions made straight in the store (no Argon2 in the measurement).
+async fn sessions(store: &SharedStore, count: usize) -> Result<Vec<String>, String> {
+    let password_hash = waypoint_server::auth::hash_password("bench passphrase").map_err(err)?;
+    let mut tokens = Vec::new();
+    for n in 0..count {
+        let username = format!("sgt.{n}");
+        store
+            .add_user(UserRecord {
+                username: username.clone(),
+                role: Role::Supervisor,
+                password_hash: password_hash.clone(),
+            })
+            .await
+            .map_err(err)?;
+        let token = waypoint_server::auth::new_session_token();
+        let session =
+            SessionRecord { username, role: Role::Supervisor, expires_at: Utc::now() + chrono::Duration::hours(12) };
+        store.add_session(&waypoint_server::auth::token_hash(&token), session).await.map_err(err)?;
+        tokens.push(token);
+    }
+    Ok(tokens)
+}
+
+/// The queue filters a sergeant uses.
+fn filters(rng: &mut StdRng) -> Vec<(String, String)> {
+    let pair = |k: &str, v: String| (k.to_string(), v);
+    let month_start = year_ago() + chrono::Duration::days(rng.gen_range(0..330));
+    match rng.gen_range(0..9) {
+        0 => vec![],
+        1 => vec![pair("order", "flagged_first".into())],
+        2 => vec![pair("officer", officer(rng.gen_range(0..OFFICERS)))],
+        3 => vec![
+            pair("submitted_from", month_start.to_rfc3339()),
+            pair("submitted_to", (month_start + chrono::Duration::days(30)).to_rfc3339()),
+        ],
+        4 => vec![pair("force_used", "true".into())],
+        5 => vec![pair("emergency_detention", "true".into()), pair("weapon", "true".into())],
+        6 => vec![pair("q", RARE.choose(rng).unwrap().to_string())],
+        7 => vec![pair("q", tail_words().choose(rng).unwrap().clone()), pair("flagged", "true".into())],
+        _ => vec![pair("officer", officer(rng.gen_range(0..OFFICERS))), pair("injury", "true".into())],
+    }
+}
+
+#[derive(Default)]
+struct Latencies {
+    queue: Vec<Duration>,
+    read: Vec<Duration>,
+    diff: Vec<Duration>,
+    errors: u64,
+}
+
+async fn desk(
+    server: &LocalServer,
+    tokens: Vec<String>,
+    amended: Arc<Vec<uuid::Uuid>>,
+    rounds: usize,
+) -> Result<Latencies, String> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().map_err(err)?;
+    let base = format!("http://{}", server.addr);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, token) in tokens.into_iter().enumerate() {
+        let (client, base, amended) = (client.clone(), base.clone(), amended.clone());
+        tasks.spawn(async move {
+            let mut rng = StdRng::seed_from_u64(n as u64);
+            let mut out = Latencies::default();
+            let timed = |path: String, query: Vec<(String, String)>| {
+                let (client, token) = (client.clone(), token.clone());
+                async move {
+                    let sent = Instant::now();
+                    let reply = client.get(path).bearer_auth(token).query(&query).send().await;
+                    let body = match reply {
+                        Ok(r) if r.status().is_success() => r.bytes().await.ok(),
+                        Ok(r) => {
+                            eprintln!("  HTTP {}", r.status());
+                            None
+                        }
+                        Err(e) => {
+                            eprintln!("  request failed: {e}");
+                            None
+                        }
+                    };
+                    (sent.elapsed(), body)
+                }
+            };
+            for _ in 0..rounds {
+                let query = filters(&mut rng);
+                let (took, body) = timed(format!("{base}/v1/review/queue"), query.clone()).await;
+                out.queue.push(took);
+                let Some(page) = body.and_then(|b| serde_json::from_slice::<QueuePage>(&b).ok()) else {
+                    out.errors += 1;
+                    continue;
+                };
+                if let Some(cursor) = &page.next_cursor {
+                    let mut next = query.clone();
+                    next.push(("cursor".into(), cursor.clone()));
+                    let (took, body) = timed(format!("{base}/v1/review/queue"), next).await;
+                    out.queue.push(took);
+                    out.errors += u64::from(body.is_none());
+                }
+                for item in page.items.choose_multiple(&mut rng, 2) {
+                    let (took, body) =
+                        timed(format!("{base}/v1/review/encounters/{}", item.encounter_id), vec![]).await;
+                    out.read.push(took);
+                    out.errors +=
+                        u64::from(body.and_then(|b| serde_json::from_slice::<EncounterReview>(&b).ok()).is_none());
+                }
+                if let Some(id) = amended.choose(&mut rng) {
+                    let query = vec![("from".to_string(), "1".to_string()), ("to".to_string(), "2".to_string())];
+                    let (took, body) = timed(format!("{base}/v1/review/encounters/{id}/diff"), query).await;
+                    out.diff.push(took);
+                    out.errors += u64::from(body.is_none());
+                }
+            }
+            out
+        });
+    }
+    let mut all = Latencies::default();
+    while let Some(done) = tasks.join_next().await {
+        let one = done.map_err(err)?;
+        all.queue.extend(one.queue);
+        all.read.extend(one.read);
+        all.diff.extend(one.diff);
+        all.errors += one.errors;
+    }
+    Ok(all)
+}
+
+/// The first page of the force-used queue, oldest first, computed from the bodies.
+const SCAN_SQLITE: &str = "SELECT f.encounter_id FROM review_fields f
+    WHERE f.force_used AND f.version = (SELECT max(version) FROM encounter_versions v WHERE v.encounter_id = f.encounter_id)
+    AND NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.encounter_id = f.encounter_id AND d.version = f.version)
+    ORDER BY f.submitted_at, f.encounter_id LIMIT 50";
+const SCAN_POSTGRES: &str = "SELECT f.encounter_id::text FROM review_fields f
+    WHERE f.force_used AND f.version = (SELECT max(version) FROM encounter_versions v WHERE v.encounter_id = f.encounter_id)
+    AND NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.encounter_id = f.encounter_id AND d.version = f.version)
+    ORDER BY f.submitted_at, f.encounter_id LIMIT 50";
+
+struct Figures {
+    queue_p50: f64,
+    queue_p99: f64,
+    read_p50: f64,
+    read_p99: f64,
+    diff_p99: f64,
+    indexed_ms: f64,
+    scan_ms: f64,
+    errors: u64,
+}
+
+/// The indexed page and the scanned page must list the same reports.
+async fn indexed_page(store: &SharedStore) -> Result<(f64, Vec<String>), String> {
+    let query = waypoint_server::store::review::QueueQuery { force_used: true, limit: PAGE, ..Default::default() };
+    let started = Instant::now();
+    let page = store.review_queue(query).await.map_err(err)?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok((ms, page.items.iter().map(|i| i.encounter_id.to_string()).collect()))
+}
+
+fn run_store(
+    runtime: &tokio::runtime::Runtime,
+    store: SharedStore,
+    args: &Args,
+    analyze: impl FnOnce() -> Result<(), String>,
+    scan: impl FnOnce() -> Result<Vec<String>, String>,
+) -> Result<Figures, String> {
+    let started = Instant::now();
+    let amended = runtime.block_on(fill(&store, args.encounters))?;
+    eprintln!("review:   loaded in {:.0} s ({} amended)", started.elapsed().as_secs_f64(), amended.len());
+    let waiting = runtime.block_on(store.review_metrics()).map_err(err)?.review_queue;
+    if waiting != args.encounters as u64 {
+        return Err(format!("{waiting} reports in the queue, {} pushed", args.encounters));
+    }
+    analyze()?;
+    let tokens = runtime.block_on(sessions(&store, args.supervisors))?;
+    let server = LocalServer::start(runtime, store.clone())?;
+    let mut lat = runtime.block_on(desk(&server, tokens, Arc::new(amended), args.rounds))?;
+    drop(server);
+    let (indexed_ms, indexed_ids) = runtime.block_on(indexed_page(&store))?;
+    let scan_started = Instant::now();
+    let scanned_ids = scan()?;
+    let scan_ms = scan_started.elapsed().as_secs_f64() * 1000.0;
+    if scanned_ids != indexed_ids {
+        return Err(format!("the indexed page differs from the scanned one: {indexed_ids:?} vs {scanned_ids:?}"));
+    }
+    let p = |samples: &mut Vec<Duration>, q| if samples.is_empty() { 0.0 } else { quantile_ms(samples, q) };
+    Ok(Figures {
+        queue_p50: p(&mut lat.queue, 0.5),
+        queue_p99: p(&mut lat.queue, 0.99),
+        read_p50: p(&mut lat.read, 0.5),
+        read_p99: p(&mut lat.read, 0.99),
+        diff_p99: p(&mut lat.diff, 0.99),
+        indexed_ms,
+        scan_ms,
+        errors: lat.errors,
+    })
+}
+
+fn report(name: &str, f: &Figures) {
+    eprintln!(
+        "review: {name} queue p50 {:.1} ms p99 {:.1} ms, read p50 {:.1} ms p99 {:.1} ms, diff p99 {:.1} ms, \
+         page {:.1} ms indexed vs {:.0} ms scanned, {} errors",
+        f.queue_p50, f.queue_p99, f.read_p50, f.read_p99, f.diff_p99, f.indexed_ms, f.scan_ms, f.errors
+    );
+}
+
+pub fn run(args: Args) -> Result<Value, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(err)?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tmp = tempfile::tempdir().map_err(err)?;
+
+    eprintln!("review: {} encounters, {} supervisors on SQLite", args.encounters, args.supervisors);
+    let path = tmp.path().join("server.sqlite");
+    let sqlite = runtime.block_on(waypoint_server::store::open(&path.to_string_lossy())).map_err(err)?;
+    let analyze_sqlite = || {
+        let conn = rusqlite::Connection::open(&path).map_err(err)?;
+        conn.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE").map_err(err)
+    };
+    let on_sqlite = run_store(&runtime, sqlite.clone(), &args, analyze_sqlite, || {
+        let conn = rusqlite::Connection::open(&path).map_err(err)?;
+        let mut stmt = conn.prepare(SCAN_SQLITE).map_err(err)?;
+        let ids = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
+        ids.collect::<Result<Vec<_>, _>>().map_err(err)
+    })?;
+    report("SQLite", &on_sqlite);
+    drop(sqlite);
+
+    let url =
+        std::env::var("WAYPOINT_BENCH_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("bench_{}", uuid::Uuid::now_v7().simple());
+    let (admin, connection) = runtime.block_on(tokio_postgres::connect(&url, tokio_postgres::NoTls)).map_err(err)?;
+    runtime.spawn(connection);
+    runtime.block_on(admin.batch_execute(&format!("CREATE SCHEMA {schema}"))).map_err(err)?;
+    let result = (|| {
+        eprintln!("review: {} encounters, {} supervisors on PostgreSQL", args.encounters, args.supervisors);
+        let postgres: SharedStore = Arc::new(
+            runtime
+                .block_on(waypoint_server::postgres_store::PostgresStore::connect(&url, Some(&schema)))
+                .map_err(err)?,
+        );
+        runtime.block_on(postgres.migrate()).map_err(err)?;
+        let analyze =
+            || runtime.block_on(admin.batch_execute(&format!("SET search_path = {schema}; ANALYZE"))).map_err(err);
+        let figures = run_store(&runtime, postgres, &args, analyze, || {
+            runtime.block_on(async {
+                let rows = admin.query(SCAN_POSTGRES, &[]).await.map_err(err)?;
+                Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+            })
+        })?;
+        report("PostgreSQL", &figures);
+        Ok::<_, String>(figures)
+    })();
+    runtime.block_on(admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))).map_err(err)?;
+    let on_postgres = result?;
+    let ratio = |f: &Figures| f.scan_ms / f.indexed_ms.max(0.001);
+    Ok(json!({
+        "bench": "review",
+        "encounters": args.encounters,
+        "supervisors": args.supervisors,
+        "sqlite_queue_p50_ms": round3(on_sqlite.queue_p50),
+        "sqlite_queue_p99_ms": round3(on_sqlite.queue_p99),
+        "sqlite_read_p50_ms": round3(on_sqlite.read_p50),
+        "sqlite_read_p99_ms": round3(on_sqlite.read_p99),
+        "sqlite_diff_p99_ms": round3(on_sqlite.diff_p99),
+        "sqlite_page_indexed_ms": round3(on_sqlite.indexed_ms),
+        "sqlite_page_scan_ms": round3(on_sqlite.scan_ms),
+        "postgres_queue_p50_ms": round3(on_postgres.queue_p50),
+        "postgres_queue_p99_ms": round3(on_postgres.queue_p99),
+        "postgres_read_p50_ms": round3(on_postgres.read_p50),
+        "postgres_read_p99_ms": round3(on_postgres.read_p99),
+        "postgres_diff_p99_ms": round3(on_postgres.diff_p99),
+        "postgres_page_indexed_ms": round3(on_postgres.indexed_ms),
+        "postgres_page_scan_ms": round3(on_postgres.scan_ms),
+        // The smaller of the two stores' ratios: how many times the index beats the scan at least.
+        "scan_ratio": round3(ratio(&on_sqlite).min(ratio(&on_postgres))),
+        "errors": on_sqlite.errors + on_postgres.errors,
+    }))
+}
