@@ -290,7 +290,7 @@ async fn fill(store: &SharedStore, count: usize) -> Result<Vec<uuid::Uuid>, Stri
         let (store, device) = (store.clone(), device.clone());
         pending.spawn(async move {
             let checked = waypoint_server::validation::check_records(records);
-            store.push(&device, checked).await.map_err(err)
+            store.push(&waypoint_server::store::Pusher::officer(&device, "bench.officer"), checked).await.map_err(err)
         });
         // A few pushes in flight: the group commit stores them together.
         while pending.len() >= 4 {
@@ -316,6 +316,7 @@ async fn sessions(store: &SharedStore, count: usize) -> Result<Vec<String>, Stri
         store
             .add_user(UserRecord {
                 username: username.clone(),
+                officer_id: username.clone(),
                 role: Role::Supervisor,
                 password_hash: password_hash.clone(),
             })
