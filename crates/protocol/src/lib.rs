@@ -11,6 +11,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+mod accounts;
+pub use accounts::*;
+
 /// One version of one encounter as the device sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -181,6 +184,9 @@ pub struct EnrollResponse {
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// The current TOTP code, or an unused recovery code, for a user enrolled in MFA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::Method;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,13 +12,15 @@ use uuid::Uuid;
 use waypoint_protocol::ReviewResultBody;
 use waypoint_protocol::{
     CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, EnrollmentCode, ErrorBody, FeedPosition, LoginRequest,
-    LoginResponse, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest, ReviewDecision,
+    LoginResponse, MfaEnrolmentRequired, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest, ReviewDecision,
     ReviewRequest, Role,
 };
 
 use crate::auth::{self, Caller};
+use crate::sign_in::{self, SignIn};
+use crate::{admin_api, credentials_api};
 use crate::error::{ApiError, ApiJson, ApiQuery};
-use crate::store::{Audience, NewChange, SessionRecord};
+use crate::store::{Audience, NewChange};
 use crate::validation::check_records;
 use crate::AppState;
 
@@ -33,6 +36,18 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/directory/capacity", post(capacity)),
         (Method::GET, "/v1/directory/snapshot", get(crate::snapshot::directory_snapshot)),
         (Method::POST, "/v1/admin/enrollments", post(create_enrollment)),
+        (Method::POST, "/v1/logout", post(credentials_api::logout)),
+        (Method::POST, "/v1/device/token", post(credentials_api::rotate_device_token)),
+        (Method::POST, "/v1/mfa/enrolment", post(credentials_api::start_enrolment)),
+        (Method::POST, "/v1/mfa/enrolment/confirm", post(credentials_api::confirm_enrolment)),
+        (Method::GET, "/v1/admin/users", get(admin_api::list_users)),
+        (Method::POST, "/v1/admin/users/{username}/disable", post(admin_api::disable_user)),
+        (Method::POST, "/v1/admin/users/{username}/enable", post(admin_api::enable_user)),
+        (Method::POST, "/v1/admin/users/{username}/unlock", post(admin_api::unlock_user)),
+        (Method::POST, "/v1/admin/users/{username}/reset-mfa", post(admin_api::reset_mfa)),
+        (Method::POST, "/v1/admin/users/{username}/reset-password", post(admin_api::reset_password)),
+        (Method::GET, "/v1/admin/devices", get(admin_api::list_devices)),
+        (Method::POST, "/v1/admin/devices/{device_id}/revoke", post(admin_api::revoke_device)),
         (Method::GET, "/openapi.json", get(crate::openapi::serve_document)),
     ]
 }
@@ -58,6 +73,7 @@ pub async fn health(State(state): State<AppState>) -> ApiJson<Health> {
     (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
     (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
     (status = 422, description = "The JSON is not an enrollment request", body = ErrorBody),
+    (status = 429, description = "Too many attempts from this address: retry after `Retry-After` seconds", body = ErrorBody),
 ))]
 pub async fn enroll(
     State(state): State<AppState>,
@@ -81,44 +97,25 @@ pub async fn enroll(
     Ok(ApiJson(EnrollResponse { device_id, device_token }))
 }
 
-/// Password login for officers, supervisors and admins.
+/// Password sign-in for officers, supervisors and admins, with the TOTP code (or a recovery
+/// code) when the user is enrolled in MFA.
 #[utoipa::path(post, path = "/v1/login", request_body = LoginRequest, responses(
     (status = 200, body = LoginResponse),
-    (status = 401, description = "Wrong username or password", body = ErrorBody),
+    (status = 202, description = "Password right, but this user must enrol in MFA first", body = MfaEnrolmentRequired),
+    (status = 401, description = "Sign-in failed (unknown user, wrong password or code, locked or disabled: one answer for all), or `mfa_required`: send the code in `totp`", body = ErrorBody),
     (status = 400, description = "The body is not JSON", body = ErrorBody),
     (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
     (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
     (status = 422, description = "The JSON is not a login request", body = ErrorBody),
+    (status = 429, description = "Too many sign-ins from this address: retry after `Retry-After` seconds", body = ErrorBody),
+    (status = 503, description = "Too many sign-ins at once: retry after `Retry-After` seconds", body = ErrorBody),
 ))]
-pub async fn login(
-    State(state): State<AppState>,
-    ApiJson(request): ApiJson<LoginRequest>,
-) -> Result<ApiJson<LoginResponse>, ApiError> {
-    let user = state.store.user(&request.username).await?;
-    let phc = user.as_ref().map_or_else(|| auth::dummy_password_hash().to_string(), |u| u.password_hash.clone());
-    let password = request.password;
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let user = match user {
-        Some(user) if matches => user,
-        _ => return Err(ApiError::unauthorized("wrong username or password")),
+pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<LoginRequest>) -> Result<Response, ApiError> {
+    let user = match sign_in::check(&state, &request).await? {
+        SignIn::Accepted(user) => user,
+        SignIn::MustEnrolMfa(user) => return credentials_api::enrolment_required(&state, &user).await,
     };
-    let token = auth::new_session_token();
-    let expires_at = Utc::now() + state.settings.session_ttl;
-    state
-        .store
-        .add_session(
-            &auth::token_hash(&token),
-            SessionRecord { username: user.username.clone(), role: user.role, expires_at },
-        )
-        .await?;
-    Ok(ApiJson(LoginResponse {
-        session_token: token,
-        role: user.role,
-        expires_at: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-    }))
+    Ok(ApiJson(sign_in::start_session(&state, &user).await?).into_response())
 }
 
 /// Device -> server: one batch of encounter versions, acknowledged record by record.

@@ -21,6 +21,8 @@ use crate::store::group_commit::{self, PushGroups, PushJob, PushQueue};
 use crate::store::migrations;
 use crate::store::*;
 
+mod accounts;
+
 /// Which migrations ran, and when (see [`crate::store::migrations`]).
 const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())";
@@ -443,7 +445,7 @@ impl Store for PostgresStore {
     async fn device_for_token(&self, token_hash: &str) -> StoreResult<Option<String>> {
         let client = self.pool.get().await?;
         // Prepared once per connection: every request asks this (one round trip, no re-planning).
-        let statement = client.prepare_cached("SELECT device_id FROM devices WHERE token_hash = $1").await?;
+        let statement = client.prepare_cached("SELECT device_id FROM devices WHERE token_hash = $1 AND revoked_at IS NULL").await?;
         let row = client.query_opt(&statement, &[&token_hash]).await?;
         Ok(row.map(|r| r.get(0)))
     }

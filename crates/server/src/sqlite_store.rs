@@ -21,6 +21,8 @@ use crate::store::group_commit::{self, PushGroups, PushJob, PushQueue};
 use crate::store::migrations;
 use crate::store::*;
 
+mod accounts;
+
 /// Which migrations ran, and when (see [`crate::store::migrations`]).
 const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
@@ -437,7 +439,11 @@ impl Store for SqliteStore {
         let token_hash = token_hash.to_string();
         self.run(move |conn| {
             Ok(conn
-                .query_row("SELECT device_id FROM devices WHERE token_hash = ?1", [token_hash], |r| r.get(0))
+                .query_row(
+                    "SELECT device_id FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL",
+                    [token_hash],
+                    |r| r.get(0),
+                )
                 .optional()?)
         })
         .await

@@ -16,9 +16,12 @@ use serde_json::Value;
 use uuid::Uuid;
 use waypoint_protocol::{ChangeKind, PullResponse, PushResponse, RawChange, RawPullResponse, RawPushRecord, Role};
 
+pub mod accounts;
 pub(crate) mod ack;
 pub(crate) mod group_commit;
 pub mod migrations;
+
+pub use accounts::{AccountStore, DeviceCredential, DeviceSummary, MfaEnrolment, SessionState, UserAccount};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -154,7 +157,7 @@ pub struct SessionRecord {
 pub type PublishedDirectory = HashMap<String, String>;
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: AccountStore + Send + Sync {
     /// Which implementation this is ("sqlite" or "postgres"), for logs and benchmark output.
     fn backend(&self) -> &'static str;
 

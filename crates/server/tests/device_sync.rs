@@ -559,7 +559,7 @@ fn directory_changes_from_the_server_reach_the_device_directory() {
     let token = agency.rt.block_on(async {
         let login: waypoint_protocol::LoginResponse = client
             .post(format!("{}/v1/login", agency.url()))
-            .json(&serde_json::json!({"username": "sgt.reyes", "password": "another passphrase"}))
+            .json(&serde_json::json!({"username": "sgt.reyes", "password": "another passphrase", "totp": test_totp_code("sgt.reyes")}))
             .send()
             .await
             .unwrap()

@@ -9,6 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 use waypoint_protocol::{AckStatus, ChangeKind, PushRecord, Role};
 use waypoint_server::store::migrations::{self, Migration};
+use waypoint_server::store::AccountStore;
 use waypoint_server::store::{Audience, NewChange, SessionRecord, StoreError};
 use waypoint_server::validation::check_records;
 
@@ -42,7 +43,7 @@ struct Filled {
 
 /// Stores some of everything through the store itself, at whatever schema the database is.
 async fn fill(t: &TestStore) -> Filled {
-    add_user(&t.store, "sgt.reyes", Role::Supervisor, "correct horse battery").await;
+    add_user_without_mfa(&t.store, "sgt.reyes", Role::Supervisor, "correct horse battery").await;
     let session = SessionRecord { username: "sgt.reyes".into(), role: Role::Supervisor, expires_at: far_future() };
     t.store.add_session("session-hash", session).await.unwrap();
     t.store.add_enrollment("unused-code", far_future()).await.unwrap();
@@ -88,6 +89,12 @@ async fn check_intact(t: &TestStore, filled: &Filled) {
     assert_eq!(user.role, Role::Supervisor);
     assert!(waypoint_server::auth::verify_password("correct horse battery", &user.password_hash));
     assert_eq!(t.store.session("session-hash").await.unwrap().expect("session kept").username, "sgt.reyes");
+    // Accounts made before MFA and lockout: enabled, unlocked, not enrolled; sessions count as used.
+    let account = t.store.user_account("sgt.reyes").await.unwrap().unwrap();
+    assert!(account.enabled && account.failed_sign_ins == 0 && account.locked_until.is_none());
+    assert_eq!(account.totp_secret, None);
+    assert!(t.store.session_state("session-hash").await.unwrap().unwrap().last_used_at.is_some());
+    assert_eq!(t.store.device_credential(&filled.device_token_hash).await.unwrap().unwrap().revoked_at, None);
     assert_eq!(t.store.device_for_token(&filled.device_token_hash).await.unwrap().as_deref(), Some(&*filled.device));
     assert_eq!(t.store.device_seq(&filled.device).await.unwrap(), Some(3));
     assert!(

@@ -106,7 +106,7 @@ async fn a_device_syncs_offline_work_and_receives_reviews(backend: Backend) {
     let base = format!("https://localhost:{}", server.addr.port());
     let login: waypoint_protocol::LoginResponse = client
         .post(format!("{base}/v1/login"))
-        .json(&serde_json::json!({"username": "sgt.reyes", "password": "another passphrase"}))
+        .json(&serde_json::json!({"username": "sgt.reyes", "password": "another passphrase", "totp": test_totp_code("sgt.reyes")}))
         .send()
         .await
         .unwrap()

@@ -156,7 +156,7 @@ impl Waypoint {
             return Err(Error::validation("password", "Enter your password."));
         }
         let config = settings.http_config();
-        let request = LoginRequest { username: username.clone(), password: login.password };
+        let request = LoginRequest { username: username.clone(), password: login.password, totp: None };
         let response = off_runtime(|| http::login(&config, &request)).map_err(|error| match error {
             TransportError::Unauthorized(message) => Error::validation("password", message),
             // Not about what was typed: shown above the form, not beside a field.

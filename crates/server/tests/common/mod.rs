@@ -16,7 +16,7 @@ use waypoint_core::{Encounter, EncounterStatus};
 use waypoint_protocol::{PushRecord, Role};
 use waypoint_server::postgres_store::PostgresStore;
 use waypoint_server::sqlite_store::SqliteStore;
-use waypoint_server::store::{SharedStore, UserRecord};
+use waypoint_server::store::{AccountStore, SharedStore, UserRecord};
 use waypoint_server::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,9 +110,30 @@ pub async fn enroll_device(store: &SharedStore) -> (String, String) {
     (device_id, token)
 }
 
+/// Adds a user. Supervisors and admins must use MFA: they are enrolled with [`test_totp_secret`]
+/// (no recovery codes), and [`login`] sends its current code.
 pub async fn add_user(store: &SharedStore, username: &str, role: Role, password: &str) {
+    add_user_without_mfa(store, username, role, password).await;
+    if role != Role::Officer {
+        store.set_totp(username, &test_totp_secret(username), &[]).await.unwrap();
+    }
+}
+
+pub async fn add_user_without_mfa(store: &SharedStore, username: &str, role: Role, password: &str) {
     let password_hash = waypoint_server::auth::hash_password(password).unwrap();
     store.add_user(UserRecord { username: username.into(), role, password_hash }).await.unwrap();
+}
+
+/// The TOTP secret [`add_user`] enrolls a test user with (fixed per username).
+pub fn test_totp_secret(username: &str) -> String {
+    use sha2::Digest;
+    let bytes = sha2::Sha256::digest(format!("waypoint test totp {username}").as_bytes());
+    totp_rs::Secret::from(bytes[..20].to_vec()).to_base32()
+}
+
+/// The code an authenticator app enrolled by [`add_user`] shows now.
+pub fn test_totp_code(username: &str) -> String {
+    waypoint_server::mfa::current_code(&test_totp_secret(username))
 }
 
 /// A server on 127.0.0.1 (random port, plain HTTP) that stops when dropped.
@@ -179,11 +200,11 @@ pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder().build().unwrap()
 }
 
-/// Logs in over HTTP; returns the session token.
+/// Logs in over HTTP (with the user's current [`test_totp_code`]); returns the session token.
 pub async fn login(client: &reqwest::Client, server: &TestServer, username: &str, password: &str) -> String {
     let reply = client
         .post(server.url("/v1/login"))
-        .json(&serde_json::json!({"username": username, "password": password}))
+        .json(&serde_json::json!({"username": username, "password": password, "totp": test_totp_code(username)}))
         .send()
         .await
         .unwrap();
