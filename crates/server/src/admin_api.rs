@@ -10,7 +10,7 @@ use waypoint_protocol::{ErrorBody, Role};
 
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ApiJson, ApiPath};
-use crate::store::{AccountStore, DeviceSummary, UserAccount};
+use crate::store::{DeviceSummary, UserAccount};
 use crate::AppState;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

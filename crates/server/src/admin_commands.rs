@@ -3,7 +3,7 @@
 use chrono::{SecondsFormat, Utc};
 use waypoint_server::admin_api::{DeviceInfo, UserInfo};
 use waypoint_server::auth;
-use waypoint_server::store::{AccountStore, SharedStore};
+use waypoint_server::store::SharedStore;
 
 use crate::{read_password, UserCommand};
 

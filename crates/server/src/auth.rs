@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use waypoint_protocol::{Role, ERROR_DEVICE_REVOKED};
 
 use crate::error::ApiError;
-use crate::store::{AccountStore, SessionState, SharedStore, StoreResult};
+use crate::store::{SessionState, SharedStore, StoreResult};
 use crate::{AppState, Settings};
 
 const DEVICE_TOKEN_PREFIX: &str = "wpd_";

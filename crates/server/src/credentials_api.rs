@@ -13,7 +13,7 @@ use waypoint_protocol::{
 
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ApiJson};
-use crate::store::{AccountStore, MfaEnrolment, UserAccount};
+use crate::store::{MfaEnrolment, UserAccount};
 use crate::{mfa, sign_in, AppState};
 
 /// How long an enrolment credential works.

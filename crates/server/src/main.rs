@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use waypoint_protocol::Role;
 use waypoint_server::directory_feed::{self, DirectorySource};
 use waypoint_server::export::{self, Format};
-use waypoint_server::store::{self, AccountStore, SharedStore, UserRecord};
+use waypoint_server::store::{self, SharedStore, UserRecord};
 use waypoint_server::{auth, tls, Settings};
 
 mod admin_commands;

@@ -8,7 +8,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::IntoResponse;
 use tower_governor::governor::GovernorConfigBuilder;
-use tower_governor::governor::NoOpMiddleware;
+use governor::middleware::NoOpMiddleware;
 use tower_governor::key_extractor::KeyExtractor;
 use tower_governor::{GovernorError, GovernorLayer};
 use waypoint_protocol::ERROR_RATE_LIMITED;

@@ -14,7 +14,7 @@ use waypoint_protocol::{LoginRequest, LoginResponse, Role, ERROR_MFA_REQUIRED};
 use crate::auth;
 use crate::error::ApiError;
 use crate::mfa;
-use crate::store::{AccountStore, SessionRecord, UserAccount};
+use crate::store::{SessionRecord, UserAccount};
 use crate::{AppState, Settings};
 
 /// The one answer to every failed sign-in (see the module comment).

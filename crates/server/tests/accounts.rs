@@ -14,7 +14,6 @@ use waypoint_protocol::{
 };
 use waypoint_server::admin_api::{DeviceInfo, UserInfo};
 use waypoint_server::sign_in::SIGN_IN_FAILED;
-use waypoint_server::store::AccountStore;
 use waypoint_server::{mfa, Settings, SignInRate};
 
 on_both_stores!(

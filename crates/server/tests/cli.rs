@@ -9,7 +9,6 @@ use std::process::{Command, Output, Stdio};
 use common::*;
 use uuid::Uuid;
 use waypoint_protocol::Role;
-use waypoint_server::store::AccountStore;
 use waypoint_server::validation::check_records;
 
 on_both_stores!(admin_commands_work_end_to_end, serve_listens_and_answers, user_and_device_administration);

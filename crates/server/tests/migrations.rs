@@ -9,7 +9,6 @@ use serde_json::json;
 use uuid::Uuid;
 use waypoint_protocol::{AckStatus, ChangeKind, PushRecord, Role};
 use waypoint_server::store::migrations::{self, Migration};
-use waypoint_server::store::AccountStore;
 use waypoint_server::store::{Audience, NewChange, SessionRecord, StoreError};
 use waypoint_server::validation::check_records;
 

@@ -60,7 +60,7 @@ impl AccountStore for PostgresStore {
         let row = client
             .query_opt(
                 "UPDATE users SET
-                    locked_until = CASE WHEN failed_sign_ins + 1 >= $2 THEN $4 ELSE NULL END,
+                    locked_until = CASE WHEN failed_sign_ins + 1 >= $2 THEN $4::TIMESTAMPTZ ELSE NULL END,
                     failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= $2 THEN 0 ELSE failed_sign_ins + 1 END
                  WHERE username = $1 AND enabled AND (locked_until IS NULL OR locked_until <= $3)
                  RETURNING locked_until IS NOT NULL",

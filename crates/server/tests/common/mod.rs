@@ -16,7 +16,7 @@ use waypoint_core::{Encounter, EncounterStatus};
 use waypoint_protocol::{PushRecord, Role};
 use waypoint_server::postgres_store::PostgresStore;
 use waypoint_server::sqlite_store::SqliteStore;
-use waypoint_server::store::{AccountStore, SharedStore, UserRecord};
+use waypoint_server::store::{SharedStore, UserRecord};
 use waypoint_server::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
