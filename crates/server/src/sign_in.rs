@@ -86,7 +86,7 @@ pub async fn check(state: &AppState, request: &LoginRequest) -> Result<SignIn, A
     Ok(SignIn::Accepted(account))
 }
 
-/// A new session for a user who signed in.
+/// A new session for a user who signed in, used as of now (the idle clock starts).
 pub async fn start_session(state: &AppState, user: &UserAccount) -> Result<LoginResponse, ApiError> {
     let token = auth::new_session_token();
     let hash = auth::token_hash(&token);
