@@ -22,7 +22,11 @@ impl LocalServer {
         Self::start_with(runtime, store, Settings::default())
     }
 
-    pub fn start_with(runtime: &tokio::runtime::Runtime, store: SharedStore, settings: Settings) -> Result<Self, String> {
+    pub fn start_with(
+        runtime: &tokio::runtime::Runtime,
+        store: SharedStore,
+        settings: Settings,
+    ) -> Result<Self, String> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let handle = axum_server::Handle::new();

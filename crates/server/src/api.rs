@@ -12,17 +12,17 @@ use uuid::Uuid;
 use waypoint_protocol::ReviewResultBody;
 use waypoint_protocol::{
     CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, EnrollmentCode, ErrorBody, FeedPosition, LoginRequest,
-    LoginResponse, MfaEnrolmentRequired, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest, ReviewDecision,
-    ReviewRequest, Role,
+    LoginResponse, MfaEnrolmentRequired, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest,
+    ReviewDecision, ReviewRequest, Role,
 };
 
 use crate::auth::{self, Caller};
-use crate::sign_in::{self, SignIn};
-use crate::{admin_api, credentials_api};
 use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::sign_in::{self, SignIn};
 use crate::store::{Audience, NewChange};
 use crate::validation::check_records;
 use crate::AppState;
+use crate::{admin_api, credentials_api};
 
 /// Every endpoint: method, path, handler.
 pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
@@ -110,7 +110,10 @@ pub async fn enroll(
     (status = 429, description = "Too many sign-ins from this address: retry after `Retry-After` seconds", body = ErrorBody),
     (status = 503, description = "Too many sign-ins at once: retry after `Retry-After` seconds", body = ErrorBody),
 ))]
-pub async fn login(State(state): State<AppState>, ApiJson(request): ApiJson<LoginRequest>) -> Result<Response, ApiError> {
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
     let user = match sign_in::check(&state, &request).await? {
         SignIn::Accepted(user) => user,
         SignIn::MustEnrolMfa(user) => return credentials_api::enrolment_required(&state, &user).await,

@@ -120,12 +120,14 @@ pub struct AppState {
 pub fn app(store: SharedStore, settings: Settings) -> Router {
     let body_limit = settings.body_limit_bytes;
     let timeout = settings.request_timeout;
-    let password_work = Arc::new(password_work::PasswordWork::new(settings.password_work_permits, settings.password_work_wait));
+    let password_work =
+        Arc::new(password_work::PasswordWork::new(settings.password_work_permits, settings.password_work_wait));
     let sign_in_limit = rate_limit::layer(settings.sign_in_rate);
     let state = AppState { store, settings: Arc::new(settings), password_work };
     let mut router = Router::new();
     for (_, path, handler) in api::route_table() {
-        let handler = if rate_limit::LIMITED_PATHS.contains(&path) { handler.layer(sign_in_limit.clone()) } else { handler };
+        let handler =
+            if rate_limit::LIMITED_PATHS.contains(&path) { handler.layer(sign_in_limit.clone()) } else { handler };
         router = router.route(path, handler);
     }
     router

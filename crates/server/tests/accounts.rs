@@ -34,7 +34,12 @@ on_both_stores!(
 
 const PASSWORD: &str = "a long passphrase";
 
-async fn sign_in(client: &reqwest::Client, server: &TestServer, username: &str, totp: Option<&str>) -> reqwest::Response {
+async fn sign_in(
+    client: &reqwest::Client,
+    server: &TestServer,
+    username: &str,
+    totp: Option<&str>,
+) -> reqwest::Response {
     let mut body = json!({"username": username, "password": PASSWORD});
     if let Some(code) = totp {
         body["totp"] = json!(code);
@@ -112,7 +117,10 @@ async fn staff_enrol_in_mfa_then_sign_in_with_a_code_or_a_recovery_code(backend:
     let (status, error) = error_of(sign_in(&client, &server, "sgt.reyes", None).await).await;
     assert_eq!((status, error.error.as_str()), (StatusCode::UNAUTHORIZED, waypoint_protocol::ERROR_MFA_REQUIRED));
     let (status, error) = error_of(sign_in(&client, &server, "sgt.reyes", Some(wrong)).await).await;
-    assert_eq!((status, error.error.as_str(), error.message.as_str()), (StatusCode::UNAUTHORIZED, "unauthorized", SIGN_IN_FAILED));
+    assert_eq!(
+        (status, error.error.as_str(), error.message.as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthorized", SIGN_IN_FAILED)
+    );
     assert_eq!(t.store.user_account("sgt.reyes").await.unwrap().unwrap().failed_sign_ins, 1);
     let code = mfa::current_code(&start.secret);
     assert_eq!(sign_in(&client, &server, "sgt.reyes", Some(&code)).await.status(), StatusCode::OK);
@@ -129,7 +137,10 @@ async fn staff_enrol_in_mfa_then_sign_in_with_a_code_or_a_recovery_code(backend:
 
     // An admin resets MFA (a lost phone): sessions end, the next sign-in enrols again.
     let admin = admin_session(&t, &client, &server).await;
-    assert_eq!(admin_post(&client, &server, &admin, "/v1/admin/users/sgt.reyes/reset-mfa").await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        admin_post(&client, &server, &admin, "/v1/admin/users/sgt.reyes/reset-mfa").await,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(session_status(&client, &server, &confirmed.session.session_token).await, StatusCode::UNAUTHORIZED);
     assert_eq!(sign_in(&client, &server, "sgt.reyes", Some(&code)).await.status(), StatusCode::ACCEPTED);
     assert_eq!(t.store.unused_recovery_codes("sgt.reyes").await.unwrap(), 0);
@@ -151,8 +162,7 @@ async fn five_failures_lock_until_expiry_or_an_admin_unlocks(backend: Backend) {
     let t = TestStore::new(backend).await;
     add_user(&t.store, "officer.kim", Role::Officer, PASSWORD).await;
     let lockout = Duration::from_secs(3);
-    let settings =
-        Settings { lockout_duration: chrono::Duration::from_std(lockout).unwrap(), ..Settings::default() };
+    let settings = Settings { lockout_duration: chrono::Duration::from_std(lockout).unwrap(), ..Settings::default() };
     let server = TestServer::start(t.store.clone(), settings).await;
     let client = http_client();
     let admin = admin_session(&t, &client, &server).await;
@@ -174,12 +184,19 @@ async fn five_failures_lock_until_expiry_or_an_admin_unlocks(backend: Backend) {
 
     fail_five_times().await;
     let (status, error) = error_of(sign_in(&client, &server, "officer.kim", None).await).await;
-    assert_eq!((status, error.message.as_str()), (StatusCode::UNAUTHORIZED, SIGN_IN_FAILED), "locked: right password refused");
+    assert_eq!(
+        (status, error.message.as_str()),
+        (StatusCode::UNAUTHORIZED, SIGN_IN_FAILED),
+        "locked: right password refused"
+    );
     let users: Vec<UserInfo> =
         client.get(server.url("/v1/admin/users")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
     let kim = users.iter().find(|u| u.username == "officer.kim").unwrap();
     assert!(kim.locked && kim.locked_until.is_some());
-    assert_eq!(admin_post(&client, &server, &admin, "/v1/admin/users/officer.kim/unlock").await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        admin_post(&client, &server, &admin, "/v1/admin/users/officer.kim/unlock").await,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(sign_in(&client, &server, "officer.kim", None).await.status(), StatusCode::OK, "unlocked by an admin");
 
     fail_five_times().await;
@@ -242,7 +259,8 @@ async fn sign_ins_beyond_the_rate_get_429_with_retry_after(backend: Backend) {
     let t = TestStore::new(backend).await;
     add_user(&t.store, "officer.kim", Role::Officer, PASSWORD).await;
     let (_, device_token) = enroll_device(&t.store).await;
-    let settings = Settings { sign_in_rate: SignInRate { burst: 3, replenish: Duration::from_secs(60) }, ..Settings::default() };
+    let settings =
+        Settings { sign_in_rate: SignInRate { burst: 3, replenish: Duration::from_secs(60) }, ..Settings::default() };
     let server = TestServer::start(t.store.clone(), settings).await;
     let client = http_client();
     for _ in 0..3 {
@@ -328,15 +346,25 @@ async fn a_disabled_user_is_refused_at_once_and_can_be_enabled(backend: Backend)
     let session = login(&client, &server, "officer.kim", PASSWORD).await;
     assert_eq!(session_status(&client, &server, &session).await, StatusCode::FORBIDDEN);
 
-    assert_eq!(admin_post(&client, &server, &admin, "/v1/admin/users/officer.kim/disable").await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        admin_post(&client, &server, &admin, "/v1/admin/users/officer.kim/disable").await,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(session_status(&client, &server, &session).await, StatusCode::UNAUTHORIZED);
     let (status, error) = error_of(sign_in(&client, &server, "officer.kim", None).await).await;
     assert_eq!((status, error.message.as_str()), (StatusCode::UNAUTHORIZED, SIGN_IN_FAILED));
     assert!(!waypoint_server::auth::user_is_active(&t.store, "officer.kim").await.unwrap());
     assert_eq!(admin_post(&client, &server, &admin, "/v1/admin/users/admin.lee/disable").await, StatusCode::FORBIDDEN);
 
-    assert_eq!(admin_post(&client, &server, &admin, "/v1/admin/users/officer.kim/enable").await, StatusCode::NO_CONTENT);
-    assert_eq!(session_status(&client, &server, &session).await, StatusCode::UNAUTHORIZED, "the old session stays ended");
+    assert_eq!(
+        admin_post(&client, &server, &admin, "/v1/admin/users/officer.kim/enable").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        session_status(&client, &server, &session).await,
+        StatusCode::UNAUTHORIZED,
+        "the old session stays ended"
+    );
     assert_eq!(sign_in(&client, &server, "officer.kim", None).await.status(), StatusCode::OK);
     assert!(waypoint_server::auth::user_is_active(&t.store, "officer.kim").await.unwrap());
 }
@@ -357,7 +385,10 @@ async fn a_revoked_device_is_told_so_and_cannot_rotate(backend: Backend) {
     let reply = client.post(server.url("/v1/device/token")).bearer_auth(&device_token).send().await.unwrap();
     assert_eq!(error_of(reply).await.1.error, waypoint_protocol::ERROR_DEVICE_REVOKED);
     assert_eq!(admin_post(&client, &server, &admin, &path).await, StatusCode::NO_CONTENT, "again: no change");
-    assert_eq!(admin_post(&client, &server, &admin, "/v1/admin/devices/no-such-device/revoke").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        admin_post(&client, &server, &admin, "/v1/admin/devices/no-such-device/revoke").await,
+        StatusCode::NOT_FOUND
+    );
 
     let devices: Vec<DeviceInfo> =
         client.get(server.url("/v1/admin/devices")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
@@ -394,7 +425,8 @@ async fn sessions_end_when_idle_and_at_their_absolute_expiry(backend: Backend) {
         assert_eq!(session_status(&client, &server, &session).await, StatusCode::FORBIDDEN, "in use");
     }
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let (status, error) = error_of(client.get(server.url("/v1/admin/users")).bearer_auth(&session).send().await.unwrap()).await;
+    let (status, error) =
+        error_of(client.get(server.url("/v1/admin/users")).bearer_auth(&session).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(error.message.contains("without use"), "{}", error.message);
 
@@ -407,7 +439,8 @@ async fn sessions_end_when_idle_and_at_their_absolute_expiry(backend: Backend) {
         assert_eq!(session_status(&client, &server, &session).await, StatusCode::FORBIDDEN);
     }
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let (status, error) = error_of(client.get(server.url("/v1/admin/users")).bearer_auth(&session).send().await.unwrap()).await;
+    let (status, error) =
+        error_of(client.get(server.url("/v1/admin/users")).bearer_auth(&session).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(error.message.contains("expired"), "{}", error.message);
 }
@@ -432,7 +465,8 @@ async fn admin_endpoints_list_users_and_devices_and_need_the_admin_role(backend:
         ("GET", "/v1/admin/devices"),
         ("POST", "/v1/admin/devices/x/revoke"),
     ] {
-        let request = |token: &str| client.request(method.parse().unwrap(), server.url(path)).bearer_auth(token.to_string());
+        let request =
+            |token: &str| client.request(method.parse().unwrap(), server.url(path)).bearer_auth(token.to_string());
         assert_eq!(request(&supervisor).send().await.unwrap().status(), StatusCode::FORBIDDEN, "{path}");
         assert_eq!(request(&device_token).send().await.unwrap().status(), StatusCode::FORBIDDEN, "{path}");
         let anonymous = client.request(method.parse().unwrap(), server.url(path)).send().await.unwrap();
@@ -444,7 +478,11 @@ async fn admin_endpoints_list_users_and_devices_and_need_the_admin_role(backend:
     let names: Vec<_> = users.iter().map(|u| (u.username.as_str(), u.role, u.mfa_enrolled)).collect();
     assert_eq!(
         names,
-        [("admin.lee", Role::Admin, true), ("officer.kim", Role::Officer, false), ("sgt.reyes", Role::Supervisor, true)]
+        [
+            ("admin.lee", Role::Admin, true),
+            ("officer.kim", Role::Officer, false),
+            ("sgt.reyes", Role::Supervisor, true)
+        ]
     );
     let reyes = &users[2];
     assert!(reyes.enabled && !reyes.locked && reyes.last_sign_in_at.is_some());

@@ -236,8 +236,13 @@ async fn user_and_device_administration(backend: Backend) {
     ok(cli(&t, data_dir, &["user", "enable", "officer.kim"], ""));
     assert!(account("officer.kim").await.enabled);
     ok(cli(&t, data_dir, &["user", "reset-password", "officer.kim", "--password-stdin"], "a new long passphrase\n"));
-    assert!(waypoint_server::auth::verify_password("a new long passphrase", &account("officer.kim").await.password_hash));
-    assert!(!cli(&t, data_dir, &["user", "reset-password", "officer.kim", "--password-stdin"], "short\n").status.success());
+    assert!(waypoint_server::auth::verify_password(
+        "a new long passphrase",
+        &account("officer.kim").await.password_hash
+    ));
+    assert!(!cli(&t, data_dir, &["user", "reset-password", "officer.kim", "--password-stdin"], "short\n")
+        .status
+        .success());
     ok(cli(&t, data_dir, &["user", "reset-mfa", "sgt.reyes"], ""));
     assert_eq!(account("sgt.reyes").await.totp_secret, None);
     for command in ["disable", "enable", "unlock", "reset-mfa"] {

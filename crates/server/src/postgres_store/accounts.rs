@@ -115,7 +115,8 @@ impl AccountStore for PostgresStore {
     async fn set_totp(&self, username: &str, secret: &str, recovery_code_hashes: &[String]) -> StoreResult<()> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let changed = tx.execute("UPDATE users SET totp_secret = $2 WHERE username = $1", &[&username, &secret]).await?;
+        let changed =
+            tx.execute("UPDATE users SET totp_secret = $2 WHERE username = $1", &[&username, &secret]).await?;
         one_user(changed, username)?;
         tx.execute("DELETE FROM recovery_codes WHERE username = $1", &[&username]).await?;
         tx.execute(
@@ -186,7 +187,9 @@ impl AccountStore for PostgresStore {
 
     async fn end_mfa_enrolment(&self, token_hash: &str) -> StoreResult<()> {
         let client = self.pool.get().await?;
-        client.execute("DELETE FROM mfa_enrolments WHERE token_hash = $1 OR expires_at < now()", &[&token_hash]).await?;
+        client
+            .execute("DELETE FROM mfa_enrolments WHERE token_hash = $1 OR expires_at < now()", &[&token_hash])
+            .await?;
         Ok(())
     }
 
@@ -256,7 +259,10 @@ impl AccountStore for PostgresStore {
     async fn revoke_device(&self, device_id: &str, at: DateTime<Utc>) -> StoreResult<()> {
         let client = self.pool.get().await?;
         let changed = client
-            .execute("UPDATE devices SET revoked_at = COALESCE(revoked_at, $2) WHERE device_id = $1", &[&device_id, &at])
+            .execute(
+                "UPDATE devices SET revoked_at = COALESCE(revoked_at, $2) WHERE device_id = $1",
+                &[&device_id, &at],
+            )
             .await?;
         if changed == 0 {
             return Err(StoreError::NotFound(format!("device {device_id}")));

@@ -98,7 +98,8 @@ impl AccountStore for SqliteStore {
     async fn set_user_enabled(&self, username: &str, enabled: bool) -> StoreResult<()> {
         let username = username.to_string();
         self.write(move |tx| {
-            let changed = tx.execute("UPDATE users SET enabled = ?2 WHERE username = ?1", params![username, enabled])?;
+            let changed =
+                tx.execute("UPDATE users SET enabled = ?2 WHERE username = ?1", params![username, enabled])?;
             one_user(changed, &username)?;
             if !enabled {
                 tx.execute("DELETE FROM sessions WHERE username = ?1", [&username])?;
@@ -123,10 +124,8 @@ impl AccountStore for SqliteStore {
     async fn set_password_hash(&self, username: &str, password_hash: &str) -> StoreResult<()> {
         let (username, password_hash) = (username.to_string(), password_hash.to_string());
         self.write(move |tx| {
-            let changed = tx.execute(
-                "UPDATE users SET password_hash = ?2 WHERE username = ?1",
-                params![username, password_hash],
-            )?;
+            let changed = tx
+                .execute("UPDATE users SET password_hash = ?2 WHERE username = ?1", params![username, password_hash])?;
             one_user(changed, &username)?;
             tx.execute("DELETE FROM sessions WHERE username = ?1", [&username])?;
             Ok(())
@@ -245,9 +244,7 @@ impl AccountStore for SqliteStore {
         let token_hash = token_hash.to_string();
         self.run(move |conn| {
             Ok(conn
-                .prepare_cached(
-                    "SELECT username, role, expires_at, last_used_at FROM sessions WHERE token_hash = ?1",
-                )?
+                .prepare_cached("SELECT username, role, expires_at, last_used_at FROM sessions WHERE token_hash = ?1")?
                 .query_row([token_hash], |r| {
                     Ok(SessionState {
                         username: r.get(0)?,
