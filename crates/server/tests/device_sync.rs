@@ -307,24 +307,66 @@ fn officer_login_names_the_password_field_or_signs_in() {
     let device = device(dir.path());
 
     let before = device
-        .officer_login(OfficerLogin { username: "ofc.diaz".into(), password: "correct horse battery".into() })
+        .officer_login(OfficerLogin { username: "ofc.diaz".into(), password: "correct horse battery".into(), totp: None })
         .unwrap_err();
     assert!(matches!(before, Error::InvalidState(_)), "sign-in needs an enrolled device: {before:?}");
 
     enroll(&device, &agency);
     let error =
-        device.officer_login(OfficerLogin { username: "ofc.diaz".into(), password: "wrong horse".into() }).unwrap_err();
+        device.officer_login(OfficerLogin { username: "ofc.diaz".into(), password: "wrong horse".into(), totp: None }).unwrap_err();
     assert_eq!(field_of(&error).as_deref(), Some("password"), "{error}");
     let status = device.sync_status().unwrap();
     assert_eq!((status.signed_in_as, status.role), (None, None));
 
     let status = device
-        .officer_login(OfficerLogin { username: " ofc.diaz ".into(), password: "correct horse battery".into() })
+        .officer_login(OfficerLogin { username: " ofc.diaz ".into(), password: "correct horse battery".into(), totp: None })
         .unwrap();
     assert_eq!(status.signed_in_as.as_deref(), Some("ofc.diaz"), "{status:?}");
     assert_eq!(status.role.as_deref(), Some("officer"));
     assert!(status.session_expires_at.is_some());
     assert!(device.recent_audit(20).unwrap().iter().any(|e| e.action == "login" && e.outcome.starts_with("ok")));
+}
+
+/// A user enrolled in MFA: the password alone makes the code field appear (a `totp` field
+/// error); with the code the officer is signed in.
+#[test]
+fn a_sign_in_that_needs_a_code_names_the_totp_field() {
+    let agency = Agency::start();
+    agency.rt.block_on(add_user(agency.store(), "sgt.reyes", Role::Supervisor, "correct horse battery"));
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    enroll(&device, &agency);
+    let login = |totp: Option<String>| {
+        device.officer_login(OfficerLogin {
+            username: "sgt.reyes".into(),
+            password: "correct horse battery".into(),
+            totp,
+        })
+    };
+    let error = login(None).unwrap_err();
+    assert_eq!(field_of(&error).as_deref(), Some("totp"), "{error}");
+    let error = login(Some("  ".into())).unwrap_err();
+    assert_eq!(field_of(&error).as_deref(), Some("totp"), "a blank code is no code: {error}");
+    let status = login(Some(test_totp_code("sgt.reyes"))).unwrap();
+    assert_eq!(status.signed_in_as.as_deref(), Some("sgt.reyes"), "{status:?}");
+}
+
+/// A device the agency revoked is told so on its next round, and its sync status says it.
+#[test]
+fn a_revoked_device_says_so_in_its_sync_status() {
+    let agency = Agency::start();
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    let status = enroll(&device, &agency);
+    round(&device);
+    let device_id = status.device_id.unwrap();
+    agency.rt.block_on(agency.store().revoke_device(&device_id, Utc::now())).unwrap();
+    match device.sync_round() {
+        RoundOutcome::Failed(waypoint_core::sync::TransportError::DeviceRevoked(_)) => {}
+        other => panic!("expected the revocation, got {other:?}"),
+    }
+    let status = device.sync_status().unwrap();
+    assert!(status.last_error.as_deref().unwrap().contains("revoked by the agency"), "{status:?}");
 }
 
 #[test]

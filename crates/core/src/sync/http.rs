@@ -121,10 +121,16 @@ fn read_reply<T: DeserializeOwned>(response: Response, counters: &mut WireCounte
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| TransportError::Server(format!("unreadable reply: {e}")));
     }
-    let message = serde_json::from_slice::<ErrorBody>(&body)
+    let error = serde_json::from_slice::<ErrorBody>(&body).ok();
+    let kind = error.as_ref().map(|e| e.error.clone()).unwrap_or_default();
+    let message = error
         .map(|e| e.message)
-        .unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(200).collect());
+        .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
     Err(match status {
+        StatusCode::UNAUTHORIZED if kind == waypoint_protocol::ERROR_DEVICE_REVOKED => {
+            TransportError::DeviceRevoked(message)
+        }
+        StatusCode::UNAUTHORIZED if kind == waypoint_protocol::ERROR_MFA_REQUIRED => TransportError::MfaRequired(message),
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => TransportError::Unauthorized(message),
         StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
             TransportError::RetryAfter(retry_after.unwrap_or(DEFAULT_RETRY_AFTER))
@@ -200,6 +206,12 @@ pub fn login(
 ) -> Result<waypoint_protocol::LoginResponse, TransportError> {
     let client = client_for(config)?;
     let response = client.post(url(&config.base_url, "/v1/login")).json(request).send().map_err(unreachable)?;
+    if response.status() == StatusCode::ACCEPTED {
+        // MFA enrolment required: done on the agency's console, not on a device (yet).
+        return Err(TransportError::Server(
+            "this account must set up an authenticator app first: ask an admin how to enrol it".into(),
+        ));
+    }
     read_reply(response, &mut WireCounters::default())
 }
 

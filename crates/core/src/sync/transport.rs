@@ -14,6 +14,10 @@ pub enum TransportError {
     RetryAfter(std::time::Duration),
     /// The device credential or session is not accepted.
     Unauthorized(String),
+    /// The agency revoked this device (`device_revoked`): it can no longer sync.
+    DeviceRevoked(String),
+    /// The password was right; the server wants the user's TOTP code too (`mfa_required`).
+    MfaRequired(String),
     /// Anything else the server said.
     Server(String),
 }
@@ -24,6 +28,8 @@ impl std::fmt::Display for TransportError {
             TransportError::Unreachable(why) => write!(f, "server unreachable: {why}"),
             TransportError::RetryAfter(wait) => write!(f, "server busy: retry after {} s", wait.as_secs()),
             TransportError::Unauthorized(why) => write!(f, "not authorized: {why}"),
+            TransportError::DeviceRevoked(why) => write!(f, "device revoked: {why}"),
+            TransportError::MfaRequired(why) => write!(f, "code needed: {why}"),
             TransportError::Server(why) => write!(f, "server error: {why}"),
         }
     }
