@@ -307,19 +307,28 @@ fn officer_login_names_the_password_field_or_signs_in() {
     let device = device(dir.path());
 
     let before = device
-        .officer_login(OfficerLogin { username: "ofc.diaz".into(), password: "correct horse battery".into(), totp: None })
+        .officer_login(OfficerLogin {
+            username: "ofc.diaz".into(),
+            password: "correct horse battery".into(),
+            totp: None,
+        })
         .unwrap_err();
     assert!(matches!(before, Error::InvalidState(_)), "sign-in needs an enrolled device: {before:?}");
 
     enroll(&device, &agency);
-    let error =
-        device.officer_login(OfficerLogin { username: "ofc.diaz".into(), password: "wrong horse".into(), totp: None }).unwrap_err();
+    let error = device
+        .officer_login(OfficerLogin { username: "ofc.diaz".into(), password: "wrong horse".into(), totp: None })
+        .unwrap_err();
     assert_eq!(field_of(&error).as_deref(), Some("password"), "{error}");
     let status = device.sync_status().unwrap();
     assert_eq!((status.signed_in_as, status.role), (None, None));
 
     let status = device
-        .officer_login(OfficerLogin { username: " ofc.diaz ".into(), password: "correct horse battery".into(), totp: None })
+        .officer_login(OfficerLogin {
+            username: " ofc.diaz ".into(),
+            password: "correct horse battery".into(),
+            totp: None,
+        })
         .unwrap();
     assert_eq!(status.signed_in_as.as_deref(), Some("ofc.diaz"), "{status:?}");
     assert_eq!(status.role.as_deref(), Some("officer"));

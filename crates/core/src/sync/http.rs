@@ -123,14 +123,15 @@ fn read_reply<T: DeserializeOwned>(response: Response, counters: &mut WireCounte
     }
     let error = serde_json::from_slice::<ErrorBody>(&body).ok();
     let kind = error.as_ref().map(|e| e.error.clone()).unwrap_or_default();
-    let message = error
-        .map(|e| e.message)
-        .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+    let message =
+        error.map(|e| e.message).unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
     Err(match status {
         StatusCode::UNAUTHORIZED if kind == waypoint_protocol::ERROR_DEVICE_REVOKED => {
             TransportError::DeviceRevoked(message)
         }
-        StatusCode::UNAUTHORIZED if kind == waypoint_protocol::ERROR_MFA_REQUIRED => TransportError::MfaRequired(message),
+        StatusCode::UNAUTHORIZED if kind == waypoint_protocol::ERROR_MFA_REQUIRED => {
+            TransportError::MfaRequired(message)
+        }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => TransportError::Unauthorized(message),
         StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
             TransportError::RetryAfter(retry_after.unwrap_or(DEFAULT_RETRY_AFTER))
