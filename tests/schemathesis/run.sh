@@ -63,6 +63,7 @@ ws init --no-tls >/dev/null
 echo 'schemathesis admin passphrase' | ws user add --username admin --role admin --password-stdin >/dev/null
 echo 'schemathesis officer passphrase' | ws user add --username officer --role officer --password-stdin >/dev/null
 code="$(ws device enroll 2>/dev/null)"
+code2="$(ws device enroll 2>/dev/null)"
 hsds="$REPO_ROOT/tests/data/hsds-3.0/examples/csv"
 # The repository ships it: a missing example is an error, not an empty directory.
 ws directory import --hsds "$hsds" >/dev/null
@@ -91,12 +92,27 @@ say "server at $base (pid $server_pid)"
 json_field() { python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
 device_token="$(curl -fsS -H 'Content-Type: application/json' -d "{\"code\": \"$code\"}" "$base/v1/enroll" |
   json_field device_token)"
+rotating_token="$(curl -fsS -H 'Content-Type: application/json' -d "{\"code\": \"$code2\"}" "$base/v1/enroll" |
+  json_field device_token)"
 # The officer signs in on the device: pushes carry their device-bound credential too.
 officer_token="$(curl -fsS -H 'Content-Type: application/json' -H "Authorization: Bearer $device_token" \
   -d '{"username": "officer", "password": "schemathesis officer passphrase"}' "$base/v1/login" |
   json_field officer_token)"
-admin_token="$(curl -fsS -H 'Content-Type: application/json' \
-  -d '{"username": "admin", "password": "schemathesis admin passphrase"}' "$base/v1/login" | json_field session_token)"
+# An admin must use MFA: the first sign-in enrols (a 202 with an enrolment token), then the first
+# code of the new secret (computed here as an authenticator app would) confirms and signs in.
+enrolment="$(curl -fsS -H 'Content-Type: application/json' \
+  -d '{"username": "admin", "password": "schemathesis admin passphrase"}' "$base/v1/login" | json_field enrolment_token)"
+secret="$(curl -fsS -X POST -H "Authorization: Bearer $enrolment" "$base/v1/mfa/enrolment" | json_field secret)"
+totp_now() {
+  python3 -c 'import base64, hmac, struct, sys, time
+key = base64.b32decode(sys.argv[1] + "=" * (-len(sys.argv[1]) % 8))
+digest = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), "sha1").digest()
+offset = digest[-1] & 15
+print("%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000))' "$1"
+}
+admin_token="$(curl -fsS -H "Authorization: Bearer $enrolment" -H 'Content-Type: application/json' \
+  -d "{\"code\": \"$(totp_now "$secret")\"}" "$base/v1/mfa/enrolment/confirm" |
+  python3 -c "import json, sys; print(json.load(sys.stdin)['session']['session_token'])")"
 
 # --- schemathesis -------------------------------------------------------------------------------
 checks=not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,response_headers_conformance
@@ -129,8 +145,11 @@ fuzz() {
 # Not with the device's credentials: the user-only operations, and the officer's sign-out (which
 # would revoke the credential the rest of the run pushes with; as the admin it is a 403).
 user_only='^/v1/(reviews|directory/capacity|admin/|officer/sign-out)'
-fuzz device "$device_token" --exclude-path-regex "$user_only" -H "Waypoint-Officer: $officer_token"
+# Token rotation ends the credential it is called with: fuzzed last, with a device of its own.
+fuzz device "$device_token" --exclude-path-regex '^/v1/(reviews|directory/capacity|admin/|officer/sign-out|device/token)' \
+  -H "Waypoint-Officer: $officer_token"
 fuzz admin "$admin_token" --include-path-regex "$user_only"
+fuzz rotation "$rotating_token" --include-path-regex '^/v1/device/token$'
 
 if [ -n "${SCHEMATHESIS_REPORT_DIR:-}" ]; then
   mkdir -p "$SCHEMATHESIS_REPORT_DIR"

@@ -19,10 +19,18 @@ pub struct LocalServer {
 
 impl LocalServer {
     pub fn start(runtime: &tokio::runtime::Runtime, store: SharedStore) -> Result<Self, String> {
+        Self::start_with(runtime, store, Settings::default())
+    }
+
+    pub fn start_with(
+        runtime: &tokio::runtime::Runtime,
+        store: SharedStore,
+        settings: Settings,
+    ) -> Result<Self, String> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let handle = axum_server::Handle::new();
-        let app = waypoint_server::app(store, Settings::default());
+        let app = waypoint_server::app(store, settings);
         runtime.spawn(waypoint_server::serve(listener, app, None, handle.clone()));
         Ok(LocalServer { addr, handle })
     }

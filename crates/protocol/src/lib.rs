@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 mod review;
 pub use review::*;
+mod accounts;
+pub use accounts::*;
 
 /// One version of one encounter as the device sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -189,6 +191,9 @@ pub struct EnrollResponse {
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// The current TOTP code, or an unused recovery code, for a user enrolled in MFA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,14 +11,16 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use waypoint_protocol::{
     CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, EnrollmentCode, ErrorBody, FeedPosition, LoginRequest,
-    LoginResponse, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest,
+    LoginResponse, MfaEnrolmentRequired, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest,
 };
 
 use crate::auth::{self, AdminCaller, DeviceCaller, Reviewer};
 use crate::error::{ApiError, ApiJson, ApiQuery};
-use crate::store::{Audience, NewChange, SessionRecord};
+use crate::sign_in::{self, SignIn};
+use crate::store::{Audience, NewChange};
 use crate::validation::check_records_from;
 use crate::AppState;
+use crate::{admin_api, credentials_api};
 
 /// Every endpoint: method, path, handler.
 pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
@@ -37,6 +40,18 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/directory/capacity", post(capacity)),
         (Method::GET, "/v1/directory/snapshot", get(crate::snapshot::directory_snapshot)),
         (Method::POST, "/v1/admin/enrollments", post(create_enrollment)),
+        (Method::POST, "/v1/logout", post(credentials_api::logout)),
+        (Method::POST, "/v1/device/token", post(credentials_api::rotate_device_token)),
+        (Method::POST, "/v1/mfa/enrolment", post(credentials_api::start_enrolment)),
+        (Method::POST, "/v1/mfa/enrolment/confirm", post(credentials_api::confirm_enrolment)),
+        (Method::GET, "/v1/admin/users", get(admin_api::list_users)),
+        (Method::POST, "/v1/admin/users/{username}/disable", post(admin_api::disable_user)),
+        (Method::POST, "/v1/admin/users/{username}/enable", post(admin_api::enable_user)),
+        (Method::POST, "/v1/admin/users/{username}/unlock", post(admin_api::unlock_user)),
+        (Method::POST, "/v1/admin/users/{username}/reset-mfa", post(admin_api::reset_mfa)),
+        (Method::POST, "/v1/admin/users/{username}/reset-password", post(admin_api::reset_password)),
+        (Method::GET, "/v1/admin/devices", get(admin_api::list_devices)),
+        (Method::POST, "/v1/admin/devices/{device_id}/revoke", post(admin_api::revoke_device)),
         (Method::GET, "/openapi.json", get(crate::openapi::serve_document)),
     ]
 }
@@ -64,6 +79,7 @@ pub async fn health(State(state): State<AppState>) -> ApiJson<Health> {
     (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
     (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
     (status = 422, description = "The JSON is not an enrollment request", body = ErrorBody),
+    (status = 429, description = "Too many attempts from this address: retry after `Retry-After` seconds", body = ErrorBody),
 ))]
 pub async fn enroll(
     State(state): State<AppState>,
@@ -103,62 +119,42 @@ pub async fn enroll(
     Ok(ApiJson(EnrollResponse { device_id, device_token }))
 }
 
-/// Password login for officers, supervisors and admins. From a device (its credential in
+/// Password sign-in for officers, supervisors and admins, with the TOTP code (or a recovery
+/// code) when the user is enrolled in MFA. From a device (its credential in
 /// `Authorization: Bearer wpd_...`), the reply also holds the officer credential that device
 /// pushes this user's reports with.
 #[utoipa::path(post, path = "/v1/login", request_body = LoginRequest, security((), ("bearer" = [])), responses(
     (status = 200, body = LoginResponse),
-    (status = 401, description = "Wrong username or password, or an unknown device credential", body = ErrorBody),
+    (status = 202, description = "Password right, but this user must enrol in MFA first", body = MfaEnrolmentRequired),
+    (status = 401, description = "Sign-in failed (unknown user, wrong password or code, locked or disabled: one answer for all), `mfa_required`: send the code in `totp`, or an unknown device credential", body = ErrorBody),
     (status = 400, description = "The body is not JSON", body = ErrorBody),
     (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
     (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
     (status = 422, description = "The JSON is not a login request", body = ErrorBody),
+    (status = 429, description = "Too many sign-ins from this address: retry after `Retry-After` seconds", body = ErrorBody),
+    (status = 503, description = "Too many sign-ins at once: retry after `Retry-After` seconds", body = ErrorBody),
 ))]
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<LoginRequest>,
-) -> Result<ApiJson<LoginResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let device = crate::identity::signing_in_device(&state, &headers).await?;
-    let user = state.store.user(&request.username).await?;
-    let phc = user.as_ref().map_or_else(|| auth::dummy_password_hash().to_string(), |u| u.password_hash.clone());
-    let password = request.password;
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let user = match user {
-        Some(user) if matches => user,
-        _ => return Err(ApiError::unauthorized("wrong username or password")),
+    let user = match sign_in::check(&state, &request).await? {
+        SignIn::Accepted(user) => user,
+        SignIn::MustEnrolMfa(user) => return credentials_api::enrolment_required(&state, &user).await,
     };
-    let token = auth::new_session_token();
-    let expires_at = Utc::now() + state.settings.session_ttl;
-    state
-        .store
-        .add_session(
-            &auth::token_hash(&token),
-            SessionRecord { username: user.username.clone(), role: user.role, expires_at },
-        )
-        .await?;
-    let officer_token = match device {
-        Some(device_id) => {
-            // A device holds one credential per officer: a new sign-in supersedes the last (which
-            // the device may have lost, or forgotten offline).
-            state.store.revoke_officer_credentials(Some(&user.username), Some(&device_id)).await?;
-            let officer_token = crate::identity::new_officer_token();
-            state.store.add_officer_credential(&auth::token_hash(&officer_token), &user.username, &device_id).await?;
-            tracing::info!(username = user.username, device_id, "officer credential issued");
-            Some(officer_token)
-        }
-        None => None,
-    };
-    Ok(ApiJson(LoginResponse {
-        session_token: token,
-        role: user.role,
-        expires_at: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        officer_id: user.officer_id,
-        officer_token,
-    }))
+    let mut response = sign_in::start_session(&state, &user).await?;
+    if let Some(device_id) = device {
+        // A device holds one credential per officer: a new sign-in supersedes the last (which
+        // the device may have lost, or forgotten offline).
+        state.store.revoke_officer_credentials(Some(&user.username), Some(&device_id)).await?;
+        let officer_token = crate::identity::new_officer_token();
+        state.store.add_officer_credential(&auth::token_hash(&officer_token), &user.username, &device_id).await?;
+        tracing::info!(username = user.username, device_id, "officer credential issued");
+        response.officer_token = Some(officer_token);
+    }
+    Ok(ApiJson(response).into_response())
 }
 
 /// Device -> server: one batch of encounter versions, acknowledged record by record. Needs the

@@ -7,17 +7,22 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Pass
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use waypoint_protocol::Role;
+use waypoint_protocol::{Role, ERROR_DEVICE_REVOKED};
 
 use crate::error::ApiError;
-use crate::store::{SessionRecord, SharedStore, StoreResult};
-use crate::AppState;
+use crate::store::{SessionState, SharedStore, StoreResult};
+use crate::{AppState, Settings};
 
 const DEVICE_TOKEN_PREFIX: &str = "wpd_";
 const SESSION_TOKEN_PREFIX: &str = "wps_";
+/// MFA enrolment credentials: accepted by the enrolment endpoints only, never by [`Caller`].
+pub const MFA_ENROLMENT_TOKEN_PREFIX: &str = "wpe_";
+/// Last use of a session and last contact of a device are written at most this often, not on
+/// every request.
+const LAST_USE_GRAIN: Duration = Duration::minutes(1);
 /// Enrollment codes: no 0/O, 1/I/L, so they can be read aloud and typed on a phone.
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 const CODE_LENGTH: usize = 12;
@@ -38,6 +43,55 @@ pub fn new_device_token() -> String {
 
 pub fn new_session_token() -> String {
     random_token(SESSION_TOKEN_PREFIX)
+}
+
+pub fn new_mfa_enrolment_token() -> String {
+    random_token(MFA_ENROLMENT_TOKEN_PREFIX)
+}
+
+/// The shortest password accepted (CLI and admin API).
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+pub fn check_new_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!("use a password of at least {MIN_PASSWORD_CHARS} characters"));
+    }
+    Ok(())
+}
+
+/// Whether `username` may act: exists and is not disabled. The one place this is decided, for
+/// sessions here and for every other user-bound credential.
+pub async fn user_is_active(store: &SharedStore, username: &str) -> StoreResult<bool> {
+    Ok(store.user_account(username).await?.is_some_and(|account| account.enabled))
+}
+
+/// The token of an `Authorization: Bearer` header, or 401.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer credential"))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <token>`"))
+}
+
+/// Whether a last-use time is old enough to write again.
+fn stale(last: Option<DateTime<Utc>>, now: DateTime<Utc>, grain: Duration) -> bool {
+    !matches!(last, Some(last) if now - last < grain)
+}
+
+/// Why a session no longer works, if it does not.
+fn session_ended(session: &SessionState, now: DateTime<Utc>, settings: &Settings) -> Option<&'static str> {
+    if session.expires_at <= now {
+        return Some("session expired: sign in again");
+    }
+    if session.last_used_at.is_some_and(|last| now - last > settings.session_idle_timeout) {
+        return Some("session ended after a time without use: sign in again");
+    }
+    None
 }
 
 /// A one-time enrollment code like `ABCD-EFGH-JKMN` (about 59 bits).
@@ -112,27 +166,37 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer credential"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <token>`"))?;
+        let token = bearer_token(&parts.headers)?;
         let hash = token_hash(token);
+        let now = Utc::now();
         if token.starts_with(DEVICE_TOKEN_PREFIX) {
-            if let Some(device_id) = state.store.device_for_token(&hash).await? {
-                return Ok(Caller::Device { device_id });
+            if let Some(device) = state.store.device_credential(&hash).await? {
+                if device.revoked_at.is_some() {
+                    return Err(ApiError::unauthorized(
+                        "this device was revoked by the agency: it can no longer sync (ask an admin)",
+                    )
+                    .with_kind(ERROR_DEVICE_REVOKED));
+                }
+                if stale(device.last_seen_at, now, LAST_USE_GRAIN) {
+                    state.store.touch_device(&device.device_id, now).await?;
+                }
+                return Ok(Caller::Device { device_id: device.device_id });
             }
         } else if token.starts_with(SESSION_TOKEN_PREFIX) {
-            if let Some(SessionRecord { username, role, expires_at }) = state.store.session(&hash).await? {
-                if expires_at <= Utc::now() {
-                    return Err(ApiError::unauthorized("session expired: log in again"));
+            if let Some(session) = state.store.session_state(&hash).await? {
+                if let Some(why) = session_ended(&session, now, &state.settings) {
+                    state.store.end_session(&hash).await?;
+                    return Err(ApiError::unauthorized(why));
                 }
-                return Ok(Caller::User { username, role });
+                if !user_is_active(&state.store, &session.username).await? {
+                    return Err(ApiError::unauthorized("this account is disabled: ask an admin"));
+                }
+                // Finer than the idle timeout, so a short one (tests) is still measured well.
+                let grain = LAST_USE_GRAIN.min(state.settings.session_idle_timeout / 4);
+                if stale(session.last_used_at, now, grain) {
+                    state.store.touch_session(&hash, now).await?;
+                }
+                return Ok(Caller::User { username: session.username, role: session.role });
             }
         }
         Err(ApiError::unauthorized("unknown or revoked credential"))

@@ -60,6 +60,9 @@ pub async fn pusher(state: &AppState, headers: &HeaderMap, device_id: &str) -> R
     if holder.device_id != device_id {
         return Err(sign_in_required("that officer credential was issued to another device"));
     }
+    if !auth::user_is_active(&state.store, &holder.username).await? {
+        return Err(sign_in_required("the officer's account is disabled (ask an admin)"));
+    }
     Ok(Pusher {
         device_id: holder.device_id,
         may_amend_others: state.settings.amend_others_roles.contains(&holder.role),

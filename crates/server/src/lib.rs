@@ -6,17 +6,23 @@
 //! - [`tls`]: rustls, with a self-signed certificate made on first run.
 //! - [`directory_feed`], [`export`]: what the admin CLI (`src/main.rs`) does besides serving.
 
+pub mod admin_api;
 pub mod api;
 pub mod auth;
+pub mod credentials_api;
 pub mod directory_feed;
 pub mod error;
 pub mod export;
 pub mod identity;
+pub mod mfa;
 pub mod openapi;
+pub mod password_work;
 pub mod postgres_store;
+pub mod rate_limit;
 pub mod review_api;
 pub mod review_diff;
 pub mod review_rules;
+pub mod sign_in;
 pub mod snapshot;
 pub mod sqlite_store;
 pub mod store;
@@ -46,7 +52,23 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// A request taking longer is answered 408.
     pub request_timeout: Duration,
+    /// Absolute lifetime of a session from sign-in.
     pub session_ttl: chrono::Duration,
+    /// A session unused this long ends (measured to about a minute, see [`auth`]).
+    pub session_idle_timeout: chrono::Duration,
+    /// Officers must enrol in TOTP MFA too (supervisors and admins always must).
+    pub mfa_required_for_officers: bool,
+    /// Failed sign-ins in a row that lock an account ...
+    pub max_failed_sign_ins: u32,
+    /// ... for this long (or until an admin unlocks it).
+    pub lockout_duration: chrono::Duration,
+    /// Sign-in, MFA and enrolment requests per client address: bursts of `burst`, then one per
+    /// `replenish` (429 with Retry-After beyond).
+    pub sign_in_rate: SignInRate,
+    /// Password hashes computed at once (`0`: half the CPU cores, at least one) ...
+    pub password_work_permits: usize,
+    /// ... and how long a sign-in waits for a turn before 503 with Retry-After.
+    pub password_work_wait: Duration,
     pub default_pull_bytes: usize,
     pub max_pull_bytes: usize,
     /// Where `directory import` writes the directory snapshot ([`snapshot`]); `None`: the
@@ -63,6 +85,13 @@ impl Default for Settings {
             body_limit_bytes: 8 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             session_ttl: chrono::Duration::hours(12),
+            session_idle_timeout: chrono::Duration::minutes(30),
+            mfa_required_for_officers: false,
+            max_failed_sign_ins: 5,
+            lockout_duration: chrono::Duration::minutes(30),
+            sign_in_rate: SignInRate::default(),
+            password_work_permits: 0,
+            password_work_wait: Duration::from_secs(2),
             default_pull_bytes: waypoint_protocol::DEFAULT_BATCH_BYTES,
             max_pull_bytes: 4 * 1024 * 1024,
             directory_snapshot_dir: None,
@@ -71,10 +100,27 @@ impl Default for Settings {
     }
 }
 
+/// See [`Settings::sign_in_rate`].
+#[derive(Debug, Clone, Copy)]
+pub struct SignInRate {
+    pub burst: u32,
+    pub replenish: Duration,
+}
+
+impl Default for SignInRate {
+    /// A shift signing in behind one NAT address gets through; a password sprayer gets one guess
+    /// every two seconds (and each account locks after [`Settings::max_failed_sign_ins`]).
+    fn default() -> Self {
+        SignInRate { burst: 30, replenish: Duration::from_secs(2) }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: SharedStore,
     pub settings: Arc<Settings>,
+    /// The bound on concurrent Argon2 work.
+    pub password_work: Arc<password_work::PasswordWork>,
 }
 
 /// The whole HTTP application: every route of [`api::route_table`] with limits, timeouts and
@@ -82,9 +128,14 @@ pub struct AppState {
 pub fn app(store: SharedStore, settings: Settings) -> Router {
     let body_limit = settings.body_limit_bytes;
     let timeout = settings.request_timeout;
-    let state = AppState { store, settings: Arc::new(settings) };
+    let password_work =
+        Arc::new(password_work::PasswordWork::new(settings.password_work_permits, settings.password_work_wait));
+    let sign_in_limit = rate_limit::layer(settings.sign_in_rate);
+    let state = AppState { store, settings: Arc::new(settings), password_work };
     let mut router = Router::new();
     for (_, path, handler) in api::route_table() {
+        let handler =
+            if rate_limit::LIMITED_PATHS.contains(&path) { handler.layer(sign_in_limit.clone()) } else { handler };
         router = router.route(path, handler);
     }
     router
@@ -114,7 +165,8 @@ pub fn app(store: SharedStore, settings: Settings) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
 }
 
-/// Serves `app` on an already bound listener until `handle` is told to shut down.
+/// Serves `app` on an already bound listener until `handle` is told to shut down. Handlers and
+/// the sign-in rate limit see the peer address (`ConnectInfo<SocketAddr>`).
 pub async fn serve(
     listener: std::net::TcpListener,
     app: Router,
@@ -122,7 +174,7 @@ pub async fn serve(
     handle: axum_server::Handle,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
-    let service = app.into_make_service();
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     match tls {
         Some(config) => axum_server::from_tcp_rustls(listener, config).handle(handle).serve(service).await,
         None => axum_server::from_tcp(listener).handle(handle).serve(service).await,

@@ -12,6 +12,8 @@ use waypoint_server::export::{self, Format};
 use waypoint_server::store::{self, SharedStore, UserRecord};
 use waypoint_server::{auth, tls, Settings};
 
+mod admin_commands;
+
 #[derive(Parser)]
 #[command(name = "waypoint-server", version, about = "Waypoint's central server and its admin commands")]
 struct Cli {
@@ -74,6 +76,27 @@ struct ServeArgs {
     /// Seconds before a request is answered 408.
     #[arg(long, default_value_t = Settings::default().request_timeout.as_secs())]
     request_timeout: u64,
+    /// Officers must enrol in TOTP MFA too (supervisors and admins always must).
+    #[arg(long)]
+    mfa_for_officers: bool,
+    /// Failed sign-ins in a row that lock an account.
+    #[arg(long, default_value_t = Settings::default().max_failed_sign_ins)]
+    max_failed_sign_ins: u32,
+    /// Minutes an account stays locked (or until `user unlock`).
+    #[arg(long, default_value_t = Settings::default().lockout_duration.num_minutes())]
+    lockout_minutes: i64,
+    /// Hours a session lasts from sign-in.
+    #[arg(long, default_value_t = Settings::default().session_ttl.num_hours())]
+    session_hours: i64,
+    /// Minutes without use after which a session ends.
+    #[arg(long, default_value_t = Settings::default().session_idle_timeout.num_minutes())]
+    session_idle_minutes: i64,
+    /// Sign-in and enrolment requests one client address may send in a burst ...
+    #[arg(long, default_value_t = Settings::default().sign_in_rate.burst)]
+    sign_in_burst: u32,
+    /// ... and the seconds after which it may send one more.
+    #[arg(long, default_value_t = Settings::default().sign_in_rate.replenish.as_secs_f64())]
+    sign_in_replenish_seconds: f64,
 }
 
 #[derive(Subcommand)]
@@ -92,12 +115,32 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Lists users: role, enabled, locked, MFA, last sign-in.
+    List,
+    /// Disables a user: sign-in refused, their sessions end at once.
+    Disable { username: String },
+    /// Enables a disabled user.
+    Enable { username: String },
+    /// Sets a new password (read from stdin or prompted) and ends the user's sessions.
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Drops the user's MFA: they enrol again at their next sign-in.
+    ResetMfa { username: String },
+    /// Lifts a lockout after failed sign-ins.
+    Unlock { username: String },
 }
 
 #[derive(Subcommand)]
 enum DeviceCommand {
     /// Prints a one-time code a device enrolls with (valid 72 hours).
     Enroll,
+    /// Lists devices: enrolled, last seen, revoked.
+    List,
+    /// Revokes a device: its token stops working and its next contact is told so.
+    Revoke { device_id: String },
 }
 
 #[derive(Subcommand)]
@@ -168,7 +211,7 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
         anyhow::ensure!(first == rpassword::prompt_password("Again: ")?, "the passwords differ");
         first
     };
-    anyhow::ensure!(password.chars().count() >= 10, "use a password of at least 10 characters");
+    auth::check_new_password(&password).map_err(anyhow::Error::msg)?;
     Ok(password)
 }
 
@@ -207,6 +250,15 @@ async fn main() -> anyhow::Result<()> {
                 body_limit_bytes: args.body_limit,
                 request_timeout: std::time::Duration::from_secs(args.request_timeout),
                 directory_snapshot_dir: Some(cli.data_dir.clone()),
+                mfa_required_for_officers: args.mfa_for_officers,
+                max_failed_sign_ins: args.max_failed_sign_ins.max(1),
+                lockout_duration: chrono::Duration::minutes(args.lockout_minutes),
+                session_ttl: chrono::Duration::hours(args.session_hours),
+                session_idle_timeout: chrono::Duration::minutes(args.session_idle_minutes),
+                sign_in_rate: waypoint_server::SignInRate {
+                    burst: args.sign_in_burst.max(1),
+                    replenish: std::time::Duration::from_secs_f64(args.sign_in_replenish_seconds.max(0.001)),
+                },
                 ..Settings::default()
             };
             let tls = if args.no_tls {
@@ -246,6 +298,14 @@ async fn main() -> anyhow::Result<()> {
             };
             store.add_user(user).await?;
             println!("added {} {username} (officer id {officer_id})", role.as_str());
+        }
+        Command::User(command) => admin_commands::run_user(&cli.store().await?, command).await?,
+        Command::Device(DeviceCommand::List) => admin_commands::list_devices(&cli.store().await?).await?,
+        Command::Device(DeviceCommand::Revoke { device_id }) => {
+            let store = cli.store().await?;
+            store.revoke_device(device_id, chrono::Utc::now()).await?;
+            store.revoke_officer_credentials(None, Some(device_id)).await?;
+            println!("revoked device {device_id}");
         }
         Command::Device(DeviceCommand::Enroll) => {
             let store = cli.store().await?;

@@ -32,6 +32,18 @@ use crate::api;
         api::capacity,
         crate::snapshot::directory_snapshot,
         api::create_enrollment,
+        crate::credentials_api::logout,
+        crate::credentials_api::rotate_device_token,
+        crate::credentials_api::start_enrolment,
+        crate::credentials_api::confirm_enrolment,
+        crate::admin_api::list_users,
+        crate::admin_api::disable_user,
+        crate::admin_api::enable_user,
+        crate::admin_api::unlock_user,
+        crate::admin_api::reset_mfa,
+        crate::admin_api::reset_password,
+        crate::admin_api::list_devices,
+        crate::admin_api::revoke_device,
         serve_document
     ),
     modifiers(&BearerAuth)

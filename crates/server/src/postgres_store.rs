@@ -22,6 +22,7 @@ use crate::store::identity::{self as authorship, Owners};
 use crate::store::migrations;
 use crate::store::*;
 
+mod accounts;
 mod identity;
 mod review;
 
@@ -506,7 +507,8 @@ impl Store for PostgresStore {
     async fn device_for_token(&self, token_hash: &str) -> StoreResult<Option<String>> {
         let client = self.pool.get().await?;
         // Prepared once per connection: every request asks this (one round trip, no re-planning).
-        let statement = client.prepare_cached("SELECT device_id FROM devices WHERE token_hash = $1").await?;
+        let statement =
+            client.prepare_cached("SELECT device_id FROM devices WHERE token_hash = $1 AND revoked_at IS NULL").await?;
         let row = client.query_opt(&statement, &[&token_hash]).await?;
         Ok(row.map(|r| r.get(0)))
     }

@@ -3,8 +3,7 @@
 //! Supervisors and admins only (conflicts: admins). Every read of a report goes through
 //! [`report_read`], the audit trail's one call site per handler.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -15,12 +14,11 @@ use waypoint_protocol::{
 };
 
 use crate::auth::{AdminCaller, Reviewer};
-use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::review_rules::{DecisionInput, ReviewRefusal};
 use crate::store::review::{QueueCursor, QueueOrder, QueueQuery};
 use crate::AppState;
 
-/// Who may use the review desk.
 /// Queue page size when the request names none, and the most it may ask for.
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 200;
@@ -29,17 +27,6 @@ const MAX_PAGE: usize = 200;
 // wired to the audit trail at merge
 pub async fn report_read(state: &AppState, reader: &str, encounter_id: Uuid) {
     let _ = (state, reader, encounter_id);
-}
-
-/// `axum::extract::Path` whose rejections are [`ApiError`]s.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(ApiError))]
-pub struct ApiPath<T>(pub T);
-
-impl From<PathRejection> for ApiError {
-    fn from(rejection: PathRejection) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", rejection.body_text())
-    }
 }
 
 impl From<ReviewRefusal> for ApiError {

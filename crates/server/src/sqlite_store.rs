@@ -22,6 +22,7 @@ use crate::store::identity::{self as authorship, Owners};
 use crate::store::migrations;
 use crate::store::*;
 
+mod accounts;
 mod identity;
 mod review;
 
@@ -473,7 +474,11 @@ impl Store for SqliteStore {
         let token_hash = token_hash.to_string();
         self.run(move |conn| {
             Ok(conn
-                .query_row("SELECT device_id FROM devices WHERE token_hash = ?1", [token_hash], |r| r.get(0))
+                .query_row(
+                    "SELECT device_id FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL",
+                    [token_hash],
+                    |r| r.get(0),
+                )
                 .optional()?)
         })
         .await

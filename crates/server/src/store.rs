@@ -16,6 +16,7 @@ use serde_json::Value;
 use uuid::Uuid;
 use waypoint_protocol::{ChangeKind, PullResponse, PushResponse, RawChange, RawPullResponse, RawPushRecord, Role};
 
+pub mod accounts;
 pub(crate) mod ack;
 pub(crate) mod group_commit;
 pub mod identity;
@@ -25,6 +26,8 @@ pub mod review;
 pub use review::ReviewStore;
 
 pub use identity::{CredentialHolder, OfficerCredential, OfficerCredentialStore, Owner, Pusher};
+
+pub use accounts::{AccountStore, DeviceCredential, DeviceSummary, MfaEnrolment, SessionState, UserAccount};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -164,7 +167,7 @@ pub struct SessionRecord {
 pub type PublishedDirectory = HashMap<String, String>;
 
 #[async_trait]
-pub trait Store: OfficerCredentialStore + ReviewStore + Send + Sync {
+pub trait Store: OfficerCredentialStore + ReviewStore + AccountStore + Send + Sync {
     /// Which implementation this is ("sqlite" or "postgres"), for logs and benchmark output.
     fn backend(&self) -> &'static str;
 

@@ -26,10 +26,13 @@ enum Access {
     DeviceOfficer,
     /// A user session of one of these roles.
     Users(&'static [Role]),
+    /// The short-lived credential of a user enrolling in MFA (nothing else).
+    MfaEnrolment,
 }
 
 const REVIEWERS: &[Role] = &[Role::Supervisor, Role::Admin];
 const ADMINS: &[Role] = &[Role::Admin];
+const EVERY_ROLE: &[Role] = &[Role::Officer, Role::Supervisor, Role::Admin];
 
 /// The matrix's rows: who each route admits. Every route of the router must be here.
 fn access_of(method: &str, path: &str) -> Option<Access> {
@@ -44,7 +47,19 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         | ("GET", "/v1/review/encounters/{id}")
         | ("GET", "/v1/review/encounters/{id}/diff")
         | ("GET", "/v1/metrics") => Users(REVIEWERS),
-        ("POST", "/v1/admin/enrollments") | ("GET", "/v1/admin/conflicts") => Users(ADMINS),
+        ("POST", "/v1/logout") => Users(EVERY_ROLE),
+        ("POST", "/v1/device/token") => Device,
+        ("POST", "/v1/mfa/enrolment") | ("POST", "/v1/mfa/enrolment/confirm") => MfaEnrolment,
+        ("POST", "/v1/admin/enrollments")
+        | ("GET", "/v1/admin/conflicts")
+        | ("GET", "/v1/admin/users")
+        | ("POST", "/v1/admin/users/{username}/disable")
+        | ("POST", "/v1/admin/users/{username}/enable")
+        | ("POST", "/v1/admin/users/{username}/unlock")
+        | ("POST", "/v1/admin/users/{username}/reset-mfa")
+        | ("POST", "/v1/admin/users/{username}/reset-password")
+        | ("GET", "/v1/admin/devices")
+        | ("POST", "/v1/admin/devices/{device_id}/revoke") => Users(ADMINS),
         _ => return None,
     })
 }
@@ -57,6 +72,14 @@ enum CallerKind {
     UnknownDeviceToken,
     UnknownSession,
     ExpiredSession,
+    /// A session unused for longer than the idle timeout.
+    IdleSession,
+    /// A session of a user an admin has disabled.
+    DisabledUserSession,
+    /// The credential of a device an admin has revoked.
+    RevokedDevice,
+    /// A live MFA enrolment credential.
+    MfaEnrolmentToken,
     Device,
     /// The device's credential and its signed-in officer's.
     DeviceWithOfficer,
@@ -73,6 +96,10 @@ const CALLERS: &[CallerKind] = &[
     CallerKind::UnknownDeviceToken,
     CallerKind::UnknownSession,
     CallerKind::ExpiredSession,
+    CallerKind::IdleSession,
+    CallerKind::DisabledUserSession,
+    CallerKind::RevokedDevice,
+    CallerKind::MfaEnrolmentToken,
     CallerKind::Device,
     CallerKind::DeviceWithOfficer,
     CallerKind::DeviceWithForeignOfficer,
@@ -93,7 +120,14 @@ fn refusal(access: Access, caller: CallerKind) -> Option<StatusCode> {
     };
     match (access, caller) {
         (Access::Public, _) => None,
-        (_, Nobody | Garbage | UnknownDeviceToken | UnknownSession | ExpiredSession) => Some(StatusCode::UNAUTHORIZED),
+        (Access::MfaEnrolment, MfaEnrolmentToken) => None,
+        // Anything else is no enrolment credential: sign in again.
+        (Access::MfaEnrolment, _) => Some(StatusCode::UNAUTHORIZED),
+        (
+            _,
+            Nobody | Garbage | UnknownDeviceToken | UnknownSession | ExpiredSession | IdleSession | DisabledUserSession
+            | RevokedDevice | MfaEnrolmentToken,
+        ) => Some(StatusCode::UNAUTHORIZED),
         (Access::Device, Device | DeviceWithOfficer | DeviceWithForeignOfficer) => None,
         (Access::Device, _) => Some(StatusCode::FORBIDDEN),
         (Access::DeviceOfficer, DeviceWithOfficer) => None,
@@ -109,7 +143,8 @@ fn refusal(access: Access, caller: CallerKind) -> Option<StatusCode> {
 fn concrete(path: &str) -> String {
     path.split('/')
         .map(|segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some("username") => "officer.kim".to_string(),
+            // A user of its own: the admin cells disable it, reset its password and MFA.
+            Some("username") => "target.user".to_string(),
             Some(_) => uuid::Uuid::now_v7().to_string(),
             None => segment.to_string(),
         })
@@ -117,46 +152,87 @@ fn concrete(path: &str) -> String {
         .join("/")
 }
 
+/// Mints credentials straight through the store, fresh for every cell: a cell may end the one it
+/// uses (logout, token rotation, sign-out), and the next must not notice.
+struct Minter {
+    store: waypoint_server::store::SharedStore,
+    /// The device a foreign officer credential belongs to.
+    other_device_id: String,
+}
+
+impl Minter {
+    async fn session(&self, username: &str, role: Role, last_used: chrono::DateTime<chrono::Utc>) -> String {
+        let token = waypoint_server::auth::new_session_token();
+        let hash = waypoint_server::auth::token_hash(&token);
+        let expires_at = chrono::Utc::now() + chrono::Duration::hours(1);
+        let record = waypoint_server::store::SessionRecord { username: username.into(), role, expires_at };
+        self.store.add_session(&hash, record).await.unwrap();
+        self.store.touch_session(&hash, last_used).await.unwrap();
+        token
+    }
+
+    /// The bearer token of one request as `caller`.
+    async fn bearer(&self, caller: CallerKind) -> Option<String> {
+        use CallerKind::*;
+        let now = chrono::Utc::now();
+        let bearer = match caller {
+            Nobody => None,
+            Garbage => Some("not a credential".into()),
+            UnknownDeviceToken => Some(format!("wpd_{}", "0".repeat(64))),
+            UnknownSession => Some(format!("wps_{}", "0".repeat(64))),
+            ExpiredSession => {
+                let token = waypoint_server::auth::new_session_token();
+                let record = waypoint_server::store::SessionRecord {
+                    username: "sgt.reyes".into(),
+                    role: Role::Supervisor,
+                    expires_at: now - chrono::Duration::minutes(1),
+                };
+                self.store.add_session(&waypoint_server::auth::token_hash(&token), record).await.unwrap();
+                Some(token)
+            }
+            IdleSession => Some(self.session("sgt.reyes", Role::Supervisor, now - chrono::Duration::hours(2)).await),
+            DisabledUserSession => Some(self.session("disabled.user", Role::Admin, now).await),
+            RevokedDevice => {
+                let (device_id, token) = enroll_device(&self.store).await;
+                self.store.revoke_device(&device_id, now).await.unwrap();
+                Some(token)
+            }
+            MfaEnrolmentToken => {
+                let token =
+                    format!("{}{}", waypoint_server::auth::MFA_ENROLMENT_TOKEN_PREFIX, uuid::Uuid::now_v7().simple());
+                let hash = waypoint_server::auth::token_hash(&token);
+                self.store
+                    .add_mfa_enrolment(&hash, "enrolling.user", now + chrono::Duration::minutes(5))
+                    .await
+                    .unwrap();
+                Some(token)
+            }
+            // Made by the caller of this: a device of its own per cell.
+            Device | DeviceWithOfficer | DeviceWithForeignOfficer => None,
+            Officer => Some(self.session("officer.kim", Role::Officer, now).await),
+            Supervisor => Some(self.session("sgt.reyes", Role::Supervisor, now).await),
+            Admin => Some(self.session("admin.ng", Role::Admin, now).await),
+        };
+        bearer
+    }
+}
+
 async fn every_route_answers_every_caller_as_the_matrix_says(backend: Backend) {
     let t = TestStore::new(backend).await;
     add_user(&t.store, "officer.kim", Role::Officer, "officer passphrase").await;
     add_user(&t.store, "sgt.reyes", Role::Supervisor, "supervisor passphrase").await;
     add_user(&t.store, "admin.ng", Role::Admin, "admin passphrase").await;
-    let (device_id, device_token) = enroll_device(&t.store).await;
+    add_user(&t.store, "target.user", Role::Officer, "target passphrase").await;
+    add_user(&t.store, "disabled.user", Role::Admin, "disabled passphrase").await;
+    add_user_without_mfa(&t.store, "enrolling.user", Role::Supervisor, "enrolling passphrase").await;
+    t.store.set_user_enabled("disabled.user", false).await.unwrap();
     let (other_device_id, _) = enroll_device(&t.store).await;
-    let server = TestServer::start(t.store.clone(), Settings::default()).await;
+    let minter = Minter { store: t.store.clone(), other_device_id };
+    let mut settings = Settings::default();
+    // The matrix signs in and enrols far more often than a person: no 429 in its way.
+    settings.sign_in_rate.burst = 100_000;
+    let server = TestServer::start(t.store.clone(), settings).await;
     let client = http_client();
-    let officer = login(&client, &server, "officer.kim", "officer passphrase").await;
-    let supervisor = login(&client, &server, "sgt.reyes", "supervisor passphrase").await;
-    let admin = login(&client, &server, "admin.ng", "admin passphrase").await;
-    let expired = "wps_expired-session-of-the-supervisor";
-    t.store
-        .add_session(
-            &waypoint_server::auth::token_hash(expired),
-            waypoint_server::store::SessionRecord {
-                username: "sgt.reyes".into(),
-                role: Role::Supervisor,
-                expires_at: chrono::Utc::now() - chrono::Duration::minutes(1),
-            },
-        )
-        .await
-        .unwrap();
-
-    let token_of = |caller: CallerKind| -> Option<String> {
-        match caller {
-            CallerKind::Nobody => None,
-            CallerKind::Garbage => Some("not a credential".into()),
-            CallerKind::UnknownDeviceToken => Some(format!("wpd_{}", "0".repeat(64))),
-            CallerKind::UnknownSession => Some(format!("wps_{}", "0".repeat(64))),
-            CallerKind::ExpiredSession => Some(expired.into()),
-            CallerKind::Device | CallerKind::DeviceWithOfficer | CallerKind::DeviceWithForeignOfficer => {
-                Some(device_token.clone())
-            }
-            CallerKind::Officer => Some(officer.clone()),
-            CallerKind::Supervisor => Some(supervisor.clone()),
-            CallerKind::Admin => Some(admin.clone()),
-        }
-    };
 
     let routes = waypoint_server::api::route_table();
     let mut unlisted = Vec::new();
@@ -168,18 +244,32 @@ async fn every_route_answers_every_caller_as_the_matrix_says(backend: Backend) {
             continue;
         };
         for &caller in CALLERS {
+            let mut bearer = minter.bearer(caller).await;
+            // Device cells: a device of its own each time (a rotation or sign-out cell ends what
+            // it used); the officer credential is for that device, or for another one.
+            let mut officer = None;
+            if matches!(
+                caller,
+                CallerKind::Device | CallerKind::DeviceWithOfficer | CallerKind::DeviceWithForeignOfficer
+            ) {
+                let (device_id, token) = enroll_device(&t.store).await;
+                bearer = Some(token);
+                officer = match caller {
+                    CallerKind::DeviceWithOfficer => {
+                        Some(officer_credential(&t.store, "officer.kim", &device_id).await)
+                    }
+                    CallerKind::DeviceWithForeignOfficer => {
+                        Some(officer_credential(&t.store, "officer.kim", &minter.other_device_id).await)
+                    }
+                    _ => None,
+                };
+            }
             let mut request = client.request(method.clone(), server.url(&concrete(path)));
-            if let Some(token) = token_of(caller) {
+            if let Some(token) = bearer {
                 request = request.bearer_auth(token);
             }
-            // A fresh officer credential each time: a sign-out cell revokes the one it used.
-            let officer_on = match caller {
-                CallerKind::DeviceWithOfficer => Some(&device_id),
-                CallerKind::DeviceWithForeignOfficer => Some(&other_device_id),
-                _ => None,
-            };
-            if let Some(on) = officer_on {
-                request = request.header(OFFICER, officer_credential(&t.store, "officer.kim", on).await);
+            if let Some(officer) = officer {
+                request = request.header(OFFICER, officer);
             }
             if *method != reqwest::Method::GET {
                 request = request.json(&serde_json::json!({}));

@@ -12,7 +12,7 @@ use waypoint_protocol::Role;
 use waypoint_server::store::Pusher;
 use waypoint_server::validation::check_records;
 
-on_both_stores!(admin_commands_work_end_to_end, serve_listens_and_answers);
+on_both_stores!(admin_commands_work_end_to_end, serve_listens_and_answers, user_and_device_administration);
 
 /// The `--database` value that reaches this test's store.
 fn database_arg(t: &TestStore) -> String {
@@ -221,4 +221,60 @@ async fn serve_listens_and_answers(backend: Backend) {
     child.wait().unwrap();
     let expected = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
     assert_eq!(health["store"], expected);
+}
+
+/// `user list|disable|enable|reset-password|reset-mfa|unlock` and `device list|revoke`.
+async fn user_and_device_administration(backend: Backend) {
+    let t = TestStore::new(backend).await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path();
+    add_user(&t.store, "sgt.reyes", Role::Supervisor, "a long passphrase").await;
+    add_user(&t.store, "officer.kim", Role::Officer, "a long passphrase").await;
+    let now = chrono::Utc::now();
+    for _ in 0..5 {
+        t.store.record_failed_sign_in("officer.kim", now, 5, now + chrono::Duration::minutes(30)).await.unwrap();
+    }
+    let (device_id, _) = enroll_device(&t.store).await;
+    let account = |username: &'static str| {
+        let store = t.store.clone();
+        async move { store.user_account(username).await.unwrap().unwrap() }
+    };
+
+    let list = ok(cli(&t, data_dir, &["user", "list"], ""));
+    let kim = list.lines().find(|l| l.starts_with("officer.kim\t")).unwrap_or_else(|| panic!("{list}"));
+    assert!(kim.contains("\tofficer\tyes\tuntil ") && kim.contains("\tnone\t"), "{kim}");
+    let reyes = list.lines().find(|l| l.starts_with("sgt.reyes\t")).unwrap();
+    assert!(reyes.contains("\tsupervisor\tyes\tno\tenrolled\t"), "{reyes}");
+
+    ok(cli(&t, data_dir, &["user", "unlock", "officer.kim"], ""));
+    assert!(!account("officer.kim").await.is_locked(chrono::Utc::now()));
+    ok(cli(&t, data_dir, &["user", "disable", "officer.kim"], ""));
+    assert!(!account("officer.kim").await.enabled);
+    ok(cli(&t, data_dir, &["user", "enable", "officer.kim"], ""));
+    assert!(account("officer.kim").await.enabled);
+    ok(cli(&t, data_dir, &["user", "reset-password", "officer.kim", "--password-stdin"], "a new long passphrase\n"));
+    assert!(waypoint_server::auth::verify_password(
+        "a new long passphrase",
+        &account("officer.kim").await.password_hash
+    ));
+    assert!(!cli(&t, data_dir, &["user", "reset-password", "officer.kim", "--password-stdin"], "short\n")
+        .status
+        .success());
+    ok(cli(&t, data_dir, &["user", "reset-mfa", "sgt.reyes"], ""));
+    assert_eq!(account("sgt.reyes").await.totp_secret, None);
+    for command in ["disable", "enable", "unlock", "reset-mfa"] {
+        let missing = cli(&t, data_dir, &["user", command, "nobody"], "");
+        assert!(!missing.status.success(), "{command} of an unknown user");
+        assert!(String::from_utf8_lossy(&missing.stderr).contains("nobody"), "{missing:?}");
+    }
+
+    let devices = ok(cli(&t, data_dir, &["device", "list"], ""));
+    let row = devices.lines().find(|l| l.starts_with(&device_id)).unwrap_or_else(|| panic!("{devices}"));
+    assert!(row.ends_with("\t-"), "not revoked: {row}");
+    ok(cli(&t, data_dir, &["device", "revoke", &device_id], ""));
+    let devices = ok(cli(&t, data_dir, &["device", "list"], ""));
+    let row = devices.lines().find(|l| l.starts_with(&device_id)).unwrap();
+    assert!(!row.ends_with("\t-"), "revoked: {row}");
+    assert!(t.store.devices().await.unwrap()[0].revoked_at.is_some());
+    assert!(!cli(&t, data_dir, &["device", "revoke", "no-such-device"], "").status.success());
 }

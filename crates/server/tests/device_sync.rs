@@ -162,7 +162,9 @@ fn add_the_officer(agency: &Agency) {
 }
 
 fn sign_in(device: &Waypoint) -> SyncStatus {
-    device.officer_login(OfficerLogin { username: OFFICER.into(), password: OFFICER_PASSWORD.into() }).unwrap()
+    device
+        .officer_login(OfficerLogin { username: OFFICER.into(), password: OFFICER_PASSWORD.into(), totp: None })
+        .unwrap()
 }
 
 /// Enrols the device and signs its officer in (added to the server first): pushes need both.
@@ -331,20 +333,29 @@ fn officer_login_names_the_password_field_or_signs_in() {
     let device = device(dir.path());
 
     let before = device
-        .officer_login(OfficerLogin { username: "ofc.diaz".into(), password: "correct horse battery".into() })
+        .officer_login(OfficerLogin {
+            username: "ofc.diaz".into(),
+            password: "correct horse battery".into(),
+            totp: None,
+        })
         .unwrap_err();
     assert!(matches!(before, Error::InvalidState(_)), "sign-in needs an enrolled device: {before:?}");
 
     enroll(&device, &agency);
-    let error =
-        device.officer_login(OfficerLogin { username: "ofc.diaz".into(), password: "wrong horse".into() }).unwrap_err();
+    let error = device
+        .officer_login(OfficerLogin { username: "ofc.diaz".into(), password: "wrong horse".into(), totp: None })
+        .unwrap_err();
     assert_eq!(field_of(&error).as_deref(), Some("password"), "{error}");
     let status = device.sync_status().unwrap();
     assert_eq!((status.signed_in_as, status.role), (None, None));
 
     assert!(status.needs_sign_in, "no officer credential yet");
     let status = device
-        .officer_login(OfficerLogin { username: " ofc.diaz ".into(), password: "correct horse battery".into() })
+        .officer_login(OfficerLogin {
+            username: " ofc.diaz ".into(),
+            password: "correct horse battery".into(),
+            totp: None,
+        })
         .unwrap();
     assert_eq!(status.signed_in_as.as_deref(), Some("ofc.diaz"), "{status:?}");
     assert_eq!(status.role.as_deref(), Some("officer"));
@@ -360,6 +371,52 @@ fn officer_login_names_the_password_field_or_signs_in() {
     let live: Vec<_> = credentials.iter().map(|c| c.revoked_at.is_none()).collect();
     assert_eq!(live, [false, true], "{credentials:?}");
     assert!(device.recent_audit(20).unwrap().iter().any(|e| e.action == "login" && e.outcome.starts_with("ok")));
+}
+
+/// A user enrolled in MFA: the password alone makes the code field appear (a `totp` field
+/// error); with the code the officer is signed in.
+#[test]
+fn a_sign_in_that_needs_a_code_names_the_totp_field() {
+    let agency = Agency::start();
+    agency.rt.block_on(async {
+        // Known to the server by the officer id this device was set up for.
+        add_officer(agency.store(), "sgt.reyes", "badge-1207", Role::Supervisor, "correct horse battery").await;
+        agency.store().set_totp("sgt.reyes", &test_totp_secret("sgt.reyes"), &[]).await.unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    enroll(&device, &agency);
+    let login = |totp: Option<String>| {
+        device.officer_login(OfficerLogin {
+            username: "sgt.reyes".into(),
+            password: "correct horse battery".into(),
+            totp,
+        })
+    };
+    let error = login(None).unwrap_err();
+    assert_eq!(field_of(&error).as_deref(), Some("totp"), "{error}");
+    let error = login(Some("  ".into())).unwrap_err();
+    assert_eq!(field_of(&error).as_deref(), Some("totp"), "a blank code is no code: {error}");
+    let status = login(Some(test_totp_code("sgt.reyes"))).unwrap();
+    assert_eq!(status.signed_in_as.as_deref(), Some("sgt.reyes"), "{status:?}");
+}
+
+/// A device the agency revoked is told so on its next round, and its sync status says it.
+#[test]
+fn a_revoked_device_says_so_in_its_sync_status() {
+    let agency = Agency::start();
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    let status = enroll(&device, &agency);
+    round(&device);
+    let device_id = status.device_id.unwrap();
+    agency.rt.block_on(agency.store().revoke_device(&device_id, Utc::now())).unwrap();
+    match device.sync_round() {
+        RoundOutcome::Failed(waypoint_core::sync::TransportError::DeviceRevoked(_)) => {}
+        other => panic!("expected the revocation, got {other:?}"),
+    }
+    let status = device.sync_status().unwrap();
+    assert!(status.last_error.as_deref().unwrap().contains("revoked by the agency"), "{status:?}");
 }
 
 #[test]
@@ -595,7 +652,7 @@ fn directory_changes_from_the_server_reach_the_device_directory() {
     let token = agency.rt.block_on(async {
         let login: waypoint_protocol::LoginResponse = client
             .post(format!("{}/v1/login", agency.url()))
-            .json(&serde_json::json!({"username": "sgt.reyes", "password": "another passphrase"}))
+            .json(&serde_json::json!({"username": "sgt.reyes", "password": "another passphrase", "totp": test_totp_code("sgt.reyes")}))
             .send()
             .await
             .unwrap()
@@ -795,8 +852,9 @@ fn sign_in_is_refused_when_the_server_knows_the_officer_by_another_id() {
     let dir = tempfile::tempdir().unwrap();
     let device = device(dir.path());
     enroll(&device, &agency);
-    let error =
-        device.officer_login(OfficerLogin { username: OFFICER.into(), password: OFFICER_PASSWORD.into() }).unwrap_err();
+    let error = device
+        .officer_login(OfficerLogin { username: OFFICER.into(), password: OFFICER_PASSWORD.into(), totp: None })
+        .unwrap_err();
     assert_eq!(field_of(&error).as_deref(), Some("username"), "{error}");
     let message = error.to_string();
     assert!(message.contains("badge-7021") && message.contains("badge-1207"), "names both ids: {message}");

@@ -66,7 +66,7 @@ async fn login_checks_the_password(backend: Backend) {
             .unwrap();
         assert_eq!(reply.status(), StatusCode::UNAUTHORIZED, "{username}");
         let error: ErrorBody = reply.json().await.unwrap();
-        assert_eq!(error.message, "wrong username or password", "the same answer either way");
+        assert_eq!(error.message, waypoint_server::sign_in::SIGN_IN_FAILED, "the same answer either way");
     }
     let reply = client
         .post(server.url("/v1/login"))

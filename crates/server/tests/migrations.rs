@@ -110,7 +110,7 @@ async fn fill(t: &TestStore) -> Filled {
         )
         .await;
     } else {
-        add_user(&t.store, "sgt.reyes", Role::Supervisor, "correct horse battery").await;
+        add_user_without_mfa(&t.store, "sgt.reyes", Role::Supervisor, "correct horse battery").await;
     }
     let session = SessionRecord { username: "sgt.reyes".into(), role: Role::Supervisor, expires_at: far_future() };
     t.store.add_session("session-hash", session).await.unwrap();
@@ -162,6 +162,12 @@ async fn check_intact(t: &TestStore, filled: &Filled) {
     assert_eq!(user.officer_id, "sgt.reyes", "a user from before officer ids has their username as it");
     assert!(waypoint_server::auth::verify_password("correct horse battery", &user.password_hash));
     assert_eq!(t.store.session("session-hash").await.unwrap().expect("session kept").username, "sgt.reyes");
+    // Accounts made before MFA and lockout: enabled, unlocked, not enrolled, devices not revoked.
+    let account = t.store.user_account("sgt.reyes").await.unwrap().unwrap();
+    assert!(account.enabled && account.failed_sign_ins == 0 && account.locked_until.is_none());
+    assert_eq!(account.totp_secret, None);
+    assert_eq!(t.store.session_state("session-hash").await.unwrap().unwrap().username, "sgt.reyes");
+    assert_eq!(t.store.device_credential(&filled.device_token_hash).await.unwrap().unwrap().revoked_at, None);
     assert_eq!(t.store.device_for_token(&filled.device_token_hash).await.unwrap().as_deref(), Some(&*filled.device));
     assert_eq!(t.store.device_seq(&filled.device).await.unwrap(), Some(3));
     assert!(

@@ -65,8 +65,11 @@ async fn a_device_syncs_offline_work_and_receives_reviews(backend: Backend) {
         let enrolled = http::enroll(&online, &code, Some(&own_id)).unwrap();
         assert_eq!(enrolled.device_id, own_id, "enrolled under the id its reports carry");
         // The officer signs in on the device: their credential on it is what pushes carry.
-        let credentials =
-            waypoint_protocol::LoginRequest { username: "ofc.diaz".into(), password: "a long passphrase".into() };
+        let credentials = waypoint_protocol::LoginRequest {
+            username: "ofc.diaz".into(),
+            password: "a long passphrase".into(),
+            totp: None,
+        };
         let signed_in = http::login(&online, Some(&enrolled.device_token), &credentials).unwrap();
         assert_eq!(signed_in.officer_id, "badge-1207");
         let officer_token = signed_in.officer_token.expect("an officer credential");
@@ -125,7 +128,7 @@ async fn a_device_syncs_offline_work_and_receives_reviews(backend: Backend) {
     let base = format!("https://localhost:{}", server.addr.port());
     let login: waypoint_protocol::LoginResponse = client
         .post(format!("{base}/v1/login"))
-        .json(&serde_json::json!({"username": "sgt.reyes", "password": "another passphrase"}))
+        .json(&serde_json::json!({"username": "sgt.reyes", "password": "another passphrase", "totp": test_totp_code("sgt.reyes")}))
         .send()
         .await
         .unwrap()

@@ -35,6 +35,10 @@ pub struct EnrollDevice {
 pub struct OfficerLogin {
     pub username: String,
     pub password: String,
+    /// The authenticator app's code (or a recovery code), once the server asked for one.
+    #[serde(default)]
+    #[ts(optional)]
+    pub totp: Option<String>,
 }
 
 /// Checks the typed server address: https, or http to this machine only.
@@ -165,9 +169,12 @@ impl Waypoint {
             return Err(Error::validation("password", "Enter your password."));
         }
         let config = settings.http_config();
-        let request = LoginRequest { username: username.clone(), password: login.password };
+        let totp = login.totp.map(|code| code.trim().to_string()).filter(|code| !code.is_empty());
+        let request = LoginRequest { username: username.clone(), password: login.password, totp };
         let response = off_runtime(|| http::login(&config, Some(&settings.device_token), &request)).map_err(
             |error| match error {
+                // The password was right: the form shows a code field (`totp`) and sends it again.
+                TransportError::MfaRequired(message) => Error::validation("totp", message),
                 TransportError::Unauthorized(message) => Error::validation("password", message),
                 // Not about what was typed: shown above the form, not beside a field.
                 other => Error::InvalidState(format!("Cannot sign in now: {other}")),

@@ -126,11 +126,18 @@ fn read_reply<T: DeserializeOwned>(response: Response, counters: &mut WireCounte
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| TransportError::Server(format!("unreadable reply: {e}")));
     }
-    let (kind, message) = serde_json::from_slice::<ErrorBody>(&body)
-        .map(|e| (e.error, e.message))
-        .unwrap_or_else(|_| (String::new(), String::from_utf8_lossy(&body).chars().take(200).collect()));
+    let error = serde_json::from_slice::<ErrorBody>(&body).ok();
+    let kind = error.as_ref().map(|e| e.error.clone()).unwrap_or_default();
+    let message =
+        error.map(|e| e.message).unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
     Err(match status {
         StatusCode::UNAUTHORIZED if kind == SIGN_IN_REQUIRED => TransportError::SignInRequired(message),
+        StatusCode::UNAUTHORIZED if kind == waypoint_protocol::ERROR_DEVICE_REVOKED => {
+            TransportError::DeviceRevoked(message)
+        }
+        StatusCode::UNAUTHORIZED if kind == waypoint_protocol::ERROR_MFA_REQUIRED => {
+            TransportError::MfaRequired(message)
+        }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => TransportError::Unauthorized(message),
         StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
             TransportError::RetryAfter(retry_after.unwrap_or(DEFAULT_RETRY_AFTER))
@@ -221,7 +228,14 @@ pub fn login(
     if let Some(device_token) = device_token {
         builder = builder.header(AUTHORIZATION, format!("Bearer {device_token}"));
     }
-    read_reply(builder.send().map_err(unreachable)?, &mut WireCounters::default())
+    let response = builder.send().map_err(unreachable)?;
+    if response.status() == StatusCode::ACCEPTED {
+        // MFA enrolment required: done on the agency's console, not on a device (yet).
+        return Err(TransportError::Server(
+            "this account must set up an authenticator app first: ask an admin how to enrol it".into(),
+        ));
+    }
+    read_reply(response, &mut WireCounters::default())
 }
 
 /// Signs the officer out on this device: the server revokes their credential on it.

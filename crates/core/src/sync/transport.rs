@@ -17,6 +17,10 @@ pub enum TransportError {
     /// The device is fine but no officer is signed in on it (or their credential was revoked):
     /// pushes wait for a sign-in.
     SignInRequired(String),
+    /// The agency revoked this device (`device_revoked`): it can no longer sync.
+    DeviceRevoked(String),
+    /// The password was right; the server wants the user's TOTP code too (`mfa_required`).
+    MfaRequired(String),
     /// Anything else the server said.
     Server(String),
 }
@@ -28,6 +32,8 @@ impl std::fmt::Display for TransportError {
             TransportError::RetryAfter(wait) => write!(f, "server busy: retry after {} s", wait.as_secs()),
             TransportError::Unauthorized(why) => write!(f, "not authorized: {why}"),
             TransportError::SignInRequired(why) => write!(f, "sign in to sync: {why}"),
+            TransportError::DeviceRevoked(why) => write!(f, "device revoked: {why}"),
+            TransportError::MfaRequired(why) => write!(f, "code needed: {why}"),
             TransportError::Server(why) => write!(f, "server error: {why}"),
         }
     }

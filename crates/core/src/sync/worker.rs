@@ -143,6 +143,9 @@ impl Waypoint {
                         format!("The server no longer accepts this device ({why}): enrol it again.")
                     }
                     TransportError::SignInRequired(why) => format!("Sign in to sync ({why})."),
+                    TransportError::DeviceRevoked(_) => {
+                        "This device was revoked by the agency: it can no longer sync. Ask an admin.".to_string()
+                    }
                     other => other.to_string(),
                 });
                 if matches!(error, TransportError::SignInRequired(_)) {
@@ -230,7 +233,7 @@ pub fn next_wait(outcome: &RoundOutcome, backoff: &mut dyn Iterator<Item = Durat
         // The server said how long: never sooner, and still backing off beyond it.
         RoundOutcome::Failed(TransportError::RetryAfter(wait)) => (*wait).max(backoff.next().unwrap_or(BACKOFF_MAX)),
         // A refused credential will not fix itself quickly: try rarely, the status says why.
-        RoundOutcome::Failed(TransportError::Unauthorized(_)) => SYNC_PERIOD * 5,
+        RoundOutcome::Failed(TransportError::Unauthorized(_) | TransportError::DeviceRevoked(_)) => SYNC_PERIOD * 5,
         // The next round pulls without pushing until the officer signs in (which syncs at once).
         RoundOutcome::Failed(TransportError::SignInRequired(_)) => SYNC_PERIOD,
         RoundOutcome::Failed(_) => backoff.next().unwrap_or(BACKOFF_MAX),

@@ -22,6 +22,7 @@ pub const SQLITE: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../../migrations/sqlite/0001_init.sql") },
     Migration { version: 2, name: "identity", sql: include_str!("../../migrations/sqlite/0002_identity.sql") },
     Migration { version: 3, name: "review", sql: include_str!("../../migrations/sqlite/0003_review.sql") },
+    Migration { version: 4, name: "accounts", sql: include_str!("../../migrations/sqlite/0004_accounts.sql") },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -30,6 +31,7 @@ pub const POSTGRES: &[Migration] = &[
     Migration { version: 3, name: "lz4_bodies", sql: include_str!("../../migrations/postgres/0003_lz4_bodies.sql") },
     Migration { version: 4, name: "identity", sql: include_str!("../../migrations/postgres/0004_identity.sql") },
     Migration { version: 5, name: "review", sql: include_str!("../../migrations/postgres/0005_review.sql") },
+    Migration { version: 6, name: "accounts", sql: include_str!("../../migrations/postgres/0006_accounts.sql") },
 ];
 
 /// The highest version in `migrations`: the schema this server writes.
@@ -66,12 +68,8 @@ mod tests {
         assert_eq!(next(POSTGRES, 0, u32::MAX).unwrap().map(|m| m.version), Some(1));
         assert_eq!(next(POSTGRES, 1, u32::MAX).unwrap().map(|m| m.version), Some(2));
         assert!(next(POSTGRES, 1, 1).unwrap().is_none());
-        let known = newest(POSTGRES);
-        assert!(next(POSTGRES, known, u32::MAX).unwrap().is_none());
-        let newer = next(POSTGRES, known + 1, u32::MAX).unwrap_err();
-        assert!(
-            matches!(newer, StoreError::NewerSchema { found, known: k } if found == known + 1 && k == known),
-            "{newer}"
-        );
+        assert!(next(POSTGRES, newest(POSTGRES), u32::MAX).unwrap().is_none());
+        let newer = next(POSTGRES, newest(POSTGRES) + 1, u32::MAX).unwrap_err();
+        assert!(matches!(newer, StoreError::NewerSchema { found, known } if found == known + 1), "{newer}");
     }
 }

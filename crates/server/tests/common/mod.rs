@@ -183,8 +183,16 @@ pub async fn enroll_device_as(store: &SharedStore, device_id: &str) -> String {
     token
 }
 
-/// Adds a user whose officer id is their username.
+/// Adds a user whose officer id is their username. Supervisors and admins must use MFA: they are
+/// enrolled with [`test_totp_secret`] (no recovery codes), and [`login`] sends its current code.
 pub async fn add_user(store: &SharedStore, username: &str, role: Role, password: &str) {
+    add_officer(store, username, username, role, password).await;
+    if role != Role::Officer {
+        store.set_totp(username, &test_totp_secret(username), &[]).await.unwrap();
+    }
+}
+
+pub async fn add_user_without_mfa(store: &SharedStore, username: &str, role: Role, password: &str) {
     add_officer(store, username, username, role, password).await
 }
 
@@ -192,6 +200,18 @@ pub async fn add_officer(store: &SharedStore, username: &str, officer_id: &str, 
     let password_hash = waypoint_server::auth::hash_password(password).unwrap();
     let user = UserRecord { username: username.into(), officer_id: officer_id.into(), role, password_hash };
     store.add_user(user).await.unwrap();
+}
+
+/// The TOTP secret [`add_user`] enrolls a test user with (fixed per username).
+pub fn test_totp_secret(username: &str) -> String {
+    use sha2::Digest;
+    let bytes = sha2::Sha256::digest(format!("waypoint test totp {username}").as_bytes());
+    totp_rs::Secret::from(bytes[..20].to_vec()).to_base32()
+}
+
+/// The code an authenticator app enrolled by [`add_user`] shows now.
+pub fn test_totp_code(username: &str) -> String {
+    waypoint_server::mfa::current_code(&test_totp_secret(username))
 }
 
 /// A server on 127.0.0.1 (random port, plain HTTP) that stops when dropped.
@@ -258,11 +278,11 @@ pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder().build().unwrap()
 }
 
-/// Logs in over HTTP; returns the session token.
+/// Logs in over HTTP (with the user's current [`test_totp_code`]); returns the session token.
 pub async fn login(client: &reqwest::Client, server: &TestServer, username: &str, password: &str) -> String {
     let reply = client
         .post(server.url("/v1/login"))
-        .json(&serde_json::json!({"username": username, "password": password}))
+        .json(&serde_json::json!({"username": username, "password": password, "totp": test_totp_code(username)}))
         .send()
         .await
         .unwrap();

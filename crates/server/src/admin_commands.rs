@@ -1,0 +1,74 @@
+//! The `user` (besides `add`) and `device list` commands of the admin CLI.
+
+use chrono::{SecondsFormat, Utc};
+use waypoint_server::admin_api::{DeviceInfo, UserInfo};
+use waypoint_server::auth;
+use waypoint_server::store::SharedStore;
+
+use crate::{read_password, UserCommand};
+
+fn when(time: Option<chrono::DateTime<Utc>>) -> String {
+    time.map_or_else(|| "-".to_string(), |t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+pub async fn run_user(store: &SharedStore, command: &UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add { .. } => unreachable!("handled in main"),
+        UserCommand::List => {
+            let now = Utc::now();
+            println!("username\trole\tenabled\tlocked\tmfa\tlast_sign_in");
+            for account in store.user_accounts().await? {
+                let user = UserInfo::of(&account, now);
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    user.username,
+                    user.role.as_str(),
+                    if user.enabled { "yes" } else { "no" },
+                    user.locked_until.map_or_else(|| "no".to_string(), |t| format!("until {}", when(Some(t)))),
+                    if user.mfa_enrolled { "enrolled" } else { "none" },
+                    when(user.last_sign_in_at),
+                );
+            }
+        }
+        UserCommand::Disable { username } => {
+            store.set_user_enabled(username, false).await?;
+            store.revoke_officer_credentials(Some(username), None).await?;
+            println!("disabled {username}; their sessions and device sign-ins ended");
+        }
+        UserCommand::Enable { username } => {
+            store.set_user_enabled(username, true).await?;
+            println!("enabled {username}");
+        }
+        UserCommand::ResetPassword { username, password_stdin } => {
+            anyhow::ensure!(store.user_account(username).await?.is_some(), "no user {username}");
+            let password = read_password(*password_stdin)?;
+            let hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+            store.set_password_hash(username, &hash).await?;
+            println!("new password set for {username}; their sessions ended");
+        }
+        UserCommand::ResetMfa { username } => {
+            store.reset_mfa(username).await?;
+            println!("MFA reset for {username}: they enrol again at their next sign-in");
+        }
+        UserCommand::Unlock { username } => {
+            store.unlock_user(username).await?;
+            println!("unlocked {username}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn list_devices(store: &SharedStore) -> anyhow::Result<()> {
+    println!("device_id\tenrolled\tlast_seen\trevoked");
+    for device in store.devices().await? {
+        let device = DeviceInfo::from(device);
+        println!(
+            "{}\t{}\t{}\t{}",
+            device.device_id,
+            when(Some(device.enrolled_at)),
+            when(device.last_seen_at),
+            when(device.revoked_at)
+        );
+    }
+    Ok(())
+}
