@@ -15,6 +15,7 @@ use waypoint_protocol::{
     ReviewRequest, Role,
 };
 
+use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::store::{Audience, NewChange, SessionRecord};
@@ -29,6 +30,7 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/login", post(login)),
         (Method::POST, "/v1/sync/push", post(push)),
         (Method::GET, "/v1/sync/pull", get(pull)),
+        (Method::POST, "/v1/sync/audit", post(crate::audit_api::push_audit)),
         (Method::POST, "/v1/reviews", post(review)),
         (Method::POST, "/v1/directory/capacity", post(capacity)),
         (Method::GET, "/v1/directory/snapshot", get(crate::snapshot::directory_snapshot)),
@@ -61,6 +63,7 @@ pub async fn health(State(state): State<AppState>) -> ApiJson<Health> {
 ))]
 pub async fn enroll(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(request): ApiJson<EnrollRequest>,
 ) -> Result<ApiJson<EnrollResponse>, ApiError> {
     let device_id = Uuid::now_v7().to_string();
@@ -74,9 +77,24 @@ pub async fn enroll(
             &auth::token_hash(&device_token),
         )
         .await?;
+    // The code is checked and used up in one transaction with the device's registration, so the
+    // event follows it. If that write fails the reply is 500 and the device token, known only to
+    // this reply, is never delivered: the registered device can never authenticate.
     if !redeemed {
+        audit::record(
+            &state.store,
+            AuditEvent::new("anonymous", action::DEVICE_ENROLLED, outcome::FAILED)
+                .from(client)
+                .detail("enrollment code unknown, already used or expired"),
+        )
+        .await?;
         return Err(ApiError::unauthorized("enrollment code unknown, already used or expired"));
     }
+    audit::record(
+        &state.store,
+        AuditEvent::new(device_id.clone(), action::DEVICE_ENROLLED, outcome::OK).from(client).target(device_id.clone()),
+    )
+    .await?;
     tracing::info!(device_id, "device enrolled");
     Ok(ApiJson(EnrollResponse { device_id, device_token }))
 }
@@ -92,6 +110,7 @@ pub async fn enroll(
 ))]
 pub async fn login(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<ApiJson<LoginResponse>, ApiError> {
     let user = state.store.user(&request.username).await?;
@@ -101,18 +120,24 @@ pub async fn login(
     let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
+    // The name as typed is the target either way; the trail is for the agency, the reply stays
+    // silent about whether the user exists.
+    let event = AuditEvent::new(request.username.clone(), action::SIGN_IN, outcome::OK)
+        .from(client)
+        .target(format!("user {}", request.username));
+    let known = user.is_some();
     let user = match user {
         Some(user) if matches => user,
-        _ => return Err(ApiError::unauthorized("wrong username or password")),
+        _ => {
+            let reason = if known { "wrong password" } else { "no such user" };
+            audit::record(&state.store, event.with_outcome(outcome::FAILED, reason)).await?;
+            return Err(ApiError::unauthorized("wrong username or password"));
+        }
     };
     let token = auth::new_session_token();
     let expires_at = Utc::now() + state.settings.session_ttl;
-    state
-        .store
-        .add_session(
-            &auth::token_hash(&token),
-            SessionRecord { username: user.username.clone(), role: user.role, expires_at },
-        )
+    let session = SessionRecord { username: user.username.clone(), role: user.role, expires_at };
+    audit::recorded(&state.store, event.detail(user.role.as_str()), state.store.add_session(&auth::token_hash(&token), session))
         .await?;
     Ok(ApiJson(LoginResponse {
         session_token: token,
@@ -186,6 +211,7 @@ pub async fn pull(
 pub async fn review(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientAddr,
     ApiJson(request): ApiJson<ReviewRequest>,
 ) -> Result<ApiJson<FeedPosition>, ApiError> {
     let reviewer = caller.user_with(&[Role::Supervisor, Role::Admin])?;
@@ -198,6 +224,11 @@ pub async fn review(
         .version_owner(request.encounter_id, request.version)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("encounter {} v{}", request.encounter_id, request.version)))?;
+    let decision = serde_json::to_value(&request.decision).ok().and_then(|v| v.as_str().map(str::to_string));
+    let event = AuditEvent::new(reviewer, action::REVIEW_DECISION, outcome::OK)
+        .from(client)
+        .target(format!("encounter {} v{}", request.encounter_id, request.version))
+        .detail(decision.unwrap_or_default());
     let body = ReviewResultBody {
         version: request.version,
         decision: request.decision,
@@ -211,7 +242,7 @@ pub async fn review(
         key: request.encounter_id.to_string(),
         body: serde_json::to_value(body).map_err(|e| ApiError::internal(e.to_string()))?,
     };
-    let seq = state.store.append_changes(vec![change]).await?;
+    let seq = audit::recorded(&state.store, event, state.store.append_changes(vec![change])).await?;
     Ok(ApiJson(FeedPosition { seq }))
 }
 
@@ -227,9 +258,10 @@ pub async fn review(
 pub async fn capacity(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientAddr,
     ApiJson(update): ApiJson<CapacityUpdate>,
 ) -> Result<ApiJson<FeedPosition>, ApiError> {
-    caller.user_with(&[Role::Supervisor, Role::Admin])?;
+    let user = caller.user_with(&[Role::Supervisor, Role::Admin])?;
     if update.available < 0 || update.maximum.is_some_and(|m| m < update.available) {
         return Err(ApiError::invalid("available must be between 0 and maximum"));
     }
@@ -242,7 +274,11 @@ pub async fn capacity(
         key: update.service_id.clone(),
         body: serde_json::to_value(&update).map_err(|e| ApiError::internal(e.to_string()))?,
     };
-    let seq = state.store.append_changes(vec![change]).await?;
+    let event = AuditEvent::new(user, action::CAPACITY_UPDATE, outcome::OK)
+        .from(client)
+        .target(format!("service {}", update.service_id))
+        .detail(format!("available {} of {:?}", update.available, update.maximum));
+    let seq = audit::recorded(&state.store, event, state.store.append_changes(vec![change])).await?;
     Ok(ApiJson(FeedPosition { seq }))
 }
 
@@ -254,9 +290,12 @@ pub async fn capacity(
 pub async fn create_enrollment(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientAddr,
 ) -> Result<ApiJson<EnrollmentCode>, ApiError> {
-    caller.user_with(&[Role::Admin])?;
-    let code = auth::create_enrollment(&state.store).await?;
+    let admin = caller.user_with(&[Role::Admin])?;
+    // The code itself is a credential: it is not in the trail.
+    let event = AuditEvent::new(admin, action::ENROLLMENT_CODE_ISSUED, outcome::OK).from(client);
+    let code = audit::recorded(&state.store, event, auth::create_enrollment(&state.store)).await?;
     let expires_at = Utc::now() + chrono::Duration::hours(auth::ENROLLMENT_TTL_HOURS);
     Ok(ApiJson(EnrollmentCode { code, expires_at: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true) }))
 }

@@ -7,12 +7,17 @@
 //! - [`directory_feed`], [`export`]: what the admin CLI (`src/main.rs`) does besides serving.
 
 pub mod api;
+pub mod audit;
+pub mod audit_api;
 pub mod auth;
+pub mod database_key;
 pub mod directory_feed;
 pub mod error;
 pub mod export;
 pub mod openapi;
 pub mod postgres_store;
+pub mod postgres_tls;
+pub mod private_files;
 pub mod snapshot;
 pub mod sqlite_store;
 pub mod store;
@@ -114,7 +119,8 @@ pub async fn serve(
     handle: axum_server::Handle,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
-    let service = app.into_make_service();
+    // Connect info: handlers learn the client's address for the audit trail (crate::audit::ClientAddr).
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     match tls {
         Some(config) => axum_server::from_tcp_rustls(listener, config).handle(handle).serve(service).await,
         None => axum_server::from_tcp(listener).handle(handle).serve(service).await,

@@ -22,6 +22,7 @@ use crate::api;
         api::login,
         api::push,
         api::pull,
+        crate::audit_api::push_audit,
         api::review,
         api::capacity,
         crate::snapshot::directory_snapshot,

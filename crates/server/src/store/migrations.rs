@@ -18,13 +18,16 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const SQLITE: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../../migrations/sqlite/0001_init.sql") }];
+pub const SQLITE: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../../migrations/sqlite/0001_init.sql") },
+    Migration { version: 2, name: "audit", sql: include_str!("../../migrations/sqlite/0002_audit.sql") },
+];
 
 pub const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../../migrations/postgres/0001_init.sql") },
     Migration { version: 2, name: "json_bodies", sql: include_str!("../../migrations/postgres/0002_json_bodies.sql") },
     Migration { version: 3, name: "lz4_bodies", sql: include_str!("../../migrations/postgres/0003_lz4_bodies.sql") },
+    Migration { version: 4, name: "audit", sql: include_str!("../../migrations/postgres/0004_audit.sql") },
 ];
 
 /// The highest version in `migrations`: the schema this server writes.
@@ -61,8 +64,8 @@ mod tests {
         assert_eq!(next(POSTGRES, 0, u32::MAX).unwrap().map(|m| m.version), Some(1));
         assert_eq!(next(POSTGRES, 1, u32::MAX).unwrap().map(|m| m.version), Some(2));
         assert!(next(POSTGRES, 1, 1).unwrap().is_none());
-        assert!(next(POSTGRES, 3, u32::MAX).unwrap().is_none());
-        let newer = next(POSTGRES, 4, u32::MAX).unwrap_err();
-        assert!(matches!(newer, StoreError::NewerSchema { found: 4, known: 3 }), "{newer}");
+        assert!(next(POSTGRES, newest(POSTGRES), u32::MAX).unwrap().is_none());
+        let newer = next(POSTGRES, newest(POSTGRES) + 1, u32::MAX).unwrap_err();
+        assert!(matches!(newer, StoreError::NewerSchema { found, known } if known == newest(POSTGRES) && found == known + 1), "{newer}");
     }
 }
