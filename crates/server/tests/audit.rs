@@ -84,7 +84,10 @@ async fn actions_through_the_api_are_in_the_trail(backend: Backend) {
     let review = serde_json::json!({"encounter_id": id, "version": 1, "decision": ReviewDecision::Approved});
     let reviewed = client.post(server.url("/v1/reviews")).bearer_auth(&supervisor).json(&review).send().await.unwrap();
     assert_eq!(reviewed.status(), 200);
-    let capacity = serde_json::json!({"service_id": "svc-1", "available": 3, "maximum": 10, "updated_at": "2026-01-01T00:00:00Z"});
+    let capacity = serde_json::json!({
+        "id": "cap-1", "service_id": "svc-1", "unit": "beds", "available": 3, "maximum": 10,
+        "updated_at": "2026-01-01T00:00:00Z"
+    });
     let posted =
         client.post(server.url("/v1/directory/capacity")).bearer_auth(&supervisor).json(&capacity).send().await.unwrap();
     assert_eq!(posted.status(), 200);

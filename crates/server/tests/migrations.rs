@@ -201,8 +201,17 @@ async fn a_database_from_before_tracking_at_the_first_schema_comes_under_trackin
     check_intact(&t, &filled).await;
 }
 
+/// The last schema a server made before tracking: later migrations were only ever applied under
+/// tracking (and need not be idempotent).
+fn last_untracked(backend: Backend) -> u32 {
+    match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 3,
+    }
+}
+
 async fn a_database_from_before_tracking_at_the_latest_schema_comes_under_tracking(backend: Backend) {
-    let (t, filled) = before_tracking(backend, u32::MAX).await;
+    let (t, filled) = before_tracking(backend, last_untracked(backend)).await;
     t.store.migrate().await.unwrap();
     assert_eq!(tracked(&t).await, all_migrations(backend));
     check_intact(&t, &filled).await;
