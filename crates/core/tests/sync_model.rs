@@ -327,7 +327,7 @@ fn a_reply_is_audited_once_for_its_stored_records_and_once_per_rejected_record()
     let server = Arc::new(Mutex::new(ModelServer::default()));
     let mut transport = FlakyTransport { server, faults: VecDeque::new() };
     let report = wp.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut |_| Ok(())).unwrap();
-    assert_eq!((report.stored, report.rejected, report.requests), (5, 1, 2), "one push and one pull");
+    assert_eq!((report.stored, report.rejected, report.requests), (5, 1, 3), "one push, one audit-log push, one pull");
     let events: Vec<_> = wp.recent_audit(100).unwrap().into_iter().filter(|e| e.action == "sync").collect();
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(events.iter().any(|e| e.record_id.is_none() && e.outcome == "5 stored, 0 already held"), "{events:?}");

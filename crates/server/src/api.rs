@@ -224,7 +224,7 @@ pub async fn review(
         .version_owner(request.encounter_id, request.version)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("encounter {} v{}", request.encounter_id, request.version)))?;
-    let decision = serde_json::to_value(&request.decision).ok().and_then(|v| v.as_str().map(str::to_string));
+    let decision = serde_json::to_value(request.decision).ok().and_then(|v| v.as_str().map(str::to_string));
     let event = AuditEvent::new(reviewer, action::REVIEW_DECISION, outcome::OK)
         .from(client)
         .target(format!("encounter {} v{}", request.encounter_id, request.version))

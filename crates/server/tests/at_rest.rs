@@ -33,6 +33,16 @@ fn ok(output: std::process::Output) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// The server process, killed and reaped however the test ends.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -65,7 +75,7 @@ async fn a_pushed_narrative_is_in_no_file_of_the_data_folder() {
     ok(server_cli(&data, &["directory", "import", "--hsds", hsds.to_str().unwrap()]));
     let code = ok(server_cli(&data, &["device", "enroll"])).trim().to_string();
 
-    let mut server = Command::new(env!("CARGO_BIN_EXE_waypoint-server"))
+    let mut server = Serving(Command::new(env!("CARGO_BIN_EXE_waypoint-server"))
         .arg("--data-dir")
         .arg(&data)
         .args(["serve", "--no-tls", "--listen", "127.0.0.1:0"])
@@ -74,9 +84,9 @@ async fn a_pushed_narrative_is_in_no_file_of_the_data_folder() {
         .env_remove("WAYPOINT_DATABASE_KEY_FILE")
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap());
     let mut line = String::new();
-    BufReader::new(server.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(server.0.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_string();
     let client = http_client();
     let enrolled: waypoint_protocol::EnrollResponse = client
@@ -125,8 +135,8 @@ async fn a_pushed_narrative_is_in_no_file_of_the_data_folder() {
             assert_eq!(mode(&data.join("tls")), 0o700);
         }
         if moment == "while serving" {
-            server.kill().unwrap();
-            server.wait().unwrap();
+            server.0.kill().unwrap();
+            server.0.wait().unwrap();
         }
     }
 

@@ -68,7 +68,7 @@ async fn audit_verify_and_export_from_the_command_line(backend: Backend) {
     assert!(!cli(&t, data.path(), &["audit", "export", "--since", "last week"]).status.success());
 
     // Someone with the database changes row 2: verify fails and names it.
-    let tamper = match backend {
+    match backend {
         Backend::Sqlite => {
             t.sqlite_connection()
                 .execute_batch("DROP TRIGGER audit_events_no_update; UPDATE audit_events SET actor = 'someone' WHERE seq = 2")
@@ -86,8 +86,7 @@ async fn audit_verify_and_export_from_the_command_line(backend: Backend) {
                 .await
                 .unwrap();
         }
-    };
-    let () = tamper;
+    }
     let broken = cli(&t, data.path(), &["audit", "verify"]);
     assert!(!broken.status.success(), "{broken:?}");
     let why = String::from_utf8_lossy(&broken.stderr);
