@@ -182,8 +182,7 @@ fn push_run(
     batch_bytes: usize,
     cut_at: Option<u64>,
 ) -> Result<Run, String> {
-    let store =
-        runtime.block_on(open_server_store(work)).map_err(err)?;
+    let store = runtime.block_on(open_server_store(work)).map_err(err)?;
     let server = LocalServer::start(runtime, store.clone())?;
     let proxy = CountingProxy::start(runtime, server.addr)?;
     let device_dir = work.join("device");
@@ -221,8 +220,7 @@ fn pull_run(
     batch_bytes: usize,
     cut_at: Option<u64>,
 ) -> Result<Run, String> {
-    let store =
-        runtime.block_on(open_server_store(work)).map_err(err)?;
+    let store = runtime.block_on(open_server_store(work)).map_err(err)?;
     runtime.block_on(waypoint_server::directory_feed::publish(&store, services.to_vec())).map_err(err)?;
     let server = LocalServer::start(runtime, store.clone())?;
     let proxy = CountingProxy::start(runtime, server.addr)?;

@@ -187,8 +187,10 @@ const PUSHED_KEY: &str = "audit_pushed_seq";
 
 /// The last row the server acknowledged (0: none yet).
 pub fn pushed_seq(conn: &Connection) -> Result<i64> {
-    let value: Option<String> =
-        conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([PUSHED_KEY], |r| r.get(0)).optional()?;
+    let value: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([PUSHED_KEY], |r| r.get(0))
+        .optional()?;
     Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 

@@ -137,8 +137,12 @@ pub async fn login(
     let token = auth::new_session_token();
     let expires_at = Utc::now() + state.settings.session_ttl;
     let session = SessionRecord { username: user.username.clone(), role: user.role, expires_at };
-    audit::recorded(&state.store, event.detail(user.role.as_str()), state.store.add_session(&auth::token_hash(&token), session))
-        .await?;
+    audit::recorded(
+        &state.store,
+        event.detail(user.role.as_str()),
+        state.store.add_session(&auth::token_hash(&token), session),
+    )
+    .await?;
     Ok(ApiJson(LoginResponse {
         session_token: token,
         role: user.role,

@@ -205,7 +205,8 @@ pub async fn verify(store: &SharedStore) -> StoreResult<Verdict> {
                 return Ok(Verdict::Broken { seq: expected, reason });
             }
             if row.prev_hash != prev_hash {
-                let reason = format!("row {} does not follow row {} (rows reordered or replaced)", row.seq, expected - 1);
+                let reason =
+                    format!("row {} does not follow row {} (rows reordered or replaced)", row.seq, expected - 1);
                 return Ok(Verdict::Broken { seq: row.seq, reason });
             }
             if row_hash(&row) != row.hash {
@@ -221,7 +222,10 @@ pub async fn verify(store: &SharedStore) -> StoreResult<Verdict> {
     let rows = expected - 1;
     if head_seq != rows {
         let reason = if head_seq > rows {
-            format!("the trail ends at row {rows} but row {head_seq} was written: rows {}..={head_seq} were removed", rows + 1)
+            format!(
+                "the trail ends at row {rows} but row {head_seq} was written: rows {}..={head_seq} were removed",
+                rows + 1
+            )
         } else {
             format!("rows after {head_seq}, the last one recorded as written, were added around the server")
         };
@@ -310,7 +314,9 @@ pub fn place_device_entries(
                     placements.push(Placement::Duplicate);
                     continue;
                 }
-                Some(_) => Some(format!("row {seq} differs from the row {seq} the server holds: the log was rewritten")),
+                Some(_) => {
+                    Some(format!("row {seq} differs from the row {seq} the server holds: the log was rewritten"))
+                }
                 None => Some(format!(
                     "row {seq} comes after row {} yet is numbered lower: the log was cut back and written again",
                     chain.last_seq
@@ -373,7 +379,8 @@ mod tests {
         let first = place_device_entries(&mut chain, &entries[..2], |_, _| Ok(None)).unwrap();
         assert!(first.iter().all(|p| *p == Placement::Store { segment: 0, break_reason: None }));
         let held = entries[1].hash.clone();
-        let again = place_device_entries(&mut chain, &entries[1..], |_, seq| Ok((seq == 2).then(|| held.clone()))).unwrap();
+        let again =
+            place_device_entries(&mut chain, &entries[1..], |_, seq| Ok((seq == 2).then(|| held.clone()))).unwrap();
         assert_eq!(again[0], Placement::Duplicate);
         assert_eq!(again[1], Placement::Store { segment: 0, break_reason: None });
         assert_eq!(chain.last_seq, 4);
@@ -387,7 +394,9 @@ mod tests {
         let rewritten = chain_of(2, "other");
         let held = entries[0].hash.clone();
         let placed = place_device_entries(&mut chain, &rewritten[..1], |_, _| Ok(Some(held.clone()))).unwrap();
-        assert!(matches!(&placed[0], Placement::Store { segment: 1, break_reason: Some(r) } if r.contains("rewritten")));
+        assert!(
+            matches!(&placed[0], Placement::Store { segment: 1, break_reason: Some(r) } if r.contains("rewritten"))
+        );
         let mut gap = DeviceChain { segment: 0, last_seq: 1, last_hash: entries[0].hash.clone() };
         let placed = place_device_entries(&mut gap, &entries[3..], |_, _| Ok(None)).unwrap();
         assert!(matches!(&placed[0], Placement::Store { segment: 1, break_reason: Some(r) } if r.contains("deleted")));

@@ -35,7 +35,8 @@ impl DatabaseKey {
     }
 
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading the database key {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading the database key {}", path.display()))?;
         Self::from_hex(&text).with_context(|| format!("in {}", path.display()))
     }
 

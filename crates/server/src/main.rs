@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use waypoint_protocol::Role;
+use waypoint_server::audit::{self, AuditEvent};
+use waypoint_server::database_key::{self, DatabaseKey};
 use waypoint_server::directory_feed::{self, DirectorySource};
 use waypoint_server::export::{self, Format};
 use waypoint_server::store::{self, SharedStore, UserRecord};
-use waypoint_server::audit::{self, AuditEvent};
-use waypoint_server::database_key::{self, DatabaseKey};
 use waypoint_server::{auth, private_files, tls, Settings};
 
 #[derive(Parser)]
@@ -179,7 +179,9 @@ impl Cli {
     async fn store(&self) -> anyhow::Result<SharedStore> {
         let database = self.database();
         let key = self.database_key()?;
-        store::open(&database, key.as_ref()).await.with_context(|| format!("opening the database {}", redact(&database)))
+        store::open(&database, key.as_ref())
+            .await
+            .with_context(|| format!("opening the database {}", redact(&database)))
     }
 }
 
@@ -221,7 +223,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Init { no_tls, tls_names } => {
             cli.store().await?;
             if cli.database_key_file.is_none() && !store::is_postgres(&cli.database()) {
-                println!("database key: {} (back it up apart from the database)", cli.data_dir.join(database_key::KEY_FILE).display());
+                println!(
+                    "database key: {} (back it up apart from the database)",
+                    cli.data_dir.join(database_key::KEY_FILE).display()
+                );
             }
             if !no_tls {
                 let (cert, _) = tls::certificate_files_for(&cli.data_dir, None, None, tls_names)?;
@@ -280,8 +285,12 @@ async fn main() -> anyhow::Result<()> {
             let event = AuditEvent::by_cli(audit::action::USER_ADDED, audit::outcome::OK)
                 .target(format!("user {username}"))
                 .detail(role.as_str());
-            audit::recorded(&store, event, store.add_user(UserRecord { username: username.clone(), role: *role, password_hash }))
-                .await?;
+            audit::recorded(
+                &store,
+                event,
+                store.add_user(UserRecord { username: username.clone(), role: *role, password_hash }),
+            )
+            .await?;
             println!("added {} {username}", role.as_str());
         }
         Command::Device(DeviceCommand::Enroll) => {
@@ -347,9 +356,12 @@ async fn main() -> anyhow::Result<()> {
             let store = cli.store().await?;
             let versions = store.versions_since(*since).await?;
             // Recorded before a byte is written: an export the trail does not show never happens.
-            let event = AuditEvent::by_cli(audit::action::EXPORT, audit::outcome::OK)
-                .target("encounters")
-                .detail(format!("{} versions, {format:?}, since {}", versions.len(), since.map_or("the start".into(), |s| s.to_rfc3339())));
+            let event =
+                AuditEvent::by_cli(audit::action::EXPORT, audit::outcome::OK).target("encounters").detail(format!(
+                    "{} versions, {format:?}, since {}",
+                    versions.len(),
+                    since.map_or("the start".into(), |s| s.to_rfc3339())
+                ));
             audit::record(&store, event).await?;
             export::write(&versions, *format, std::io::stdout().lock())?;
             eprintln!("exported {} versions", versions.len());
@@ -368,8 +380,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Export { since }) => {
             let store = cli.store().await?;
             let since_text = since.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-            let event =
-                AuditEvent::by_cli(audit::action::AUDIT_EXPORT, audit::outcome::OK).detail(format!("since {since_text}"));
+            let event = AuditEvent::by_cli(audit::action::AUDIT_EXPORT, audit::outcome::OK)
+                .detail(format!("since {since_text}"));
             audit::record(&store, event).await?;
             let rows = audit::export(&store, &since_text, std::io::stdout().lock()).await?;
             eprintln!("exported {rows} audit rows");

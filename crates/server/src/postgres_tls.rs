@@ -48,7 +48,10 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
             (b'%', Some(byte)) => {
                 out.push(byte);
@@ -77,7 +80,11 @@ pub fn parse(url: &str) -> StoreResult<PgTarget> {
                     "require" => TlsMode::Require,
                     "verify-ca" => TlsMode::VerifyCa,
                     "verify-full" => TlsMode::VerifyFull,
-                    other => return Err(bad_url(format!("sslmode `{other}` is not disable, prefer, require, verify-ca or verify-full"))),
+                    other => {
+                        return Err(bad_url(format!(
+                            "sslmode `{other}` is not disable, prefer, require, verify-ca or verify-full"
+                        )))
+                    }
                 }
             }
             "sslrootcert" => root_cert = Some(std::path::PathBuf::from(percent_decode(value))),
@@ -103,7 +110,10 @@ fn roots(root_cert: Option<&std::path::Path>) -> StoreResult<RootCertStore> {
                 .map_err(|e| StoreError::Database(format!("sslrootcert {}: {e}", path.display())))?;
             let (added, _) = roots.add_parsable_certificates(certs);
             if added == 0 {
-                return Err(StoreError::Database(format!("sslrootcert {} holds no usable certificate", path.display())));
+                return Err(StoreError::Database(format!(
+                    "sslrootcert {} holds no usable certificate",
+                    path.display()
+                )));
             }
         }
         None => {
@@ -125,9 +135,10 @@ pub fn connector(target: &PgTarget) -> StoreResult<Option<MakeRustlsConnect>> {
         TlsMode::Off => return Ok(None),
         TlsMode::Require => Arc::new(EncryptOnly(provider())),
         TlsMode::VerifyCa | TlsMode::VerifyFull => {
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots(target.root_cert.as_deref())?), provider())
-                .build()
-                .map_err(|e| StoreError::Database(format!("TLS verifier: {e}")))?;
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots(target.root_cert.as_deref())?), provider())
+                    .build()
+                    .map_err(|e| StoreError::Database(format!("TLS verifier: {e}")))?;
             if target.mode == TlsMode::VerifyCa {
                 Arc::new(ChainOnly(webpki))
             } else {
@@ -248,8 +259,10 @@ mod tests {
 
     #[test]
     fn sslmode_and_sslrootcert_are_taken_out_of_the_url() {
-        let target =
-            parse("postgres://u@db.example/waypoint?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&application_name=w").unwrap();
+        let target = parse(
+            "postgres://u@db.example/waypoint?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&application_name=w",
+        )
+        .unwrap();
         assert_eq!(target.mode, TlsMode::VerifyFull);
         assert_eq!(target.root_cert.as_deref(), Some(std::path::Path::new("/etc/ca.pem")));
         assert_eq!(target.config.get_application_name(), Some("w"));

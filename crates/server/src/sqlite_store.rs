@@ -17,9 +17,9 @@ use serde_json::Value;
 use uuid::Uuid;
 use waypoint_protocol::{PushResponse, RawPullResponse, Role};
 
+use crate::database_key::DatabaseKey;
 use crate::store::ack::{self, StoredSoFar};
 use crate::store::group_commit::{self, PushGroups, PushJob, PushQueue};
-use crate::database_key::DatabaseKey;
 use crate::store::migrations;
 use crate::store::*;
 
@@ -200,7 +200,9 @@ pub fn is_plaintext(path: &Path) -> std::io::Result<bool> {
 /// beside it, which then replaces it (rename, so a crash leaves one or the other whole). The old
 /// file is unlinked, not overwritten: its blocks are free space on the disk until reused.
 fn encrypt_in_place(path: &Path, key: &DatabaseKey) -> StoreResult<()> {
-    let fail = |what: &str, e: &dyn std::fmt::Display| StoreError::Database(format!("encrypting {}: {what}: {e}", path.display()));
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::Database(format!("encrypting {}: {what}: {e}", path.display()))
+    };
     tracing::warn!("{} is not encrypted (made by an earlier version): encrypting it now", path.display());
     let encrypted = path.with_extension("encrypting");
     let _ = std::fs::remove_file(&encrypted);

@@ -241,7 +241,10 @@ pub fn sqlite_path(database: &str) -> &std::path::Path {
 /// Opens the store a `--database` value names: a `postgres://` or `postgresql://` URL, else a
 /// SQLite file path (`sqlite://` prefix optional), encrypted with `sqlite_key` (required for
 /// SQLite, unused for PostgreSQL). Migrates it.
-pub async fn open(database: &str, sqlite_key: Option<&crate::database_key::DatabaseKey>) -> anyhow::Result<SharedStore> {
+pub async fn open(
+    database: &str,
+    sqlite_key: Option<&crate::database_key::DatabaseKey>,
+) -> anyhow::Result<SharedStore> {
     let store: SharedStore = if is_postgres(database) {
         Arc::new(crate::postgres_store::PostgresStore::connect(database, None).await?)
     } else {

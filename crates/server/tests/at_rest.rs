@@ -75,16 +75,18 @@ async fn a_pushed_narrative_is_in_no_file_of_the_data_folder() {
     ok(server_cli(&data, &["directory", "import", "--hsds", hsds.to_str().unwrap()]));
     let code = ok(server_cli(&data, &["device", "enroll"])).trim().to_string();
 
-    let mut server = Serving(Command::new(env!("CARGO_BIN_EXE_waypoint-server"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["serve", "--no-tls", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .env_remove("WAYPOINT_DATABASE")
-        .env_remove("WAYPOINT_DATABASE_KEY_FILE")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap());
+    let mut server = Serving(
+        Command::new(env!("CARGO_BIN_EXE_waypoint-server"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["serve", "--no-tls", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .env_remove("WAYPOINT_DATABASE")
+            .env_remove("WAYPOINT_DATABASE_KEY_FILE")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut line = String::new();
     BufReader::new(server.0.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_string();
@@ -100,7 +102,13 @@ async fn a_pushed_narrative_is_in_no_file_of_the_data_folder() {
         .unwrap();
     let sentinel = "SENTINEL-narrative-7f3c9a-he said the voices told him to";
     let push = waypoint_protocol::PushRequest { records: vec![record(uuid::Uuid::now_v7(), 1, 1, sentinel)] };
-    let reply = client.post(format!("{url}/v1/sync/push")).bearer_auth(&enrolled.device_token).json(&push).send().await.unwrap();
+    let reply = client
+        .post(format!("{url}/v1/sync/push"))
+        .bearer_auth(&enrolled.device_token)
+        .json(&push)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reply.status(), 200);
     let reply: waypoint_protocol::PushResponse = reply.json().await.unwrap();
     assert_eq!(reply.acks[0].status, waypoint_protocol::AckStatus::Stored);
@@ -161,7 +169,8 @@ async fn a_pushed_narrative_is_in_no_file_of_the_data_folder() {
 async fn a_plaintext_database_from_an_earlier_version_is_encrypted_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.sqlite");
-    let first_schema = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite/0001_init.sql")).unwrap();
+    let first_schema =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite/0001_init.sql")).unwrap();
     {
         let plain = rusqlite::Connection::open(&path).unwrap();
         plain.execute_batch("PRAGMA page_size = 8192; PRAGMA journal_mode = WAL;").unwrap();
@@ -217,9 +226,13 @@ async fn sslmode_require_connects_over_tls() {
 #[tokio::test]
 async fn sslmode_verify_full_refuses_an_untrusted_certificate() {
     // Against the system roots (the local certificate names localhost, not 127.0.0.1, at least).
-    let refused = PostgresStore::connect(&with_query(&postgres_url(), "sslmode=verify-full"), None).await.err().unwrap();
+    let refused =
+        PostgresStore::connect(&with_query(&postgres_url(), "sslmode=verify-full"), None).await.err().unwrap();
     let message = refused.to_string();
-    assert!(message.contains("cannot connect to PostgreSQL") && message.contains("invalid peer certificate"), "{message}");
+    assert!(
+        message.contains("cannot connect to PostgreSQL") && message.contains("invalid peer certificate"),
+        "{message}"
+    );
     // Against a root that did not issue it, by the name it holds.
     let other_root = rcgen::generate_simple_self_signed(vec!["some other authority".to_string()]).unwrap();
     let dir = tempfile::tempdir().unwrap();

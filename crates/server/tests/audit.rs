@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use waypoint_protocol::audit::{DeviceAuditEntry, GENESIS};
-use waypoint_protocol::{Role, ReviewDecision};
+use waypoint_protocol::{ReviewDecision, Role};
 use waypoint_server::audit::{self, AuditEvent, Verdict};
 use waypoint_server::store::audit::AuditRow;
 
@@ -74,12 +74,14 @@ async fn actions_through_the_api_are_in_the_trail(backend: Backend) {
         .json()
         .await
         .unwrap();
-    let reused = client.post(server.url("/v1/enroll")).json(&serde_json::json!({"code": code.code})).send().await.unwrap();
+    let reused =
+        client.post(server.url("/v1/enroll")).json(&serde_json::json!({"code": code.code})).send().await.unwrap();
     assert_eq!(reused.status(), 401);
 
     let id = uuid::Uuid::now_v7();
     let push = waypoint_protocol::PushRequest { records: vec![record(id, 1, 1, "calm")] };
-    let pushed = client.post(server.url("/v1/sync/push")).bearer_auth(&enrolled.device_token).json(&push).send().await.unwrap();
+    let pushed =
+        client.post(server.url("/v1/sync/push")).bearer_auth(&enrolled.device_token).json(&push).send().await.unwrap();
     assert_eq!(pushed.status(), 200);
     let review = serde_json::json!({"encounter_id": id, "version": 1, "decision": ReviewDecision::Approved});
     let reviewed = client.post(server.url("/v1/reviews")).bearer_auth(&supervisor).json(&review).send().await.unwrap();
@@ -88,8 +90,13 @@ async fn actions_through_the_api_are_in_the_trail(backend: Backend) {
         "id": "cap-1", "service_id": "svc-1", "unit": "beds", "available": 3, "maximum": 10,
         "updated_at": "2026-01-01T00:00:00Z"
     });
-    let posted =
-        client.post(server.url("/v1/directory/capacity")).bearer_auth(&supervisor).json(&capacity).send().await.unwrap();
+    let posted = client
+        .post(server.url("/v1/directory/capacity"))
+        .bearer_auth(&supervisor)
+        .json(&capacity)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(posted.status(), 200);
 
     let rows = all_rows(&t).await;
@@ -210,13 +217,17 @@ async fn the_database_refuses_to_change_the_trail(backend: Backend) {
     let t = TestStore::new(backend).await;
     audit::record(&t.store, AuditEvent::by_cli("test", "ok")).await.unwrap();
     let refused = match t.backend {
-        Backend::Sqlite => t.sqlite_connection().execute_batch("UPDATE audit_events SET outcome = 'x'").unwrap_err().to_string(),
+        Backend::Sqlite => {
+            t.sqlite_connection().execute_batch("UPDATE audit_events SET outcome = 'x'").unwrap_err().to_string()
+        }
         Backend::Postgres => {
             let schema = t.schema.as_deref().unwrap();
             let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls).await.unwrap();
             tokio::spawn(connection);
-            let error =
-                client.batch_execute(&format!("SET search_path = {schema}; DELETE FROM audit_events")).await.unwrap_err();
+            let error = client
+                .batch_execute(&format!("SET search_path = {schema}; DELETE FROM audit_events"))
+                .await
+                .unwrap_err();
             error.as_db_error().map(|e| e.message().to_string()).unwrap_or_default()
         }
     };
@@ -277,7 +288,10 @@ async fn a_rewritten_device_log_is_flagged(backend: Backend) {
     // The same seq numbers, other content: the device's log was rewritten from row 1.
     let reply = t.store.push_device_audit(&device, device_chain(6, "b")).await.unwrap();
     assert_eq!(reply.chain_breaks.len(), 1, "{reply:?}");
-    assert!(reply.chain_breaks[0].contains("row 1 differs") && reply.chain_breaks[0].contains("rewritten"), "{reply:?}");
+    assert!(
+        reply.chain_breaks[0].contains("row 1 differs") && reply.chain_breaks[0].contains("rewritten"),
+        "{reply:?}"
+    );
     assert_eq!((reply.stored, reply.last_seq), (6, 6), "kept as a new segment, not dropped");
     let status = t.store.device_audit_status(&device).await.unwrap().unwrap();
     assert_eq!((status.segment, status.breaks.len()), (1, 1), "{status:?}");

@@ -43,7 +43,9 @@ async fn audit_verify_and_export_from_the_command_line(backend: Backend) {
     let t = TestStore::new(backend).await;
     let data = tempfile::tempdir().unwrap();
     for i in 1..=3 {
-        audit::record(&t.store, AuditEvent::new("sgt.reyes", "sign_in", "ok").target(format!("user {i}"))).await.unwrap();
+        audit::record(&t.store, AuditEvent::new("sgt.reyes", "sign_in", "ok").target(format!("user {i}")))
+            .await
+            .unwrap();
     }
     // The CLI's own actions are audited too: the enrolment code and the export below.
     let code = cli(&t, data.path(), &["device", "enroll"]);
@@ -71,7 +73,9 @@ async fn audit_verify_and_export_from_the_command_line(backend: Backend) {
     match backend {
         Backend::Sqlite => {
             t.sqlite_connection()
-                .execute_batch("DROP TRIGGER audit_events_no_update; UPDATE audit_events SET actor = 'someone' WHERE seq = 2")
+                .execute_batch(
+                    "DROP TRIGGER audit_events_no_update; UPDATE audit_events SET actor = 'someone' WHERE seq = 2",
+                )
                 .unwrap();
         }
         Backend::Postgres => {

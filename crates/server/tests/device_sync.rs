@@ -765,7 +765,8 @@ fn the_device_audit_log_reaches_the_server_and_a_rewritten_one_is_flagged() {
     assert!(first.audit_pushed > 0 && first.audit_chain_breaks == 0, "{first:?}");
     round(&device);
     let local = device.verify_audit().unwrap();
-    let held = agency.rt.block_on(agency.store().device_audit_status(&device_id)).unwrap().expect("the server holds the log");
+    let held =
+        agency.rt.block_on(agency.store().device_audit_status(&device_id)).unwrap().expect("the server holds the log");
     assert_eq!((held.last_seq, held.last_hash.as_str()), (local.entries, local.head_hash.as_str()), "{held:?}");
     assert!(held.breaks.is_empty());
 

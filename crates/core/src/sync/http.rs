@@ -162,7 +162,11 @@ impl HttpTransport {
 
 impl HttpTransport {
     /// POSTs `request` as zstd JSON with the device credential; reads the reply.
-    fn post_json<T: DeserializeOwned>(&mut self, path: &str, request: &impl serde::Serialize) -> Result<T, TransportError> {
+    fn post_json<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        request: &impl serde::Serialize,
+    ) -> Result<T, TransportError> {
         let json = serde_json::to_vec(request).map_err(|e| TransportError::Server(e.to_string()))?;
         let body = zstd::encode_all(&json[..], ZSTD_LEVEL).map_err(|e| TransportError::Server(e.to_string()))?;
         self.counters.requests += 1;

@@ -69,7 +69,11 @@ async fn chain_of(tx: &Transaction<'_>, device_id: &str) -> StoreResult<Option<D
     }))
 }
 
-async fn push_in(tx: &Transaction<'_>, device_id: &str, entries: &[DeviceAuditEntry]) -> StoreResult<AuditPushResponse> {
+async fn push_in(
+    tx: &Transaction<'_>,
+    device_id: &str,
+    entries: &[DeviceAuditEntry],
+) -> StoreResult<AuditPushResponse> {
     // The state row is this device's lock: two pushes from one device line up behind it.
     tx.execute(
         "INSERT INTO device_audit_state (device_id, segment, last_seq, last_hash) VALUES ($1, 0, 0, $2)
@@ -80,7 +84,10 @@ async fn push_in(tx: &Transaction<'_>, device_id: &str, entries: &[DeviceAuditEn
     let mut chain = chain_of(tx, device_id).await?.unwrap_or_default();
     let seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
     let held: HashMap<(i64, i64), String> = tx
-        .query("SELECT segment, seq, hash FROM device_audit WHERE device_id = $1 AND seq = ANY($2)", &[&device_id, &seqs])
+        .query(
+            "SELECT segment, seq, hash FROM device_audit WHERE device_id = $1 AND seq = ANY($2)",
+            &[&device_id, &seqs],
+        )
         .await?
         .iter()
         .map(|r| ((r.get::<_, i32>(0) as i64, r.get::<_, i64>(1)), r.get(2)))
@@ -176,7 +183,11 @@ impl AuditStore for PostgresStore {
         Ok((row.get::<_, i64>(0) as u64, row.get(1)))
     }
 
-    async fn push_device_audit(&self, device_id: &str, entries: Vec<DeviceAuditEntry>) -> StoreResult<AuditPushResponse> {
+    async fn push_device_audit(
+        &self,
+        device_id: &str,
+        entries: Vec<DeviceAuditEntry>,
+    ) -> StoreResult<AuditPushResponse> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let reply = push_in(&tx, device_id, &entries).await?;
@@ -187,9 +198,13 @@ impl AuditStore for PostgresStore {
     async fn device_audit_status(&self, device_id: &str) -> StoreResult<Option<DeviceAuditStatus>> {
         let client = self.pool.get().await?;
         let row = client
-            .query_opt("SELECT segment, last_seq, last_hash FROM device_audit_state WHERE device_id = $1", &[&device_id])
+            .query_opt(
+                "SELECT segment, last_seq, last_hash FROM device_audit_state WHERE device_id = $1",
+                &[&device_id],
+            )
             .await?;
-        let Some(chain) = row.map(|r| DeviceChain { segment: r.get::<_, i32>(0) as i64, last_seq: r.get(1), last_hash: r.get(2) })
+        let Some(chain) =
+            row.map(|r| DeviceChain { segment: r.get::<_, i32>(0) as i64, last_seq: r.get(1), last_hash: r.get(2) })
         else {
             return Ok(None);
         };

@@ -31,19 +31,21 @@ pub(super) fn append_audit_in(tx: &Connection, event: NewAuditEvent) -> StoreRes
     let (last_seq, last_hash): (i64, String) =
         tx.query_row("SELECT last_seq, last_hash FROM audit_head WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let row = trail::next_row(last_seq as u64, &last_hash, event);
-    tx.prepare_cached(&format!("INSERT INTO audit_events ({ROW_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"))?
-        .execute(params![
-            row.seq as i64,
-            row.at,
-            row.actor,
-            row.client,
-            row.action,
-            row.target,
-            row.outcome,
-            row.detail,
-            row.prev_hash,
-            row.hash
-        ])?;
+    tx.prepare_cached(&format!(
+        "INSERT INTO audit_events ({ROW_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))?
+    .execute(params![
+        row.seq as i64,
+        row.at,
+        row.actor,
+        row.client,
+        row.action,
+        row.target,
+        row.outcome,
+        row.detail,
+        row.prev_hash,
+        row.hash
+    ])?;
     tx.execute("UPDATE audit_head SET last_seq = ?1, last_hash = ?2 WHERE id = 1", params![row.seq as i64, row.hash])?;
     Ok(row)
 }
@@ -61,7 +63,8 @@ fn chain_of(conn: &Connection, device_id: &str) -> StoreResult<Option<DeviceChai
 fn push_in(tx: &Connection, device_id: &str, entries: &[DeviceAuditEntry]) -> StoreResult<AuditPushResponse> {
     let mut chain = chain_of(tx, device_id)?.unwrap_or_default();
     let placements = {
-        let mut held = tx.prepare_cached("SELECT hash FROM device_audit WHERE device_id = ?1 AND segment = ?2 AND seq = ?3")?;
+        let mut held =
+            tx.prepare_cached("SELECT hash FROM device_audit WHERE device_id = ?1 AND segment = ?2 AND seq = ?3")?;
         trail::place_device_entries(&mut chain, entries, |segment, seq| {
             Ok(held.query_row(params![device_id, segment, seq], |r| r.get(0)).optional()?)
         })?
@@ -126,8 +129,9 @@ impl AuditStore for SqliteStore {
 
     async fn audit_rows(&self, after_seq: u64, limit: usize) -> StoreResult<Vec<AuditRow>> {
         self.run(move |conn| {
-            let mut stmt =
-                conn.prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {ROW_COLUMNS} FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            ))?;
             let rows = stmt.query_map(params![after_seq as i64, limit as i64], audit_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -137,7 +141,9 @@ impl AuditStore for SqliteStore {
     async fn audit_head(&self) -> StoreResult<(u64, String)> {
         self.run(|conn| {
             let (seq, hash): (i64, String) = conn
-                .query_row("SELECT last_seq, last_hash FROM audit_head WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row("SELECT last_seq, last_hash FROM audit_head WHERE id = 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()?
                 .ok_or_else(|| crate::store::StoreError::Database("the audit trail's head row is missing".into()))?;
             Ok((seq as u64, hash))
@@ -145,7 +151,11 @@ impl AuditStore for SqliteStore {
         .await
     }
 
-    async fn push_device_audit(&self, device_id: &str, entries: Vec<DeviceAuditEntry>) -> StoreResult<AuditPushResponse> {
+    async fn push_device_audit(
+        &self,
+        device_id: &str,
+        entries: Vec<DeviceAuditEntry>,
+    ) -> StoreResult<AuditPushResponse> {
         let device_id = device_id.to_string();
         self.write(move |tx| push_in(tx, &device_id, &entries)).await
     }

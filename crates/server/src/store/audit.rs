@@ -62,7 +62,11 @@ pub trait AuditStore: Send + Sync {
     /// Stores a device's audit rows where they continue its chain; a break (rows rewritten,
     /// missing, or not matching their hash) starts a new segment, is recorded and flagged, and
     /// gets a server audit event in the same transaction. See [`crate::audit::place_device_entries`].
-    async fn push_device_audit(&self, device_id: &str, entries: Vec<DeviceAuditEntry>) -> StoreResult<AuditPushResponse>;
+    async fn push_device_audit(
+        &self,
+        device_id: &str,
+        entries: Vec<DeviceAuditEntry>,
+    ) -> StoreResult<AuditPushResponse>;
 
     async fn device_audit_status(&self, device_id: &str) -> StoreResult<Option<DeviceAuditStatus>>;
 }

@@ -66,6 +66,9 @@ mod tests {
         assert!(next(POSTGRES, 1, 1).unwrap().is_none());
         assert!(next(POSTGRES, newest(POSTGRES), u32::MAX).unwrap().is_none());
         let newer = next(POSTGRES, newest(POSTGRES) + 1, u32::MAX).unwrap_err();
-        assert!(matches!(newer, StoreError::NewerSchema { found, known } if known == newest(POSTGRES) && found == known + 1), "{newer}");
+        assert!(
+            matches!(newer, StoreError::NewerSchema { found, known } if known == newest(POSTGRES) && found == known + 1),
+            "{newer}"
+        );
     }
 }
