@@ -233,7 +233,10 @@ pub fn run(args: Args) -> Result<Value, String> {
 
     eprintln!("load: {} devices x {} encounters on SQLite", args.devices, args.encounters);
     let sqlite = runtime
-        .block_on(waypoint_server::store::open(&tmp.path().join("server.sqlite").to_string_lossy()))
+        .block_on(waypoint_server::store::open(
+            &tmp.path().join("server.sqlite").to_string_lossy(),
+            Some(&waypoint_server::database_key::DatabaseKey::generate()),
+        ))
         .map_err(err)?;
     let on_sqlite = load_run(&runtime, sqlite.clone(), &args, false)?;
     let held = runtime.block_on(sqlite.versions_since(None)).map_err(err)?.len();

@@ -519,7 +519,12 @@ pub fn run(args: Args) -> Result<Value, String> {
 
     eprintln!("review: {} encounters, {} supervisors on SQLite", args.encounters, args.supervisors);
     let path = tmp.path().join("server.sqlite");
-    let sqlite = runtime.block_on(waypoint_server::store::open(&path.to_string_lossy())).map_err(err)?;
+    let sqlite = runtime
+        .block_on(waypoint_server::store::open(
+            &path.to_string_lossy(),
+            Some(&waypoint_server::database_key::DatabaseKey::generate()),
+        ))
+        .map_err(err)?;
     let analyze_sqlite = || {
         let conn = rusqlite::Connection::open(&path).map_err(err)?;
         conn.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE").map_err(err)

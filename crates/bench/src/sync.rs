@@ -116,6 +116,16 @@ impl waypoint_core::sync::Transport for TimedTransport {
         self.round_trips += started.elapsed();
         reply
     }
+
+    fn push_audit(
+        &mut self,
+        request: &waypoint_protocol::audit::AuditPushRequest,
+    ) -> Result<waypoint_protocol::audit::AuditPushResponse, waypoint_core::sync::TransportError> {
+        let started = Instant::now();
+        let reply = self.inner.push_audit(request);
+        self.round_trips += started.elapsed();
+        reply
+    }
 }
 
 struct Run {
@@ -157,6 +167,14 @@ fn sync_until_done(
     }
 }
 
+/// The server's encrypted SQLite store in `work`, with its key file beside it.
+async fn open_server_store(work: &Path) -> Result<waypoint_server::store::SharedStore, String> {
+    let database = work.join("server.sqlite");
+    let key = waypoint_server::database_key::DatabaseKey::for_database(&work.join("database.key"), &database)
+        .map_err(|e| format!("{e:#}"))?;
+    waypoint_server::store::open(&database.to_string_lossy(), Some(&key)).await.map_err(|e| format!("{e:#}"))
+}
+
 fn push_run(
     runtime: &tokio::runtime::Runtime,
     work: &Path,
@@ -164,8 +182,7 @@ fn push_run(
     batch_bytes: usize,
     cut_at: Option<u64>,
 ) -> Result<Run, String> {
-    let store =
-        runtime.block_on(waypoint_server::store::open(&work.join("server.sqlite").to_string_lossy())).map_err(err)?;
+    let store = runtime.block_on(open_server_store(work)).map_err(err)?;
     let server = LocalServer::start(runtime, store.clone())?;
     let proxy = CountingProxy::start(runtime, server.addr)?;
     let device_dir = work.join("device");
@@ -207,8 +224,7 @@ fn pull_run(
     batch_bytes: usize,
     cut_at: Option<u64>,
 ) -> Result<Run, String> {
-    let store =
-        runtime.block_on(waypoint_server::store::open(&work.join("server.sqlite").to_string_lossy())).map_err(err)?;
+    let store = runtime.block_on(open_server_store(work)).map_err(err)?;
     runtime.block_on(waypoint_server::directory_feed::publish(&store, services.to_vec())).map_err(err)?;
     let server = LocalServer::start(runtime, store.clone())?;
     let proxy = CountingProxy::start(runtime, server.addr)?;

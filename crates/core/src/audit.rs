@@ -4,12 +4,12 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use ts_rs::TS;
+use waypoint_protocol::audit::DeviceAuditEntry;
 
 use crate::error::{Error, Result};
 
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+use waypoint_protocol::audit::GENESIS;
 const HEAD_KEY: &str = "audit_head";
 
 /// What one audited event says.
@@ -33,23 +33,18 @@ pub struct AuditReport {
     pub head_hash: String,
 }
 
+/// The chain function is the protocol's, so the server recomputes exactly what the device stored.
 fn entry_hash(prev_hash: &str, e: &AuditEntry) -> String {
-    let mut hasher = Sha256::new();
-    // Length-prefixed fields, so no two different rows can hash alike by shifting text between fields.
-    for field in [
+    waypoint_protocol::audit::device_entry_hash(
         prev_hash,
-        &e.seq.to_string(),
+        e.seq,
         &e.at,
         &e.actor,
         &e.device,
         &e.action,
-        e.record_id.as_deref().unwrap_or("\u{0}"),
+        e.record_id.as_deref(),
         &e.outcome,
-    ] {
-        hasher.update((field.len() as u64).to_le_bytes());
-        hasher.update(field.as_bytes());
-    }
-    hex::encode(hasher.finalize())
+    )
 }
 
 const ENTRY_COLUMNS: &str = "seq, at, actor, device, action, record_id, outcome";
@@ -164,4 +159,45 @@ pub fn recent(conn: &Connection, limit: u32) -> Result<Vec<AuditEntry>> {
     let mut stmt = conn.prepare(&format!("SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT ?1"))?;
     let rows = stmt.query_map([limit], entry_from_row)?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// The rows after `after_seq` as the server receives them (with their hashes), oldest first.
+pub fn entries_after(conn: &Connection, after_seq: i64, limit: u32) -> Result<Vec<DeviceAuditEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS}, prev_hash, hash FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![after_seq, limit], |row| {
+        let e = entry_from_row(row)?;
+        Ok(DeviceAuditEntry {
+            seq: e.seq,
+            at: e.at,
+            actor: e.actor,
+            device: e.device,
+            action: e.action,
+            record_id: e.record_id,
+            outcome: e.outcome,
+            prev_hash: row.get(7)?,
+            hash: row.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+const PUSHED_KEY: &str = "audit_pushed_seq";
+
+/// The last row the server acknowledged (0: none yet).
+pub fn pushed_seq(conn: &Connection) -> Result<i64> {
+    let value: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([PUSHED_KEY], |r| r.get(0))
+        .optional()?;
+    Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+pub fn set_pushed_seq(conn: &Connection, seq: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![PUSHED_KEY, seq.to_string()])?;
+    Ok(())
 }

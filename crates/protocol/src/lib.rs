@@ -5,6 +5,8 @@
 //! replies with a [`PullResponse`]: the changes after the cursor and the cursor to store with them.
 //! Bodies travel zstd- (or gzip-) compressed via HTTP `Content-Encoding`.
 
+pub mod audit;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

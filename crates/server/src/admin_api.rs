@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use waypoint_protocol::{ErrorBody, Role};
 
+use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::auth::{self, AdminCaller};
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::store::{DeviceSummary, UserAccount};
@@ -90,15 +91,20 @@ pub async fn list_users(
 pub async fn disable_user(
     State(state): State<AppState>,
     AdminCaller(admin): AdminCaller,
+    client: ClientAddr,
     ApiPath(username): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     if admin == username {
         return Err(ApiError::forbidden("an admin cannot disable their own account"));
     }
+    let by = admin.clone();
+    let event =
+        AuditEvent::new(admin, action::USER_DISABLED, outcome::OK).from(client).target(format!("user {username}"));
+    audit::record(&state.store, event).await?;
     state.store.set_user_enabled(&username, false).await?;
     // Their reports stop syncing from every device too; a new sign-in after enabling issues new ones.
     state.store.revoke_officer_credentials(Some(&username), None).await?;
-    tracing::info!(username, by = admin.clone(), "user disabled");
+    tracing::info!(username, by, "user disabled");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -110,8 +116,12 @@ pub async fn disable_user(
 pub async fn enable_user(
     State(state): State<AppState>,
     AdminCaller(admin): AdminCaller,
+    client: ClientAddr,
     ApiPath(username): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
+    let event =
+        AuditEvent::new(admin, action::USER_ENABLED, outcome::OK).from(client).target(format!("user {username}"));
+    audit::record(&state.store, event).await?;
     state.store.set_user_enabled(&username, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -124,8 +134,12 @@ pub async fn enable_user(
 pub async fn unlock_user(
     State(state): State<AppState>,
     AdminCaller(admin): AdminCaller,
+    client: ClientAddr,
     ApiPath(username): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
+    let event =
+        AuditEvent::new(admin, action::USER_UNLOCKED, outcome::OK).from(client).target(format!("user {username}"));
+    audit::record(&state.store, event).await?;
     state.store.unlock_user(&username).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -139,8 +153,11 @@ pub async fn unlock_user(
 pub async fn reset_mfa(
     State(state): State<AppState>,
     AdminCaller(admin): AdminCaller,
+    client: ClientAddr,
     ApiPath(username): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
+    let event = AuditEvent::new(admin, action::MFA_RESET, outcome::OK).from(client).target(format!("user {username}"));
+    audit::record(&state.store, event).await?;
     state.store.reset_mfa(&username).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -158,6 +175,7 @@ pub async fn reset_mfa(
 pub async fn reset_password(
     State(state): State<AppState>,
     AdminCaller(admin): AdminCaller,
+    client: ClientAddr,
     ApiPath(username): ApiPath<String>,
     ApiJson(request): ApiJson<NewPassword>,
 ) -> Result<StatusCode, ApiError> {
@@ -165,6 +183,9 @@ pub async fn reset_password(
     if state.store.user_account(&username).await?.is_none() {
         return Err(ApiError::not_found(format!("user {username}")));
     }
+    let event =
+        AuditEvent::new(admin, action::PASSWORD_RESET, outcome::OK).from(client).target(format!("user {username}"));
+    audit::record(&state.store, event).await?;
     let hash = state.password_work.hash(request.password).await?;
     state.store.set_password_hash(&username, &hash).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -191,9 +212,13 @@ pub async fn list_devices(
 pub async fn revoke_device(
     State(state): State<AppState>,
     AdminCaller(admin): AdminCaller,
+    client: ClientAddr,
     ApiPath(device_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let by = admin.clone();
+    let event =
+        AuditEvent::new(admin, action::DEVICE_REVOKED, outcome::OK).from(client).target(format!("device {device_id}"));
+    audit::record(&state.store, event).await?;
     state.store.revoke_device(&device_id, Utc::now()).await?;
     state.store.revoke_officer_credentials(None, Some(&device_id)).await?;
     tracing::info!(device_id, by, "device revoked");

@@ -2,6 +2,7 @@
 
 use chrono::{SecondsFormat, Utc};
 use waypoint_server::admin_api::{DeviceInfo, UserInfo};
+use waypoint_server::audit::{self, action, outcome, AuditEvent};
 use waypoint_server::auth;
 use waypoint_server::store::SharedStore;
 
@@ -31,11 +32,21 @@ pub async fn run_user(store: &SharedStore, command: &UserCommand) -> anyhow::Res
             }
         }
         UserCommand::Disable { username } => {
+            audit::record(
+                store,
+                AuditEvent::by_cli(action::USER_DISABLED, outcome::OK).target(format!("user {username}")),
+            )
+            .await?;
             store.set_user_enabled(username, false).await?;
             store.revoke_officer_credentials(Some(username), None).await?;
             println!("disabled {username}; their sessions and device sign-ins ended");
         }
         UserCommand::Enable { username } => {
+            audit::record(
+                store,
+                AuditEvent::by_cli(action::USER_ENABLED, outcome::OK).target(format!("user {username}")),
+            )
+            .await?;
             store.set_user_enabled(username, true).await?;
             println!("enabled {username}");
         }
@@ -43,14 +54,26 @@ pub async fn run_user(store: &SharedStore, command: &UserCommand) -> anyhow::Res
             anyhow::ensure!(store.user_account(username).await?.is_some(), "no user {username}");
             let password = read_password(*password_stdin)?;
             let hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+            audit::record(
+                store,
+                AuditEvent::by_cli(action::PASSWORD_RESET, outcome::OK).target(format!("user {username}")),
+            )
+            .await?;
             store.set_password_hash(username, &hash).await?;
             println!("new password set for {username}; their sessions ended");
         }
         UserCommand::ResetMfa { username } => {
+            audit::record(store, AuditEvent::by_cli(action::MFA_RESET, outcome::OK).target(format!("user {username}")))
+                .await?;
             store.reset_mfa(username).await?;
             println!("MFA reset for {username}: they enrol again at their next sign-in");
         }
         UserCommand::Unlock { username } => {
+            audit::record(
+                store,
+                AuditEvent::by_cli(action::USER_UNLOCKED, outcome::OK).target(format!("user {username}")),
+            )
+            .await?;
             store.unlock_user(username).await?;
             println!("unlocked {username}");
         }

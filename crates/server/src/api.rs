@@ -14,6 +14,7 @@ use waypoint_protocol::{
     LoginResponse, MfaEnrolmentRequired, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest,
 };
 
+use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::auth::{self, AdminCaller, DeviceCaller, Reviewer};
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::sign_in::{self, SignIn};
@@ -37,6 +38,7 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/v1/review/encounters/{id}/diff", get(crate::review_api::diff)),
         (Method::GET, "/v1/admin/conflicts", get(crate::review_api::conflicts)),
         (Method::GET, "/v1/metrics", get(crate::review_api::metrics)),
+        (Method::POST, "/v1/sync/audit", post(crate::audit_api::push_audit)),
         (Method::POST, "/v1/directory/capacity", post(capacity)),
         (Method::GET, "/v1/directory/snapshot", get(crate::snapshot::directory_snapshot)),
         (Method::POST, "/v1/admin/enrollments", post(create_enrollment)),
@@ -83,6 +85,7 @@ pub async fn health(State(state): State<AppState>) -> ApiJson<Health> {
 ))]
 pub async fn enroll(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(request): ApiJson<EnrollRequest>,
 ) -> Result<ApiJson<EnrollResponse>, ApiError> {
     let device_id = match request.device_id.as_deref().map(str::trim) {
@@ -112,9 +115,24 @@ pub async fn enroll(
             ),
             other => other.into(),
         })?;
+    // The code is checked and used up in one transaction with the device's registration, so the
+    // event follows it. If that write fails the reply is 500 and the device token, known only to
+    // this reply, is never delivered: the registered device can never authenticate.
     if !redeemed {
+        audit::record(
+            &state.store,
+            AuditEvent::new("anonymous", action::DEVICE_ENROLLED, outcome::FAILED)
+                .from(client)
+                .detail("enrollment code unknown, already used or expired"),
+        )
+        .await?;
         return Err(ApiError::unauthorized("enrollment code unknown, already used or expired"));
     }
+    audit::record(
+        &state.store,
+        AuditEvent::new(device_id.clone(), action::DEVICE_ENROLLED, outcome::OK).from(client).target(device_id.clone()),
+    )
+    .await?;
     tracing::info!(device_id, "device enrolled");
     Ok(ApiJson(EnrollResponse { device_id, device_token }))
 }
@@ -137,13 +155,29 @@ pub async fn enroll(
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: ClientAddr,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let device = crate::identity::signing_in_device(&state, &headers).await?;
-    let user = match sign_in::check(&state, &request).await? {
-        SignIn::Accepted(user) => user,
-        SignIn::MustEnrolMfa(user) => return credentials_api::enrolment_required(&state, &user).await,
+    // The name as typed is the target either way; the trail is for the agency, the reply stays
+    // silent about whether the user exists.
+    let event = AuditEvent::new(request.username.clone(), action::SIGN_IN, outcome::OK)
+        .from(client)
+        .target(format!("user {}", request.username));
+    let user = match sign_in::check(&state, &request).await {
+        Ok(SignIn::Accepted(user)) => user,
+        Ok(SignIn::MustEnrolMfa(user)) => {
+            audit::record(&state.store, event.with_outcome(outcome::OK, "password right; must enrol in MFA")).await?;
+            return credentials_api::enrolment_required(&state, &user).await;
+        }
+        Err(refusal) => {
+            if refusal.status == StatusCode::UNAUTHORIZED {
+                audit::record(&state.store, event.with_outcome(outcome::FAILED, refusal.kind)).await?;
+            }
+            return Err(refusal);
+        }
     };
+    audit::record(&state.store, event.detail(user.role.as_str())).await?;
     let mut response = sign_in::start_session(&state, &user).await?;
     if let Some(device_id) = device {
         // A device holds one credential per officer: a new sign-in supersedes the last (which
@@ -221,7 +255,8 @@ pub async fn pull(
 ))]
 pub async fn capacity(
     State(state): State<AppState>,
-    _reviewer: Reviewer,
+    Reviewer(user): Reviewer,
+    client: ClientAddr,
     ApiJson(update): ApiJson<CapacityUpdate>,
 ) -> Result<ApiJson<FeedPosition>, ApiError> {
     if update.available < 0 || update.maximum.is_some_and(|m| m < update.available) {
@@ -236,7 +271,11 @@ pub async fn capacity(
         key: update.service_id.clone(),
         body: serde_json::to_value(&update).map_err(|e| ApiError::internal(e.to_string()))?,
     };
-    let seq = state.store.append_changes(vec![change]).await?;
+    let event = AuditEvent::new(user, action::CAPACITY_UPDATE, outcome::OK)
+        .from(client)
+        .target(format!("service {}", update.service_id))
+        .detail(format!("available {} of {:?}", update.available, update.maximum));
+    let seq = audit::recorded(&state.store, event, state.store.append_changes(vec![change])).await?;
     Ok(ApiJson(FeedPosition { seq }))
 }
 
@@ -247,9 +286,12 @@ pub async fn capacity(
 ))]
 pub async fn create_enrollment(
     State(state): State<AppState>,
-    _admin: AdminCaller,
+    AdminCaller(admin): AdminCaller,
+    client: ClientAddr,
 ) -> Result<ApiJson<EnrollmentCode>, ApiError> {
-    let code = auth::create_enrollment(&state.store).await?;
+    // The code itself is a credential: it is not in the trail.
+    let event = AuditEvent::new(admin, action::ENROLLMENT_CODE_ISSUED, outcome::OK).from(client);
+    let code = audit::recorded(&state.store, event, auth::create_enrollment(&state.store)).await?;
     let expires_at = Utc::now() + chrono::Duration::hours(auth::ENROLLMENT_TTL_HOURS);
     Ok(ApiJson(EnrollmentCode { code, expires_at: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true) }))
 }

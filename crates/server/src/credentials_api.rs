@@ -11,6 +11,7 @@ use waypoint_protocol::{
     Role,
 };
 
+use crate::audit::{self, action, outcome, AuditEvent};
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ApiJson};
 use crate::store::{MfaEnrolment, UserAccount};
@@ -26,6 +27,7 @@ const ENROLMENT_TTL_MINUTES: i64 = 10;
 ))]
 pub async fn logout(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> Result<StatusCode, ApiError> {
     let username = caller.user_with(&[Role::Officer, Role::Supervisor, Role::Admin])?.to_string();
+    audit::record(&state.store, AuditEvent::new(username.clone(), action::SIGN_OUT, outcome::OK)).await?;
     state.store.end_session(&auth::token_hash(auth::bearer_token(&headers)?)).await?;
     tracing::info!(username, "signed out");
     Ok(StatusCode::NO_CONTENT)
@@ -41,6 +43,8 @@ pub async fn rotate_device_token(
     State(state): State<AppState>,
     auth::DeviceCaller(device_id): auth::DeviceCaller,
 ) -> Result<ApiJson<DeviceTokenRotation>, ApiError> {
+    let event = AuditEvent::new(device_id.clone(), action::DEVICE_TOKEN_ROTATED, outcome::OK);
+    audit::record(&state.store, event).await?;
     let device_token = auth::new_device_token();
     if !state.store.rotate_device_token(&device_id, &auth::token_hash(&device_token)).await? {
         // Revoked between the credential check and now.
@@ -128,6 +132,8 @@ pub async fn confirm_enrolment(
         ApiError::new(StatusCode::CONFLICT, "conflict", "start the enrolment first (POST /v1/mfa/enrolment)")
     })?;
     if !mfa::code_matches(secret, &request.code) {
+        let event = AuditEvent::new(username.clone(), action::MFA_ENROLLED, outcome::FAILED).detail("wrong first code");
+        audit::record(&state.store, event).await?;
         let now = Utc::now();
         let lock_until = now + state.settings.lockout_duration;
         state.store.record_failed_sign_in(&username, now, state.settings.max_failed_sign_ins, lock_until).await?;
@@ -135,6 +141,7 @@ pub async fn confirm_enrolment(
             "that code does not match: check the app shows Waypoint for this account and the device clock is right",
         ));
     }
+    audit::record(&state.store, AuditEvent::new(username.clone(), action::MFA_ENROLLED, outcome::OK)).await?;
     let recovery_codes = mfa::new_recovery_codes();
     let hashes: Vec<String> = recovery_codes.iter().map(|c| mfa::recovery_code_hash(c)).collect();
     state.store.set_totp(&username, secret, &hashes).await?;

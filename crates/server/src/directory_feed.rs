@@ -41,6 +41,8 @@ pub async fn import(
 ) -> anyhow::Result<(ImportReport, Publication, Manifest)> {
     let path = directory_path(data_dir);
     let (report, services) = tokio::task::spawn_blocking(move || -> anyhow::Result<(ImportReport, Vec<Value>)> {
+        // Public listings, so not encrypted; still the data folder's 0600 (its -wal/-shm follow).
+        crate::private_files::open_private(&path, false).with_context(|| format!("creating {}", path.display()))?;
         let mut directory = Directory::open(&path).with_context(|| format!("opening {}", path.display()))?;
         let report = match source {
             DirectorySource::Samhsa(dir) => {

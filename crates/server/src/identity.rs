@@ -113,6 +113,9 @@ pub async fn sign_out(
 ) -> Result<axum::http::StatusCode, ApiError> {
     let device_id = caller.device()?;
     let officer = pusher(&state, &headers, device_id).await?;
+    let event = crate::audit::AuditEvent::new(officer.username.clone(), crate::audit::action::OFFICER_SIGN_OUT, "ok")
+        .target(format!("device {device_id}"));
+    crate::audit::record(&state.store, event).await?;
     state.store.revoke_officer_credentials(Some(&officer.username), Some(device_id)).await?;
     tracing::info!(username = officer.username, device_id, "officer signed out on a device");
     Ok(axum::http::StatusCode::NO_CONTENT)

@@ -8,8 +8,11 @@
 
 pub mod admin_api;
 pub mod api;
+pub mod audit;
+pub mod audit_api;
 pub mod auth;
 pub mod credentials_api;
+pub mod database_key;
 pub mod directory_feed;
 pub mod error;
 pub mod export;
@@ -18,6 +21,8 @@ pub mod mfa;
 pub mod openapi;
 pub mod password_work;
 pub mod postgres_store;
+pub mod postgres_tls;
+pub mod private_files;
 pub mod rate_limit;
 pub mod review_api;
 pub mod review_diff;
@@ -174,6 +179,7 @@ pub async fn serve(
     handle: axum_server::Handle,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
+    // Connect info: handlers learn the client's address for the audit trail (crate::audit::ClientAddr).
     let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     match tls {
         Some(config) => axum_server::from_tcp_rustls(listener, config).handle(handle).serve(service).await,

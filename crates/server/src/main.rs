@@ -7,10 +7,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use waypoint_protocol::Role;
+use waypoint_server::audit::{self, AuditEvent};
+use waypoint_server::database_key::{self, DatabaseKey};
 use waypoint_server::directory_feed::{self, DirectorySource};
 use waypoint_server::export::{self, Format};
 use waypoint_server::store::{self, SharedStore, UserRecord};
-use waypoint_server::{auth, tls, Settings};
+use waypoint_server::{auth, private_files, tls, Settings};
 
 mod admin_commands;
 
@@ -20,9 +22,14 @@ struct Cli {
     /// Folder for the SQLite database, the TLS certificate and the directory.
     #[arg(long, env = "WAYPOINT_DATA_DIR", default_value = "waypoint-data", global = true)]
     data_dir: PathBuf,
-    /// `postgres://user@host/db` for PostgreSQL; default: `<data-dir>/waypoint.sqlite`.
+    /// `postgres://user@host/db` for PostgreSQL (add `?sslmode=require` or `verify-full` for TLS);
+    /// default: `<data-dir>/waypoint.sqlite`.
     #[arg(long, env = "WAYPOINT_DATABASE", global = true)]
     database: Option<String>,
+    /// The SQLite database's encryption key (64 hex digits, a 0600 file); default:
+    /// `<data-dir>/database.key`, made on first start.
+    #[arg(long, env = "WAYPOINT_DATABASE_KEY_FILE", global = true)]
+    database_key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -48,6 +55,21 @@ enum Command {
     Directory(DirectoryCommand),
     #[command(subcommand)]
     Export(ExportCommand),
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walks the server's audit trail: exits 0 with the row count when intact, 1 naming the first
+    /// row that was changed, removed or moved.
+    Verify,
+    /// Writes the audit trail's rows since a time to stdout, one JSON object a line.
+    Export {
+        /// A date (2026-01-31) or an RFC 3339 time.
+        #[arg(long, value_parser = parse_since)]
+        since: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 #[derive(Args)]
@@ -180,12 +202,33 @@ fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 }
 
 impl Cli {
-    async fn store(&self) -> anyhow::Result<SharedStore> {
-        let database = match &self.database {
+    fn database(&self) -> String {
+        match &self.database {
             Some(url) => url.clone(),
             None => self.data_dir.join("waypoint.sqlite").to_string_lossy().into_owned(),
-        };
-        store::open(&database).await.with_context(|| format!("opening the database {}", redact(&database)))
+        }
+    }
+
+    /// The SQLite key (read, or made for a new database); `None` on PostgreSQL.
+    fn database_key(&self) -> anyhow::Result<Option<DatabaseKey>> {
+        let database = self.database();
+        if store::is_postgres(&database) {
+            return Ok(None);
+        }
+        let default = self.data_dir.join(database_key::KEY_FILE);
+        Ok(Some(match &self.database_key_file {
+            // The operator's file must exist: making one there could hide a wrong path.
+            Some(file) => DatabaseKey::read(file)?,
+            None => DatabaseKey::for_database(&default, store::sqlite_path(&database))?,
+        }))
+    }
+
+    async fn store(&self) -> anyhow::Result<SharedStore> {
+        let database = self.database();
+        let key = self.database_key()?;
+        store::open(&database, key.as_ref())
+            .await
+            .with_context(|| format!("opening the database {}", redact(&database)))
     }
 }
 
@@ -222,10 +265,16 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    std::fs::create_dir_all(&cli.data_dir).with_context(|| format!("creating {}", cli.data_dir.display()))?;
+    private_files::ensure_private_dir(&cli.data_dir).with_context(|| format!("creating {}", cli.data_dir.display()))?;
     match &cli.command {
         Command::Init { no_tls, tls_names } => {
             cli.store().await?;
+            if cli.database_key_file.is_none() && !store::is_postgres(&cli.database()) {
+                println!(
+                    "database key: {} (back it up apart from the database)",
+                    cli.data_dir.join(database_key::KEY_FILE).display()
+                );
+            }
             if !no_tls {
                 let (cert, _) = tls::certificate_files_for(&cli.data_dir, None, None, tls_names)?;
                 println!("certificate: {}", cert.display());
@@ -296,7 +345,10 @@ async fn main() -> anyhow::Result<()> {
                 role: *role,
                 password_hash,
             };
-            store.add_user(user).await?;
+            let event = AuditEvent::by_cli(audit::action::USER_ADDED, audit::outcome::OK)
+                .target(format!("user {username}"))
+                .detail(format!("{} (officer id {officer_id})", role.as_str()));
+            audit::recorded(&store, event, store.add_user(user)).await?;
             println!("added {} {username} (officer id {officer_id})", role.as_str());
         }
         Command::User(command) => admin_commands::run_user(&cli.store().await?, command).await?,
@@ -309,7 +361,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Device(DeviceCommand::Enroll) => {
             let store = cli.store().await?;
-            let code = auth::create_enrollment(&store).await?;
+            let event = AuditEvent::by_cli(audit::action::ENROLLMENT_CODE_ISSUED, audit::outcome::OK);
+            let code = audit::recorded(&store, event, auth::create_enrollment(&store)).await?;
             println!("{code}");
             eprintln!("one-time enrollment code, valid {} hours", auth::ENROLLMENT_TTL_HOURS);
             // The device checks this against the certificate it is shown before trusting it.
@@ -325,7 +378,31 @@ async fn main() -> anyhow::Result<()> {
                 (None, Some(dir)) => DirectorySource::Hsds(dir.clone()),
                 (None, None) => unreachable!("clap requires one"),
             };
-            let (report, published, snapshot) = directory_feed::import(&store, &cli.data_dir, source).await?;
+            let event = AuditEvent::by_cli(audit::action::DIRECTORY_IMPORT, "started").target(match &source {
+                DirectorySource::Samhsa(dir) => format!("SAMHSA listings {}", dir.display()),
+                DirectorySource::Hsds(dir) => format!("HSDS package {}", dir.display()),
+            });
+            audit::record(&store, event.clone()).await?;
+            let imported = directory_feed::import(&store, &cli.data_dir, source).await;
+            let (report, published, snapshot) = match imported {
+                Ok(done) => done,
+                Err(error) => {
+                    let failed = event.with_outcome(audit::outcome::ERROR, format!("{error:#}"));
+                    if let Err(audit_error) = audit::record(&store, failed).await {
+                        eprintln!("could not record the failure in the audit trail: {audit_error}");
+                    }
+                    return Err(error);
+                }
+            };
+            let summary = format!(
+                "{} rows read, {} created, {} updated, {} unchanged, {} rejected",
+                report.rows_read,
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.rejected.len()
+            );
+            audit::record(&store, event.with_outcome(audit::outcome::OK, summary)).await?;
             println!(
                 "{}: {} rows read, {} created, {} updated, {} unchanged, {} rejected; published {} changes and {} removals; snapshot {} services, {} bytes, cursor {}",
                 report.source,
@@ -345,8 +422,37 @@ async fn main() -> anyhow::Result<()> {
             let store = cli.store().await?;
             let versions = store.versions_since(*since).await?;
             let conflicts = store.conflicts().await?;
+            // Recorded before a byte is written: an export the trail does not show never happens.
+            let event =
+                AuditEvent::by_cli(audit::action::EXPORT, audit::outcome::OK).target("encounters").detail(format!(
+                    "{} versions and {} conflicting copies, {format:?}, since {}",
+                    versions.len(),
+                    conflicts.len(),
+                    since.map_or("the start".into(), |s| s.to_rfc3339())
+                ));
+            audit::record(&store, event).await?;
             export::write(&versions, &conflicts, *format, std::io::stdout().lock())?;
             eprintln!("exported {} versions ({} conflicts held)", versions.len(), conflicts.len());
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let store = cli.store().await?;
+            match audit::verify(&store).await? {
+                audit::Verdict::Intact { rows, head_hash } => {
+                    println!("audit trail intact: {rows} rows, last hash {head_hash}");
+                }
+                audit::Verdict::Broken { seq, reason } => {
+                    anyhow::bail!("audit trail broken at row {seq}: {reason}");
+                }
+            }
+        }
+        Command::Audit(AuditCommand::Export { since }) => {
+            let store = cli.store().await?;
+            let since_text = since.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            let event = AuditEvent::by_cli(audit::action::AUDIT_EXPORT, audit::outcome::OK)
+                .detail(format!("since {since_text}"));
+            audit::record(&store, event).await?;
+            let rows = audit::export(&store, &since_text, std::io::stdout().lock()).await?;
+            eprintln!("exported {rows} audit rows");
         }
     }
     Ok(())

@@ -29,6 +29,7 @@ use crate::api;
         crate::review_api::diff,
         crate::review_api::conflicts,
         crate::review_api::metrics,
+        crate::audit_api::push_audit,
         api::capacity,
         crate::snapshot::directory_snapshot,
         api::create_enrollment,

@@ -23,6 +23,7 @@ use crate::store::migrations;
 use crate::store::*;
 
 mod accounts;
+mod audit;
 mod identity;
 mod review;
 
@@ -43,13 +44,19 @@ impl PostgresStore {
     /// Connects a pool to `url`. `search_path` puts every connection in that schema (tests give
     /// each run its own).
     pub async fn connect(url: &str, search_path: Option<&str>) -> StoreResult<Self> {
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|e| StoreError::Database(format!("bad PostgreSQL URL: {e}")))?;
+        // TLS when the URL's sslmode asks for it (crate::postgres_tls).
+        let target = crate::postgres_tls::parse(url)?;
+        let tls = crate::postgres_tls::connector(&target)?;
+        let mut config = target.config;
         if let Some(schema) = search_path {
             config.options(format!("-c search_path={schema}"));
         }
         config.connect_timeout(Duration::from_secs(5));
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = match tls {
+            Some(tls) => Manager::from_config(config, tls, manager_config),
+            None => Manager::from_config(config, NoTls, manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(16)
             .runtime(Runtime::Tokio1)
@@ -57,8 +64,17 @@ impl PostgresStore {
             .create_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| StoreError::Database(e.to_string()))?;
-        // Fail now, with the reason, rather than at the first request.
-        drop(pool.get().await?);
+        // Fail now, with the reason (a refused certificate included), rather than at the first request.
+        match pool.get().await {
+            Ok(client) => drop(client),
+            Err(deadpool_postgres::PoolError::Backend(error)) if error.as_db_error().is_none() => {
+                return Err(StoreError::Database(format!(
+                    "cannot connect to PostgreSQL: {}",
+                    crate::postgres_tls::describe(&error)
+                )));
+            }
+            Err(other) => return Err(other.into()),
+        }
         let (pushes, groups) = group_commit::push_queue(MAX_PUSH_GROUP);
         for _ in 0..PUSH_WRITERS {
             tokio::spawn(push_writer(pool.clone(), groups.clone()));

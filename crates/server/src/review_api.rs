@@ -13,6 +13,7 @@ use waypoint_protocol::{
     ConflictPair, EncounterReview, ErrorBody, FeedPosition, Metrics, QueuePage, ReviewRequest, VersionDiff,
 };
 
+use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::auth::{AdminCaller, Reviewer};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::review_rules::{DecisionInput, ReviewRefusal};
@@ -23,10 +24,19 @@ use crate::AppState;
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 200;
 
-/// A report was read through the API by `reader`.
-// wired to the audit trail at merge
-pub async fn report_read(state: &AppState, reader: &str, encounter_id: Uuid) {
-    let _ = (state, reader, encounter_id);
+/// A report was read through the API by `reader`: in the trail before it is sent (an audit write
+/// that fails refuses the read).
+pub async fn report_read(
+    state: &AppState,
+    reader: &str,
+    client: ClientAddr,
+    encounter_id: Uuid,
+) -> Result<(), ApiError> {
+    let event = AuditEvent::new(reader, action::REPORT_READ, outcome::OK)
+        .from(client)
+        .target(format!("encounter {encounter_id}"));
+    audit::record(&state.store, event).await?;
+    Ok(())
 }
 
 impl From<ReviewRefusal> for ApiError {
@@ -60,9 +70,23 @@ impl From<ReviewRefusal> for ApiError {
 pub async fn review(
     State(state): State<AppState>,
     Reviewer(reviewer): Reviewer,
+    client: ClientAddr,
     ApiJson(request): ApiJson<ReviewRequest>,
 ) -> Result<ApiJson<FeedPosition>, ApiError> {
-    let outcome = state.store.decide(DecisionInput::new(&reviewer, request)).await??;
+    let decision = serde_json::to_value(request.decision).ok().and_then(|v| v.as_str().map(str::to_string));
+    let event = AuditEvent::new(reviewer.clone(), action::REVIEW_DECISION, outcome::OK)
+        .from(client)
+        .target(format!("encounter {} v{}", request.encounter_id, request.version))
+        .detail(decision.unwrap_or_default());
+    audit::record(&state.store, event.clone()).await?;
+    let outcome = match state.store.decide(DecisionInput::new(&reviewer, request)).await? {
+        Ok(outcome) => outcome,
+        Err(refusal) => {
+            // Refused by the rules (own report, superseded, ...): the trail says so.
+            audit::record(&state.store, event.with_outcome(audit::outcome::FAILED, refusal.to_string())).await?;
+            return Err(refusal.into());
+        }
+    };
     Ok(ApiJson(FeedPosition { seq: outcome.feed_seq }))
 }
 
@@ -148,11 +172,12 @@ pub async fn queue(
 pub async fn encounter(
     State(state): State<AppState>,
     Reviewer(reader): Reviewer,
+    client: ClientAddr,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<ApiJson<EncounterReview>, ApiError> {
     let review =
         state.store.encounter_review(id).await?.ok_or_else(|| ApiError::not_found(format!("encounter {id}")))?;
-    report_read(&state, &reader, id).await;
+    report_read(&state, &reader, client, id).await?;
     Ok(ApiJson(review))
 }
 
@@ -176,6 +201,7 @@ pub struct DiffParams {
 pub async fn diff(
     State(state): State<AppState>,
     Reviewer(reader): Reviewer,
+    client: ClientAddr,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(params): ApiQuery<DiffParams>,
 ) -> Result<ApiJson<VersionDiff>, ApiError> {
@@ -190,7 +216,7 @@ pub async fn diff(
             .ok_or_else(|| ApiError::not_found(format!("encounter {id} v{version}")))
     };
     let changes = crate::review_diff::diff(body(params.from)?, body(params.to)?);
-    report_read(&state, &reader, id).await;
+    report_read(&state, &reader, client, id).await?;
     Ok(ApiJson(VersionDiff { encounter_id: id, from: params.from, to: params.to, changes }))
 }
 
@@ -203,10 +229,11 @@ pub async fn diff(
 pub async fn conflicts(
     State(state): State<AppState>,
     AdminCaller(reader): AdminCaller,
+    client: ClientAddr,
 ) -> Result<ApiJson<Vec<ConflictPair>>, ApiError> {
     let pairs = state.store.conflict_pairs().await?;
     for pair in &pairs {
-        report_read(&state, &reader, pair.encounter_id).await;
+        report_read(&state, &reader, client, pair.encounter_id).await?;
     }
     Ok(ApiJson(pairs))
 }

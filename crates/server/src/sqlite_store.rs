@@ -1,4 +1,5 @@
-//! The embedded SQLite store: one file, no setup. One connection behind a mutex, used on tokio's
+//! The embedded SQLite store: one file, encrypted with SQLCipher (AES-256, key from
+//! [`crate::database_key`]), no other setup. One connection behind a mutex, used on tokio's
 //! blocking threads: SQLite has a single writer anyway, and this keeps every push one
 //! transaction without busy retries. Timestamps are RFC 3339 text in UTC (sortable as text).
 //!
@@ -16,6 +17,7 @@ use serde_json::Value;
 use uuid::Uuid;
 use waypoint_protocol::{PushResponse, RawPullResponse, Role};
 
+use crate::database_key::DatabaseKey;
 use crate::store::ack::{self, StoredSoFar};
 use crate::store::group_commit::{self, PushGroups, PushJob, PushQueue};
 use crate::store::identity::{self as authorship, Owners};
@@ -23,6 +25,7 @@ use crate::store::migrations;
 use crate::store::*;
 
 mod accounts;
+mod audit;
 mod identity;
 mod review;
 
@@ -86,17 +89,25 @@ fn parse_role(text: &str) -> rusqlite::Result<Role> {
 }
 
 impl SqliteStore {
-    pub fn open(path: &Path) -> StoreResult<Self> {
+    /// Opens (creating if needed) the SQLCipher database at `path` with `key`. A plaintext database
+    /// left by a version before encryption is encrypted in place first ([`encrypt_in_place`]).
+    pub fn open(path: &Path, key: &DatabaseKey) -> StoreResult<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| StoreError::Database(format!("{}: {e}", parent.display())))?;
         }
-        let conn = Connection::open(path)?;
+        if is_plaintext(path).map_err(|e| StoreError::Database(e.to_string()))? {
+            encrypt_in_place(path, key)?;
+        }
+        // 0600 before SQLite creates it; the -wal and -shm files take the database file's mode.
+        crate::private_files::open_private(path, false)
+            .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
+        let conn = open_keyed(path, key)?;
         // FULL: an acknowledged record must survive a power cut, since the device then drops it.
-        // 8 KiB pages (a new file only; an existing one keeps its size): an encounter version is
-        // about 2.3 KB, so a 4 KiB page held one and wasted nearly half, and every push wrote
-        // (and checkpointed) almost twice its bytes. Three fit in 8 KiB.
+        // 8 KiB pages (cipher_page_size, set before the first read; the same on every open): an
+        // encounter version is about 2.3 KB, so a 4 KiB page held one and wasted nearly half, and
+        // every push wrote (and checkpointed) almost twice its bytes. Three fit in 8 KiB.
         conn.execute_batch(
-            "PRAGMA page_size = 8192; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 5000;",
         )?;
         let conn = Arc::new(Mutex::new(conn));
@@ -158,6 +169,71 @@ impl SqliteStore {
         tx.execute("UPDATE change_counter SET last_seq = ?1 WHERE id = 1", [last])?;
         Ok(last as u64)
     }
+}
+
+/// SQLCipher's page size for the server database (see [`SqliteStore::open`]).
+const CIPHER_PAGE_SIZE: u32 = 8192;
+
+/// A connection to the SQLCipher database at `path`, keyed and checked: a wrong key (or a file
+/// that is not a database) fails here with a message saying so.
+pub fn open_keyed(path: &Path, key: &DatabaseKey) -> StoreResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(&format!("{} PRAGMA cipher_page_size = {CIPHER_PAGE_SIZE};", key.pragma()))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|_| {
+        StoreError::Database(format!(
+            "{} does not open with this database key: it belongs to another key (check --database-key-file) or is damaged",
+            path.display()
+        ))
+    })?;
+    Ok(conn)
+}
+
+/// Whether `path` is an unencrypted SQLite database (its first bytes are SQLite's header; an
+/// encrypted file starts with random salt). A missing or empty file is not.
+pub fn is_plaintext(path: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut header = [0u8; 16];
+    match std::fs::File::open(path) {
+        Ok(mut file) => Ok(file.read_exact(&mut header).is_ok() && &header == b"SQLite format 3\0"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Encrypts a plaintext database from an earlier version: `sqlcipher_export` into a new 0600 file
+/// beside it, which then replaces it (rename, so a crash leaves one or the other whole). The old
+/// file is unlinked, not overwritten: its blocks are free space on the disk until reused.
+fn encrypt_in_place(path: &Path, key: &DatabaseKey) -> StoreResult<()> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::Database(format!("encrypting {}: {what}: {e}", path.display()))
+    };
+    tracing::warn!("{} is not encrypted (made by an earlier version): encrypting it now", path.display());
+    let encrypted = path.with_extension("encrypting");
+    let _ = std::fs::remove_file(&encrypted);
+    crate::private_files::open_private(&encrypted, true).map_err(|e| fail("creating the new file", &e))?;
+    {
+        let plain = Connection::open(path)?;
+        // Fold the WAL in first, so the export reads everything.
+        plain.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        let file = encrypted.to_string_lossy().replace('\'', "''");
+        plain.execute_batch(&format!(
+            "ATTACH DATABASE '{file}' AS encrypted KEY {}; PRAGMA encrypted.cipher_page_size = {CIPHER_PAGE_SIZE};",
+            key.attach_clause()
+        ))?;
+        plain.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+        let version: i64 = plain.query_row("PRAGMA main.user_version", [], |r| r.get(0))?;
+        plain.execute_batch(&format!("PRAGMA encrypted.user_version = {version}; DETACH DATABASE encrypted;"))?;
+    }
+    std::fs::File::open(&encrypted).and_then(|f| f.sync_all()).map_err(|e| fail("saving the new file", &e))?;
+    std::fs::rename(&encrypted, path).map_err(|e| fail("replacing the old file", &e))?;
+    for side in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(side);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(name));
+    }
+    open_keyed(path, key)?;
+    tracing::info!("{} is encrypted", path.display());
+    Ok(())
 }
 
 /// One push, in the savepoint `tx`. The savepoint is its own: what it stores is judged against

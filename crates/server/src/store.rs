@@ -18,6 +18,7 @@ use waypoint_protocol::{ChangeKind, PullResponse, PushResponse, RawChange, RawPu
 
 pub mod accounts;
 pub(crate) mod ack;
+pub mod audit;
 pub(crate) mod group_commit;
 pub mod identity;
 pub mod migrations;
@@ -167,7 +168,7 @@ pub struct SessionRecord {
 pub type PublishedDirectory = HashMap<String, String>;
 
 #[async_trait]
-pub trait Store: OfficerCredentialStore + ReviewStore + AccountStore + Send + Sync {
+pub trait Store: OfficerCredentialStore + ReviewStore + AccountStore + audit::AuditStore + Send + Sync {
     /// Which implementation this is ("sqlite" or "postgres"), for logs and benchmark output.
     fn backend(&self) -> &'static str;
 
@@ -242,14 +243,28 @@ pub trait Store: OfficerCredentialStore + ReviewStore + AccountStore + Send + Sy
 
 pub type SharedStore = Arc<dyn Store>;
 
+/// Whether a `--database` value names PostgreSQL (else it is a SQLite file path).
+pub fn is_postgres(database: &str) -> bool {
+    database.starts_with("postgres://") || database.starts_with("postgresql://")
+}
+
+/// The SQLite file a `--database` value names (`sqlite://` prefix optional).
+pub fn sqlite_path(database: &str) -> &std::path::Path {
+    std::path::Path::new(database.strip_prefix("sqlite://").unwrap_or(database))
+}
+
 /// Opens the store a `--database` value names: a `postgres://` or `postgresql://` URL, else a
-/// SQLite file path (`sqlite://` prefix optional). Migrates it.
-pub async fn open(database: &str) -> anyhow::Result<SharedStore> {
-    let store: SharedStore = if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+/// SQLite file path (`sqlite://` prefix optional), encrypted with `sqlite_key` (required for
+/// SQLite, unused for PostgreSQL). Migrates it.
+pub async fn open(
+    database: &str,
+    sqlite_key: Option<&crate::database_key::DatabaseKey>,
+) -> anyhow::Result<SharedStore> {
+    let store: SharedStore = if is_postgres(database) {
         Arc::new(crate::postgres_store::PostgresStore::connect(database, None).await?)
     } else {
-        let path = database.strip_prefix("sqlite://").unwrap_or(database);
-        Arc::new(crate::sqlite_store::SqliteStore::open(std::path::Path::new(path))?)
+        let key = sqlite_key.ok_or_else(|| anyhow::anyhow!("a SQLite database needs its database key"))?;
+        Arc::new(crate::sqlite_store::SqliteStore::open(sqlite_path(database), key)?)
     };
     store.migrate().await?;
     Ok(store)

@@ -11,6 +11,8 @@ use axum_server::tls_rustls::RustlsConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::private_files::write_private;
+
 /// What every self-signed certificate names: enough for a device on the server machine itself.
 const LOOPBACK_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 /// Beside the self-signed pair: the names it was made for, one a line.
@@ -67,12 +69,13 @@ pub fn certificate_files_for(
         );
         return Ok((cert, key));
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::private_files::ensure_private_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let made = rcgen::generate_simple_self_signed(wanted.clone())
         .with_context(|| format!("making a self-signed certificate for {}", wanted.join(", ")))?;
-    std::fs::write(&cert, made.cert.pem())?;
+    // The certificate is public, but the folder's rule is 0600 for every file.
+    write_private(&cert, made.cert.pem().as_bytes())?;
     write_private(&key, made.key_pair.serialize_pem().as_bytes())?;
-    std::fs::write(&names_file, wanted.join("\n") + "\n")?;
+    write_private(&names_file, (wanted.join("\n") + "\n").as_bytes())?;
     tracing::info!("made a self-signed certificate for {}: {}", wanted.join(", "), cert.display());
     Ok((cert, key))
 }
@@ -88,18 +91,6 @@ pub fn self_signed_names(data_dir: &Path) -> Option<Vec<String>> {
         Ok(text) => text.lines().map(str::to_owned).collect(),
         Err(_) => LOOPBACK_NAMES.iter().map(|n| n.to_string()).collect(),
     })
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
 }
 
 /// A rustls server configuration (HTTP/2 and HTTP/1.1) for the PEM files.

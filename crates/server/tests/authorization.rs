@@ -40,7 +40,7 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
     Some(match (method, path) {
         ("GET", "/v1/health") | ("GET", "/openapi.json") => Public,
         ("POST", "/v1/enroll") | ("POST", "/v1/login") => Public,
-        ("GET", "/v1/sync/pull") | ("GET", "/v1/directory/snapshot") => Device,
+        ("GET", "/v1/sync/pull") | ("GET", "/v1/directory/snapshot") | ("POST", "/v1/sync/audit") => Device,
         ("POST", "/v1/sync/push") | ("POST", "/v1/officer/sign-out") => DeviceOfficer,
         ("POST", "/v1/reviews") | ("POST", "/v1/directory/capacity") => Users(REVIEWERS),
         ("GET", "/v1/review/queue")

@@ -25,12 +25,25 @@ fn database_arg(t: &TestStore) -> String {
     }
 }
 
+/// The SQLite key of this test's store, as a key file (the CLI's data folder is another folder).
+fn key_file_arg(t: &TestStore) -> Vec<String> {
+    if t.backend != Backend::Sqlite {
+        return Vec::new();
+    }
+    let key_file = t.dir.path().join("database.key");
+    if !key_file.exists() {
+        t.key.write_new(&key_file).unwrap();
+    }
+    vec!["--database-key-file".into(), key_file.to_string_lossy().into_owned()]
+}
+
 fn cli(t: &TestStore, data_dir: &Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_waypoint-server"))
         .arg("--data-dir")
         .arg(data_dir)
         .arg("--database")
         .arg(database_arg(t))
+        .args(key_file_arg(t))
         .args(args)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
@@ -169,6 +182,7 @@ async fn serve_listens_and_answers(backend: Backend) {
         .arg(data.path())
         .arg("--database")
         .arg(database_arg(&t))
+        .args(key_file_arg(&t))
         .args(["serve", "--no-tls", "--listen", "0.0.0.0:0"])
         .stderr(Stdio::piped())
         .spawn()
@@ -191,6 +205,7 @@ async fn serve_listens_and_answers(backend: Backend) {
         .arg(data.path())
         .arg("--database")
         .arg(database_arg(&t))
+        .args(key_file_arg(&t))
         .args(["serve", "--no-tls", "--behind-tls-proxy", "--listen", "0.0.0.0:0"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -207,6 +222,7 @@ async fn serve_listens_and_answers(backend: Backend) {
         .arg(data.path())
         .arg("--database")
         .arg(database_arg(&t))
+        .args(key_file_arg(&t))
         .args(["serve", "--no-tls", "--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())

@@ -915,3 +915,48 @@ fn without_a_signed_in_officer_the_device_pulls_but_does_not_push() {
     let credentials = agency.rt.block_on(agency.store().officer_credentials_of(OFFICER)).unwrap();
     assert!(credentials.iter().all(|c| c.revoked_at.is_some()), "{credentials:?}");
 }
+
+/// The device's own audit log travels after its records (`POST /v1/sync/audit`) and lands on the
+/// server as the same chain; a log cut back and written again on the device (as restoring an old
+/// backup of its store would) still verifies on the device, but the server sees the break.
+#[test]
+fn the_device_audit_log_reaches_the_server_and_a_rewritten_one_is_flagged() {
+    let agency = Agency::start();
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    let device_id = enroll(&device, &agency).device_id.expect("enrolled");
+    add_the_officer(&agency);
+    sign_in(&device);
+    submit(&device, "a report for the audit log");
+    let first = round(&device);
+    assert!(first.audit_pushed > 0 && first.audit_chain_breaks == 0, "{first:?}");
+    round(&device);
+    let local = device.verify_audit().unwrap();
+    let held =
+        agency.rt.block_on(agency.store().device_audit_status(&device_id)).unwrap().expect("the server holds the log");
+    assert_eq!((held.last_seq, held.last_hash.as_str()), (local.entries, local.head_hash.as_str()), "{held:?}");
+    assert!(held.breaks.is_empty());
+
+    // Cut the device's log back to row 2 and forget what was pushed, then write on.
+    let key_file = KeyFile::read(dir.path()).unwrap().unwrap();
+    let data_key = key_file.unwrap_data_key(PASSPHRASE).unwrap();
+    let store = Store::open(dir.path(), &data_key, &key_file, &AgencyConfig::demo()).unwrap();
+    let conn = store.connection();
+    let hash2: String = conn.query_row("SELECT hash FROM audit_log WHERE seq = 2", [], |r| r.get(0)).unwrap();
+    conn.execute_batch(&format!(
+        "DELETE FROM audit_log WHERE seq > 2;
+         UPDATE meta SET value = '2:{hash2}' WHERE key = 'audit_head';
+         UPDATE meta SET value = '2' WHERE key = 'audit_pushed_seq';"
+    ))
+    .unwrap();
+    drop(store);
+    assert!(device.verify_audit().is_ok(), "the cut log is consistent on its own");
+    submit(&device, "written after the cut");
+    let after = round(&device);
+    assert_eq!(after.audit_chain_breaks, 1, "{after:?}");
+    let held = agency.rt.block_on(agency.store().device_audit_status(&device_id)).unwrap().unwrap();
+    assert_eq!(held.breaks.len(), 1, "{held:?}");
+    assert!(held.breaks[0].contains("row 3"), "{held:?}");
+    let trail = agency.rt.block_on(agency.store().audit_rows(0, 1000)).unwrap();
+    assert!(trail.iter().any(|r| r.action == "device_audit_break" && r.actor == device_id), "{trail:?}");
+}

@@ -338,7 +338,7 @@ async fn a_database_migrated_by_a_newer_server_is_refused_naming_both_versions(b
         Backend::Sqlite => t.dir.path().join("server.sqlite").to_string_lossy().into_owned(),
         Backend::Postgres => postgres_url_in(t.schema.as_deref().unwrap()),
     };
-    let message = match waypoint_server::store::open(&database).await {
+    let message = match waypoint_server::store::open(&database, Some(&t.key)).await {
         Ok(_) => panic!("a database of schema {found} opened on a server that knows {known}"),
         Err(error) => error.to_string(),
     };
@@ -387,7 +387,7 @@ async fn sql_rows(t: &TestStore, sql: &str) -> Vec<Vec<String>> {
 }
 
 fn sqlite(t: &TestStore) -> rusqlite::Connection {
-    rusqlite::Connection::open(t.dir.path().join("server.sqlite")).unwrap()
+    t.sqlite_connection()
 }
 
 async fn postgres(t: &TestStore) -> tokio_postgres::Client {

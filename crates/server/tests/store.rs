@@ -425,13 +425,16 @@ async fn postgres_feed_never_skips_a_change_committed_out_of_order() {
 async fn a_new_sqlite_store_uses_pages_that_hold_more_than_one_encounter_version() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.sqlite");
-    let store = waypoint_server::store::open(&path.to_string_lossy()).await.unwrap();
+    let key = waypoint_server::database_key::DatabaseKey::generate();
+    let store = waypoint_server::store::open(&path.to_string_lossy(), Some(&key)).await.unwrap();
     let (device, _) = enroll_device(&store).await;
     let pages = || {
-        let conn = rusqlite::Connection::open(&path).unwrap();
+        // SQLCipher: the page size is `cipher_page_size` (as text); the file is whole pages.
+        let conn = waypoint_server::sqlite_store::open_keyed(&path, &key).unwrap();
         conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
-        let pages: u32 = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
-        let page_size: u32 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        let page_size: String = conn.query_row("PRAGMA cipher_page_size", [], |r| r.get(0)).unwrap();
+        let page_size: u32 = page_size.parse().unwrap();
+        let pages = (std::fs::metadata(&path).unwrap().len() / page_size as u64) as u32;
         (pages, page_size)
     };
     let (before, page_size) = pages();

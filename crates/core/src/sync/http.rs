@@ -11,6 +11,7 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
+use waypoint_protocol::audit::{AuditPushRequest, AuditPushResponse};
 use waypoint_protocol::{
     EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushResponse, RawPushRequest, OFFICER_CREDENTIAL_HEADER,
     SIGN_IN_REQUIRED,
@@ -180,13 +181,18 @@ impl HttpTransport {
     }
 }
 
-impl Transport for HttpTransport {
-    fn push(&mut self, request: &RawPushRequest) -> Result<PushResponse, TransportError> {
+impl HttpTransport {
+    /// POSTs `request` as zstd JSON with the device credential; reads the reply.
+    fn post_json<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        request: &impl serde::Serialize,
+    ) -> Result<T, TransportError> {
         let json = serde_json::to_vec(request).map_err(|e| TransportError::Server(e.to_string()))?;
         let body = zstd::encode_all(&json[..], ZSTD_LEVEL).map_err(|e| TransportError::Server(e.to_string()))?;
         self.counters.requests += 1;
         self.counters.bytes_up += body.len() as u64;
-        let mut request = self.client.post(url(&self.base_url, "/v1/sync/push"));
+        let mut request = self.client.post(url(&self.base_url, path));
         if let Some(officer_token) = &self.officer_token {
             request = request.header(OFFICER_CREDENTIAL_HEADER, officer_token);
         }
@@ -200,6 +206,16 @@ impl Transport for HttpTransport {
             .send()
             .map_err(unreachable)?;
         read_reply(response, &mut self.counters)
+    }
+}
+
+impl Transport for HttpTransport {
+    fn push(&mut self, request: &RawPushRequest) -> Result<PushResponse, TransportError> {
+        self.post_json("/v1/sync/push", request)
+    }
+
+    fn push_audit(&mut self, request: &AuditPushRequest) -> Result<AuditPushResponse, TransportError> {
+        self.post_json("/v1/sync/audit", request)
     }
 
     fn pull(&mut self, cursor: u64, max_bytes: usize) -> Result<PullResponse, TransportError> {

@@ -1,13 +1,16 @@
-//! One sync round: push the whole outbox, then pull the feed until it is drained.
+//! One sync round: push the whole outbox, then the audit log's new rows, then pull the feed until
+//! it is drained.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
+use waypoint_protocol::audit::AuditPushRequest;
 
 use super::feed::{apply_pull, cursor, mark_synced, split_page};
 use super::outbox::{apply_acks, outbox_batch};
 use super::transport::{SyncError, Transport, TransportError};
 use crate::api::Waypoint;
+use crate::audit;
 use crate::error::Result;
 use crate::model::SyncState;
 
@@ -23,6 +26,11 @@ pub struct SyncReport {
     pub requests: u32,
     /// Services taken from the server's directory snapshot (a fresh device's first round).
     pub snapshot_services: u32,
+    /// Rows of the device's audit log the server took this round.
+    pub audit_pushed: u32,
+    /// Breaks the server found between the audit chain it holds and the rows sent (rewritten or
+    /// truncated log): it keeps them and flags the device.
+    pub audit_chain_breaks: u32,
 }
 
 impl Waypoint {
@@ -42,6 +50,8 @@ impl Waypoint {
     ) -> std::result::Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
         self.push_outbox(&mut *transport, max_bytes, &mut report)?;
+        // After the records, so the log's rows about this push travel in the same round.
+        self.push_audit_log(&mut *transport, &mut report)?;
         self.pull_feed(transport, max_bytes, directory, &mut report)?;
         self.with_store(mark_synced)?;
         Ok(report)
@@ -139,6 +149,33 @@ impl Waypoint {
             }
             outcome
         })
+    }
+
+    /// Sends the audit rows after the last one the server acknowledged, in batches; each reply
+    /// moves the mark (every row sent is settled, a chain break included: the server keeps it).
+    fn push_audit_log(
+        &self,
+        transport: &mut (dyn Transport + Send),
+        report: &mut SyncReport,
+    ) -> std::result::Result<(), SyncError> {
+        /// About 250 bytes a row: a few hundred KiB a request.
+        const AUDIT_BATCH: u32 = 1000;
+        loop {
+            let entries = self.with_store(|s| {
+                let conn = s.connection();
+                audit::entries_after(conn, audit::pushed_seq(conn)?, AUDIT_BATCH)
+            })?;
+            let Some(last) = entries.last().map(|e| e.seq) else { return Ok(()) };
+            let sent = entries.len() as u32;
+            report.requests += 1;
+            let reply = transport.push_audit(&AuditPushRequest { entries })?;
+            report.audit_pushed += reply.stored;
+            report.audit_chain_breaks += reply.chain_breaks.len() as u32;
+            self.with_store(|s| audit::set_pushed_seq(s.connection(), last))?;
+            if sent < AUDIT_BATCH {
+                return Ok(());
+            }
+        }
     }
 
     fn pull_feed(

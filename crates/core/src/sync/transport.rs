@@ -1,6 +1,7 @@
 //! The network behind a sync round, and how a round fails. The same engine runs over HTTP in
 //! the app ([`super::http`]) and over a model server in the property test.
 
+use waypoint_protocol::audit::{AuditPushRequest, AuditPushResponse};
 use waypoint_protocol::{PullResponse, PushResponse, RawPushRequest};
 
 use crate::error::Error;
@@ -43,6 +44,8 @@ pub trait Transport {
     /// Sends one batch (the wire form of a [`waypoint_protocol::PushRequest`]: bodies as the outbox holds them).
     fn push(&mut self, request: &RawPushRequest) -> std::result::Result<PushResponse, TransportError>;
     fn pull(&mut self, cursor: u64, max_bytes: usize) -> std::result::Result<PullResponse, TransportError>;
+    /// Sends audit-log rows the server has not acknowledged yet (`POST /v1/sync/audit`).
+    fn push_audit(&mut self, request: &AuditPushRequest) -> std::result::Result<AuditPushResponse, TransportError>;
 }
 
 #[derive(Debug)]

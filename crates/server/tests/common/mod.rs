@@ -14,6 +14,7 @@ use serde_json::Value;
 use uuid::Uuid;
 use waypoint_core::{Encounter, EncounterStatus};
 use waypoint_protocol::{PushRecord, Role};
+use waypoint_server::database_key::DatabaseKey;
 use waypoint_server::postgres_store::PostgresStore;
 use waypoint_server::sqlite_store::SqliteStore;
 use waypoint_server::store::{SharedStore, UserRecord};
@@ -35,6 +36,8 @@ pub struct TestStore {
     pub backend: Backend,
     pub schema: Option<String>,
     pub dir: tempfile::TempDir,
+    /// The SQLite database's key (unused on PostgreSQL).
+    pub key: DatabaseKey,
 }
 
 impl TestStore {
@@ -47,8 +50,9 @@ impl TestStore {
     /// An empty database, not migrated yet (for migration tests).
     pub async fn unmigrated(backend: Backend) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let key = DatabaseKey::generate();
         let (store, schema): (SharedStore, Option<String>) = match backend {
-            Backend::Sqlite => (Arc::new(SqliteStore::open(&dir.path().join("server.sqlite")).unwrap()), None),
+            Backend::Sqlite => (Arc::new(SqliteStore::open(&dir.path().join("server.sqlite"), &key).unwrap()), None),
             Backend::Postgres => {
                 let schema = format!("t_{}", Uuid::now_v7().simple());
                 let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
@@ -60,7 +64,16 @@ impl TestStore {
                 (Arc::new(store), Some(schema))
             }
         };
-        TestStore { store, backend, schema, dir }
+        TestStore { store, backend, schema, dir, key }
+    }
+
+    pub fn sqlite_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("server.sqlite")
+    }
+
+    /// A second connection to the SQLite database, keyed (to inspect or tamper beside the store).
+    pub fn sqlite_connection(&self) -> rusqlite::Connection {
+        waypoint_server::sqlite_store::open_keyed(&self.sqlite_path(), &self.key).unwrap()
     }
 }
 

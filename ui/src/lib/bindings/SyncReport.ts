@@ -7,4 +7,13 @@ export type SyncReport = { pushed: number, stored: number, duplicates: number, c
 /**
  * Services taken from the server's directory snapshot (a fresh device's first round).
  */
-snapshot_services: number, };
+snapshot_services: number, 
+/**
+ * Rows of the device's audit log the server took this round.
+ */
+audit_pushed: number, 
+/**
+ * Breaks the server found between the audit chain it holds and the rows sent (rewritten or
+ * truncated log): it keeps them and flags the device.
+ */
+audit_chain_breaks: number, };
