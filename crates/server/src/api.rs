@@ -171,10 +171,11 @@ pub async fn login(
             return credentials_api::enrolment_required(&state, &user).await;
         }
         Err(refusal) => {
-            if refusal.status == StatusCode::UNAUTHORIZED {
-                audit::record(&state.store, event.with_outcome(outcome::FAILED, refusal.kind)).await?;
+            if refusal.reply.status == StatusCode::UNAUTHORIZED {
+                // The trail says why (locked, wrong code, ...); the reply says the same for all.
+                audit::record(&state.store, event.with_outcome(outcome::FAILED, refusal.reason)).await?;
             }
-            return Err(refusal);
+            return Err(refusal.reply);
         }
     };
     audit::record(&state.store, event.detail(user.role.as_str())).await?;

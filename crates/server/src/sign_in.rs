@@ -33,32 +33,55 @@ pub fn mfa_required(role: Role, settings: &Settings) -> bool {
     role != Role::Officer || settings.mfa_required_for_officers
 }
 
-fn failed() -> ApiError {
-    ApiError::unauthorized(SIGN_IN_FAILED)
+/// A refused sign-in: the reply the caller gets, and (for the audit trail only) why.
+pub struct Refusal {
+    pub reply: ApiError,
+    pub reason: &'static str,
 }
 
-/// Counts a failure against `username` (no effect on an unknown, disabled or locked user).
-async fn count_failure(state: &AppState, username: &str) -> Result<(), ApiError> {
+impl<E: Into<ApiError>> From<E> for Refusal {
+    fn from(error: E) -> Self {
+        let reply = error.into();
+        Refusal { reason: reply.kind, reply }
+    }
+}
+
+fn failed(reason: &'static str) -> Refusal {
+    Refusal { reply: ApiError::unauthorized(SIGN_IN_FAILED), reason }
+}
+
+/// Counts a failure against `username` (no effect on an unknown, disabled or locked user); true
+/// when this failure locked the account.
+async fn count_failure(state: &AppState, username: &str) -> Result<bool, ApiError> {
     let now = Utc::now();
     let lock_until = now + state.settings.lockout_duration;
-    if state.store.record_failed_sign_in(username, now, state.settings.max_failed_sign_ins, lock_until).await? {
+    let locked =
+        state.store.record_failed_sign_in(username, now, state.settings.max_failed_sign_ins, lock_until).await?;
+    if locked {
         tracing::warn!(username, "account locked after {} failed sign-ins", state.settings.max_failed_sign_ins);
     }
-    Ok(())
+    Ok(locked)
 }
 
 /// Checks a sign-in (password, lockout, MFA code); see the module comment for what fails how.
-pub async fn check(state: &AppState, request: &LoginRequest) -> Result<SignIn, ApiError> {
+pub async fn check(state: &AppState, request: &LoginRequest) -> Result<SignIn, Refusal> {
     let account = state.store.user_account(&request.username).await?;
     let phc = account.as_ref().map_or_else(|| auth::dummy_password_hash().to_string(), |a| a.password_hash.clone());
     let password_matches = state.password_work.verify(request.password.clone(), phc).await?;
     let now = Utc::now();
-    let account = match account {
-        Some(account) if password_matches && account.enabled && !account.is_locked(now) => account,
-        _ => {
+    let reason = match &account {
+        None => Some("no such user"),
+        Some(account) if !account.enabled => Some("account disabled"),
+        Some(account) if account.is_locked(now) => Some("account locked"),
+        Some(_) if !password_matches => Some("wrong password"),
+        Some(_) => None,
+    };
+    let account = match (account, reason) {
+        (Some(account), None) => account,
+        (_, reason) => {
             // The same query for every failure: only a real, active account's row changes.
-            count_failure(state, &request.username).await?;
-            return Err(failed());
+            let locked_now = count_failure(state, &request.username).await?;
+            return Err(failed(if locked_now { "wrong password; account now locked" } else { reason.unwrap_or("") }));
         }
     };
     let Some(secret) = account.totp_secret.as_deref() else {
@@ -70,8 +93,9 @@ pub async fn check(state: &AppState, request: &LoginRequest) -> Result<SignIn, A
     };
     let code = request.totp.as_deref().map(str::trim).filter(|c| !c.is_empty());
     let Some(code) = code else {
-        return Err(ApiError::unauthorized("enter the code from your authenticator app (or a recovery code)")
-            .with_kind(ERROR_MFA_REQUIRED));
+        let reply = ApiError::unauthorized("enter the code from your authenticator app (or a recovery code)")
+            .with_kind(ERROR_MFA_REQUIRED);
+        return Err(Refusal { reply, reason: "MFA code missing" });
     };
     let code_ok = if mfa::is_recovery_code(code) {
         state.store.use_recovery_code(&account.username, &mfa::recovery_code_hash(code), now).await?
@@ -79,8 +103,8 @@ pub async fn check(state: &AppState, request: &LoginRequest) -> Result<SignIn, A
         mfa::code_matches(secret, code)
     };
     if !code_ok {
-        count_failure(state, &account.username).await?;
-        return Err(failed());
+        let locked_now = count_failure(state, &account.username).await?;
+        return Err(failed(if locked_now { "wrong MFA code; account now locked" } else { "wrong MFA code" }));
     }
     state.store.record_sign_in(&account.username, now).await?;
     Ok(SignIn::Accepted(account))

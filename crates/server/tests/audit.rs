@@ -23,7 +23,45 @@ on_both_stores!(
     a_truncated_device_log_is_flagged,
     a_device_row_that_does_not_match_its_hash_is_flagged,
     report_reads_account_administration_and_sign_outs_are_in_the_trail,
+    the_trail_says_why_a_sign_in_failed,
 );
+
+/// The reply to a failed sign-in is one for all; the trail says which it was.
+async fn the_trail_says_why_a_sign_in_failed(backend: Backend) {
+    let t = TestStore::new(backend).await;
+    add_user(&t.store, "ofc.lee", Role::Officer, "the right passphrase").await;
+    let server = TestServer::start(t.store.clone(), waypoint_server::Settings::default()).await;
+    let client = http_client();
+    let attempt = |username: &'static str, password: &'static str| {
+        let request =
+            client.post(server.url("/v1/login")).json(&serde_json::json!({"username": username, "password": password}));
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(attempt("nobody", "whatever it is").await, 401);
+    for _ in 0..5 {
+        assert_eq!(attempt("ofc.lee", "a wrong passphrase").await, 401);
+    }
+    assert_eq!(attempt("ofc.lee", "the right passphrase").await, 401, "locked");
+    let reasons: Vec<(String, String)> = all_rows(&t)
+        .await
+        .into_iter()
+        .filter(|r| r.action == "sign_in")
+        .map(|r| (r.actor, format!("{} {}", r.outcome, r.detail.unwrap_or_default())))
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("nobody", "failed no such user"),
+        ("ofc.lee", "failed wrong password"),
+        ("ofc.lee", "failed wrong password"),
+        ("ofc.lee", "failed wrong password"),
+        ("ofc.lee", "failed wrong password"),
+        ("ofc.lee", "failed wrong password; account now locked"),
+        ("ofc.lee", "failed account locked"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(reasons, expected);
+}
 
 /// Every read of a report through the desk, every refused decision, user and device
 /// administration and sign-outs leave a row naming who did it.
