@@ -144,10 +144,34 @@ fuzz() {
 }
 # Not with the device's credentials: the user-only operations, and the officer's sign-out (which
 # would revoke the credential the rest of the run pushes with; as the admin it is a 403).
-user_only='^/v1/(reviews|directory/capacity|admin/|officer/sign-out)'
+user_only='^/v1/(reviews|directory/capacity|admin/|officer/sign-out|logout)'
+# The review desk, as the admin too, without the coverage phase: on this machine's Python 3.11
+# that phase crashed inside Hypothesis (`SystemError: AST constructor recursion depth mismatch`,
+# a CPython bug while describing a lambda) on GET /v1/review/encounters/{id}/diff.
+review_desk='^/v1/(review/|metrics)'
 # Token rotation ends the credential it is called with: fuzzed last, with a device of its own.
-fuzz device "$device_token" --exclude-path-regex '^/v1/(reviews|directory/capacity|admin/|officer/sign-out|device/token)' \
+fuzz device "$device_token" \
+  --exclude-path-regex '^/v1/(reviews|review/|metrics|directory/capacity|admin/|officer/sign-out|logout|device/token)' \
   -H "Waypoint-Officer: $officer_token"
+# --- an oversized body gets 413 (before the admin runs: their stateful phase may revoke the device) ---
+big="$work/big.json"
+python3 - "$big" "$BODY_LIMIT" <<'EOF'
+import json, sys
+path, limit = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    json.dump({"records": [], "padding": "x" * (2 * limit)}, f)
+EOF
+status="$(curl -sS -o "$work/413.json" -w '%{http_code}' -H "Authorization: Bearer $device_token" \
+  -H "Waypoint-Officer: $officer_token" \
+  -H 'Content-Type: application/json' --data-binary "@$big" "$base/v1/sync/push")"
+if [ "$status" = 413 ] && grep -q '"payload_too_large"' "$work/413.json"; then
+  say "oversized push ($(wc -c <"$big") bytes > $BODY_LIMIT): 413 payload_too_large"
+else
+  echo "oversized push: expected 413 payload_too_large, got $status: $(head -c 300 "$work/413.json")" >&2
+  failed=1
+fi
+
+fuzz desk "$admin_token" --include-path-regex "$review_desk" --phases examples,fuzzing,stateful
 fuzz admin "$admin_token" --include-path-regex "$user_only"
 fuzz rotation "$rotating_token" --include-path-regex '^/v1/device/token$'
 
@@ -169,23 +193,6 @@ fi
 if [ "$failed" -ne 0 ]; then
   echo "--- server log (stderr) ---" >&2
   tail -n 50 "$work/serve.err" >&2
-fi
-
-# --- an oversized body gets 413 -----------------------------------------------------------------
-big="$work/big.json"
-python3 - "$big" "$BODY_LIMIT" <<'EOF'
-import json, sys
-path, limit = sys.argv[1], int(sys.argv[2])
-with open(path, "w") as f:
-    json.dump({"records": [], "padding": "x" * (2 * limit)}, f)
-EOF
-status="$(curl -sS -o "$work/413.json" -w '%{http_code}' -H "Authorization: Bearer $device_token" \
-  -H 'Content-Type: application/json' --data-binary "@$big" "$base/v1/sync/push")"
-if [ "$status" = 413 ] && grep -q '"payload_too_large"' "$work/413.json"; then
-  say "oversized push ($(wc -c <"$big") bytes > $BODY_LIMIT): 413 payload_too_large"
-else
-  echo "oversized push: expected 413 payload_too_large, got $status: $(head -c 300 "$work/413.json")" >&2
-  failed=1
 fi
 
 kill -0 "$server_pid" 2>/dev/null || { echo "the server died during the run" >&2; failed=1; }
