@@ -36,7 +36,10 @@ pub struct Args {
 }
 
 const OFFICERS: usize = 400;
-const BATCH: usize = 1000;
+/// Records per push: what a device sends in one request (192 KiB of bodies is about 80), so each
+/// push's savepoint stays small; many in flight let the group commit store them together.
+const BATCH: usize = 100;
+const IN_FLIGHT: usize = 32;
 const PAGE: usize = 50;
 
 fn err(e: impl std::fmt::Display) -> String {
@@ -292,8 +295,8 @@ async fn fill(store: &SharedStore, count: usize) -> Result<Vec<uuid::Uuid>, Stri
             let checked = waypoint_server::validation::check_records(records);
             store.push(&waypoint_server::store::Pusher::officer(&device, "bench.officer"), checked).await.map_err(err)
         });
-        // A few pushes in flight: the group commit stores them together.
-        while pending.len() >= 4 {
+        // Pushes in flight: the group commit stores them together.
+        while pending.len() >= IN_FLIGHT {
             pending.join_next().await.expect("a task").map_err(err)??;
         }
         done += n;
@@ -331,11 +334,14 @@ async fn sessions(store: &SharedStore, count: usize) -> Result<Vec<String>, Stri
     Ok(tokens)
 }
 
-/// The queue filters a sergeant uses.
-fn filters(rng: &mut StdRng) -> Vec<(String, String)> {
+/// The kinds of queue request [`filters`] makes, by its number.
+const FILTER_KINDS: [&str; 9] =
+    ["all", "flagged_first", "officer", "month", "force", "detention+weapon", "rare_word", "tail_word+flagged", "officer+injury"];
+
+fn filters_of(kind: usize, rng: &mut StdRng) -> Vec<(String, String)> {
     let pair = |k: &str, v: String| (k.to_string(), v);
     let month_start = year_ago() + chrono::Duration::days(rng.gen_range(0..330));
-    match rng.gen_range(0..9) {
+    match kind {
         0 => vec![],
         1 => vec![pair("order", "flagged_first".into())],
         2 => vec![pair("officer", officer(rng.gen_range(0..OFFICERS)))],
@@ -351,9 +357,64 @@ fn filters(rng: &mut StdRng) -> Vec<(String, String)> {
     }
 }
 
+/// The store's queue query for the HTTP parameters [`filters`] makes.
+fn query_of(pairs: &[(String, String)]) -> waypoint_server::store::review::QueueQuery {
+    use waypoint_server::store::review::{QueueOrder, QueueQuery};
+    let mut q = QueueQuery { limit: PAGE, ..Default::default() };
+    let time = |v: &str| DateTime::parse_from_rfc3339(v).expect("a time").with_timezone(&Utc);
+    for (k, v) in pairs {
+        match k.as_str() {
+            "order" => q.order = QueueOrder::FlaggedFirst,
+            "officer" => q.officer_id = Some(v.clone()),
+            "submitted_from" => q.submitted_from = Some(time(v)),
+            "submitted_to" => q.submitted_to = Some(time(v)),
+            "force_used" => q.force_used = true,
+            "injury" => q.injury = true,
+            "weapon" => q.weapon = true,
+            "emergency_detention" => q.emergency_detention = true,
+            "flagged" => q.flagged = true,
+            "q" => q.text = Some(v.clone()),
+            other => panic!("unknown filter {other}"),
+        }
+    }
+    q
+}
+
+/// One caller at a time, straight on the store: each kind of queue page, first and second page,
+/// to tell a slow query from a queue of requests. Printed on stderr.
+async fn probe(store: &SharedStore) -> Result<(), String> {
+    let mut rng = StdRng::seed_from_u64(99);
+    for (kind, name) in FILTER_KINDS.iter().enumerate() {
+        let (mut first, mut second) = (Vec::new(), Vec::new());
+        for _ in 0..10 {
+            let mut query = query_of(&filters_of(kind, &mut rng));
+            let started = Instant::now();
+            let page = store.review_queue(query.clone()).await.map_err(err)?;
+            first.push(started.elapsed());
+            if let Some(cursor) = page.next_cursor {
+                query.after = waypoint_server::store::review::QueueCursor::decode(&cursor);
+                let started = Instant::now();
+                store.review_queue(query).await.map_err(err)?;
+                second.push(started.elapsed());
+            }
+        }
+        let p = |s: &mut Vec<Duration>, q| if s.is_empty() { 0.0 } else { quantile_ms(s, q) };
+        eprintln!(
+            "review:   probe {name:<18} page 1 p50 {:6.2} ms max {:6.2} ms, page 2 p50 {:6.2} ms max {:6.2} ms",
+            p(&mut first, 0.5),
+            p(&mut first, 1.0),
+            p(&mut second, 0.5),
+            p(&mut second, 1.0)
+        );
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 struct Latencies {
     queue: Vec<Duration>,
+    /// The queue's first pages again, by kind of filter ([`FILTER_KINDS`]).
+    by_kind: [Vec<Duration>; FILTER_KINDS.len()],
     read: Vec<Duration>,
     diff: Vec<Duration>,
     errors: u64,
@@ -393,9 +454,11 @@ async fn desk(
                 }
             };
             for _ in 0..rounds {
-                let query = filters(&mut rng);
+                let kind = rng.gen_range(0..FILTER_KINDS.len());
+                let query = filters_of(kind, &mut rng);
                 let (took, body) = timed(format!("{base}/v1/review/queue"), query.clone()).await;
                 out.queue.push(took);
+                out.by_kind[kind].push(took);
                 let Some(page) = body.and_then(|b| serde_json::from_slice::<QueuePage>(&b).ok()) else {
                     out.errors += 1;
                     continue;
@@ -428,6 +491,9 @@ async fn desk(
     while let Some(done) = tasks.join_next().await {
         let one = done.map_err(err)?;
         all.queue.extend(one.queue);
+        for (all, one) in all.by_kind.iter_mut().zip(one.by_kind) {
+            all.extend(one);
+        }
         all.read.extend(one.read);
         all.diff.extend(one.diff);
         all.errors += one.errors;
@@ -451,6 +517,7 @@ struct Figures {
     read_p50: f64,
     read_p99: f64,
     diff_p99: f64,
+    requests_per_s: f64,
     indexed_ms: f64,
     scan_ms: f64,
     errors: u64,
@@ -480,10 +547,26 @@ fn run_store(
         return Err(format!("{waiting} reports in the queue, {} pushed", args.encounters));
     }
     analyze()?;
+    runtime.block_on(probe(&store))?;
     let tokens = runtime.block_on(sessions(&store, args.supervisors))?;
     let server = LocalServer::start(runtime, store.clone())?;
+    let desk_started = Instant::now();
     let mut lat = runtime.block_on(desk(&server, tokens, Arc::new(amended), args.rounds))?;
+    let desk_s = desk_started.elapsed().as_secs_f64();
     drop(server);
+    let requests = lat.queue.len() + lat.read.len() + lat.diff.len();
+    // Closed loop (each supervisor sends the next request when the last is answered): latency is
+    // about supervisors / throughput, so the throughput says what the p99 can be on this machine.
+    eprintln!("review:   desk: {requests} requests in {desk_s:.1} s ({:.0}/s)", requests as f64 / desk_s);
+    for (name, samples) in FILTER_KINDS.iter().zip(lat.by_kind.iter_mut()) {
+        if !samples.is_empty() {
+            eprintln!(
+                "review:   under load {name:<18} page 1 p50 {:7.1} ms p99 {:7.1} ms",
+                quantile_ms(samples, 0.5),
+                quantile_ms(samples, 0.99)
+            );
+        }
+    }
     let (indexed_ms, indexed_ids) = runtime.block_on(indexed_page(&store))?;
     let scan_started = Instant::now();
     let scanned_ids = scan()?;
@@ -498,6 +581,7 @@ fn run_store(
         read_p50: p(&mut lat.read, 0.5),
         read_p99: p(&mut lat.read, 0.99),
         diff_p99: p(&mut lat.diff, 0.99),
+        requests_per_s: requests as f64 / desk_s,
         indexed_ms,
         scan_ms,
         errors: lat.errors,
@@ -519,18 +603,16 @@ pub fn run(args: Args) -> Result<Value, String> {
 
     eprintln!("review: {} encounters, {} supervisors on SQLite", args.encounters, args.supervisors);
     let path = tmp.path().join("server.sqlite");
-    let sqlite = runtime
-        .block_on(waypoint_server::store::open(
-            &path.to_string_lossy(),
-            Some(&waypoint_server::database_key::DatabaseKey::generate()),
-        ))
-        .map_err(err)?;
+    let key = waypoint_server::database_key::DatabaseKey::generate();
+    let sqlite = runtime.block_on(waypoint_server::store::open(&path.to_string_lossy(), Some(&key))).map_err(err)?;
+    // The file is encrypted: the analysis and the scan open it with its key.
+    let open = || waypoint_server::sqlite_store::open_keyed(&path, &key).map_err(err);
     let analyze_sqlite = || {
-        let conn = rusqlite::Connection::open(&path).map_err(err)?;
+        let conn = open()?;
         conn.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE").map_err(err)
     };
     let on_sqlite = run_store(&runtime, sqlite.clone(), &args, analyze_sqlite, || {
-        let conn = rusqlite::Connection::open(&path).map_err(err)?;
+        let conn = open()?;
         let mut stmt = conn.prepare(SCAN_SQLITE).map_err(err)?;
         let ids = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
         ids.collect::<Result<Vec<_>, _>>().map_err(err)
@@ -552,8 +634,18 @@ pub fn run(args: Args) -> Result<Value, String> {
                 .map_err(err)?,
         );
         runtime.block_on(postgres.migrate()).map_err(err)?;
-        let analyze =
-            || runtime.block_on(admin.batch_execute(&format!("SET search_path = {schema}; ANALYZE"))).map_err(err);
+        // VACUUM as autovacuum would after a bulk load: the visibility map lets the covering
+        // indexes answer without visiting the table.
+        let analyze = || {
+            runtime.block_on(async {
+                admin.batch_execute(&format!("SET search_path = {schema}")).await?;
+                // One statement per call: VACUUM refuses to run in a multi-statement string.
+                admin
+                    .batch_execute("VACUUM (ANALYZE) review_index, encounter_versions, encounter_owners, review_decisions")
+                    .await
+            })
+            .map_err(err)
+        };
         let figures = run_store(&runtime, postgres, &args, analyze, || {
             runtime.block_on(async {
                 let rows = admin.query(SCAN_POSTGRES, &[]).await.map_err(err)?;
@@ -575,6 +667,7 @@ pub fn run(args: Args) -> Result<Value, String> {
         "sqlite_read_p50_ms": round3(on_sqlite.read_p50),
         "sqlite_read_p99_ms": round3(on_sqlite.read_p99),
         "sqlite_diff_p99_ms": round3(on_sqlite.diff_p99),
+        "sqlite_requests_per_s": round3(on_sqlite.requests_per_s),
         "sqlite_page_indexed_ms": round3(on_sqlite.indexed_ms),
         "sqlite_page_scan_ms": round3(on_sqlite.scan_ms),
         "postgres_queue_p50_ms": round3(on_postgres.queue_p50),
@@ -582,6 +675,7 @@ pub fn run(args: Args) -> Result<Value, String> {
         "postgres_read_p50_ms": round3(on_postgres.read_p50),
         "postgres_read_p99_ms": round3(on_postgres.read_p99),
         "postgres_diff_p99_ms": round3(on_postgres.diff_p99),
+        "postgres_requests_per_s": round3(on_postgres.requests_per_s),
         "postgres_page_indexed_ms": round3(on_postgres.indexed_ms),
         "postgres_page_scan_ms": round3(on_postgres.scan_ms),
         // The smaller of the two stores' ratios: how many times the index beats the scan at least.

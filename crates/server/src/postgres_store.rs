@@ -34,6 +34,7 @@ const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 pub struct PostgresStore {
     pool: Pool,
     pushes: PushQueue,
+    audits: audit::AuditQueue,
 }
 
 fn role_of(text: &str) -> StoreResult<Role> {
@@ -79,7 +80,8 @@ impl PostgresStore {
         for _ in 0..PUSH_WRITERS {
             tokio::spawn(push_writer(pool.clone(), groups.clone()));
         }
-        Ok(PostgresStore { pool, pushes })
+        let audits = audit::AuditQueue::start(pool.clone());
+        Ok(PostgresStore { pool, pushes, audits })
     }
 
     pub fn pool(&self) -> &Pool {

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::{GenericClient, Pool, Transaction};
+use tokio::sync::{mpsc, oneshot};
 use waypoint_protocol::audit::{AuditPushResponse, DeviceAuditEntry};
 
 use super::PostgresStore;
@@ -57,6 +58,88 @@ pub(super) async fn append_audit_in(tx: &Transaction<'_>, event: NewAuditEvent) 
     .await?;
     tx.execute("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1", &[&seq, &row.hash]).await?;
     Ok(row)
+}
+
+/// Appends waiting for the audit writer, each with where to send its row.
+type AuditJob = (NewAuditEvent, oneshot::Sender<StoreResult<AuditRow>>);
+
+/// The store's end of the audit queue: each append waits until its row is committed, but the
+/// appends waiting together share one transaction (the head row lock is held through each commit,
+/// so one transaction per event would make every audited read wait for every fsync before it).
+pub(super) struct AuditQueue(mpsc::UnboundedSender<AuditJob>);
+
+/// Most events appended in one transaction.
+const MAX_AUDIT_GROUP: usize = 256;
+
+impl AuditQueue {
+    /// Starts the writer task (runs until the queue is dropped).
+    pub fn start(pool: Pool) -> Self {
+        let (sender, mut receiver) = mpsc::unbounded_channel::<AuditJob>();
+        tokio::spawn(async move {
+            let mut jobs = Vec::new();
+            while receiver.recv_many(&mut jobs, MAX_AUDIT_GROUP).await > 0 {
+                let (events, replies): (Vec<_>, Vec<_>) = jobs.drain(..).unzip();
+                match append_group(&pool, events).await {
+                    Ok(rows) => {
+                        for (reply, row) in replies.into_iter().zip(rows) {
+                            let _ = reply.send(Ok(row));
+                        }
+                    }
+                    Err(error) => {
+                        let message = error.to_string();
+                        for reply in replies {
+                            let _ = reply.send(Err(StoreError::Database(message.clone())));
+                        }
+                    }
+                }
+            }
+        });
+        AuditQueue(sender)
+    }
+
+    pub async fn append(&self, event: NewAuditEvent) -> StoreResult<AuditRow> {
+        let (reply, answer) = oneshot::channel();
+        self.0.send((event, reply)).map_err(|_| StoreError::Database("the audit writer has stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Database("the audit writer stopped before answering".into()))?
+    }
+}
+
+/// Appends `events` in order in one transaction (all or none), under the head row's lock.
+async fn append_group(pool: &Pool, events: Vec<NewAuditEvent>) -> StoreResult<Vec<AuditRow>> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let head = tx.query_one("SELECT last_seq, last_hash FROM audit_head WHERE id = 1 FOR UPDATE", &[]).await?;
+    let (mut seq, mut hash): (u64, String) = (head.get::<_, i64>(0) as u64, head.get(1));
+    let rows: Vec<AuditRow> = events
+        .into_iter()
+        .map(|event| {
+            let row = trail::next_row(seq, &hash, event);
+            (seq, hash) = (row.seq, row.hash.clone());
+            row
+        })
+        .collect();
+    let column = |f: fn(&AuditRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq as i64).collect();
+    let (at, actor, client_addr) =
+        (column(|r| Some(r.at.clone())), column(|r| Some(r.actor.clone())), column(|r| r.client.clone()));
+    let (action, target, outcome) =
+        (column(|r| Some(r.action.clone())), column(|r| r.target.clone()), column(|r| Some(r.outcome.clone())));
+    let (detail, prev_hash, hashes) =
+        (column(|r| r.detail.clone()), column(|r| Some(r.prev_hash.clone())), column(|r| Some(r.hash.clone())));
+    let insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO audit_events ({ROW_COLUMNS}) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[],
+             $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])"
+        ))
+        .await?;
+    tx.execute(
+        &insert,
+        &[&seqs, &at, &actor, &client_addr, &action, &target, &outcome, &detail, &prev_hash, &hashes],
+    )
+    .await?;
+    tx.execute("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1", &[&(seq as i64), &hash]).await?;
+    tx.commit().await?;
+    Ok(rows)
 }
 
 /// The device's chain state, locked to the end of `tx`.
@@ -156,11 +239,7 @@ async fn push_in(
 #[async_trait]
 impl AuditStore for PostgresStore {
     async fn append_audit(&self, event: NewAuditEvent) -> StoreResult<AuditRow> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let row = append_audit_in(&tx, event).await?;
-        tx.commit().await?;
-        Ok(row)
+        self.audits.append(event).await
     }
 
     async fn audit_rows(&self, after_seq: u64, limit: usize) -> StoreResult<Vec<AuditRow>> {
