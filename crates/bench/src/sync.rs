@@ -106,6 +106,17 @@ impl waypoint_core::sync::Transport for TimedTransport {
         reply
     }
 
+    fn push_two(
+        &mut self,
+        first: &waypoint_protocol::RawPushRequest,
+        second: &waypoint_protocol::RawPushRequest,
+    ) -> [Result<waypoint_protocol::PushResponse, waypoint_core::sync::TransportError>; 2] {
+        let started = Instant::now();
+        let replies = self.inner.push_two(first, second);
+        self.round_trips += started.elapsed();
+        replies
+    }
+
     fn pull(
         &mut self,
         cursor: u64,
@@ -169,6 +180,7 @@ fn sync_until_done(
 
 /// The server's encrypted SQLite store in `work`, with its key file beside it.
 async fn open_server_store(work: &Path) -> Result<waypoint_server::store::SharedStore, String> {
+    std::fs::create_dir_all(work).map_err(err)?;
     let database = work.join("server.sqlite");
     let key = waypoint_server::database_key::DatabaseKey::for_database(&work.join("database.key"), &database)
         .map_err(|e| format!("{e:#}"))?;

@@ -78,17 +78,27 @@ impl Waypoint {
         report: &mut SyncReport,
     ) -> std::result::Result<(), SyncError> {
         use std::sync::mpsc;
-        /// Batches sent and not yet answered: one on the wire, one queued behind it.
-        const AHEAD: usize = 2;
+        /// Batches sent and not yet answered: two on the wire (the server commits them together,
+        /// one fsync for both), two read and queued behind them.
+        const AHEAD: usize = 4;
         std::thread::scope(|scope| {
-            let (to_network, batches) = mpsc::sync_channel::<waypoint_protocol::RawPushRequest>(1);
+            let (to_network, batches) = mpsc::sync_channel::<waypoint_protocol::RawPushRequest>(AHEAD - 2);
             let (replies_out, replies) = mpsc::channel();
             scope.spawn(move || {
-                for request in batches {
-                    let reply = transport.push(&request);
-                    let failed = reply.is_err();
+                while let Ok(request) = batches.recv() {
+                    // Two at once when two are waiting; each reply is settled on its own, in order.
+                    let sent = match batches.try_recv() {
+                        Ok(next) => transport.push_two(&request, &next).into_iter().collect::<Vec<_>>(),
+                        Err(_) => vec![transport.push(&request)],
+                    };
+                    let failed = sent.iter().any(|reply| reply.is_err());
+                    for reply in sent {
+                        if replies_out.send(reply).is_err() {
+                            return;
+                        }
+                    }
                     // After a failure nothing more is sent: the next round starts over.
-                    if replies_out.send(reply).is_err() || failed {
+                    if failed {
                         break;
                     }
                 }

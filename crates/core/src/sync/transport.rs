@@ -43,6 +43,20 @@ impl std::fmt::Display for TransportError {
 pub trait Transport {
     /// Sends one batch (the wire form of a [`waypoint_protocol::PushRequest`]: bodies as the outbox holds them).
     fn push(&mut self, request: &RawPushRequest) -> std::result::Result<PushResponse, TransportError>;
+    /// Sends two batches, at once where the transport can (two connections), and answers each.
+    /// The server acknowledges each record of each on its own, so they may be stored in either
+    /// order; the first's reply is first. By default one after the other, the second not sent
+    /// when the first failed.
+    fn push_two(
+        &mut self,
+        first: &RawPushRequest,
+        second: &RawPushRequest,
+    ) -> [std::result::Result<PushResponse, TransportError>; 2] {
+        match self.push(first) {
+            Ok(reply) => [Ok(reply), self.push(second)],
+            Err(error) => [Err(error.clone()), Err(error)],
+        }
+    }
     fn pull(&mut self, cursor: u64, max_bytes: usize) -> std::result::Result<PullResponse, TransportError>;
     /// Sends audit-log rows the server has not acknowledged yet (`POST /v1/sync/audit`).
     fn push_audit(&mut self, request: &AuditPushRequest) -> std::result::Result<AuditPushResponse, TransportError>;
