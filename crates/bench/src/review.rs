@@ -334,9 +334,18 @@ async fn sessions(store: &SharedStore, count: usize) -> Result<Vec<String>, Stri
     Ok(tokens)
 }
 
-/// The kinds of queue request [`filters`] makes, by its number.
-const FILTER_KINDS: [&str; 9] =
-    ["all", "flagged_first", "officer", "month", "force", "detention+weapon", "rare_word", "tail_word+flagged", "officer+injury"];
+/// The kinds of queue request [`filters_of`] makes, by its number.
+const FILTER_KINDS: [&str; 9] = [
+    "all",
+    "flagged_first",
+    "officer",
+    "month",
+    "force",
+    "detention+weapon",
+    "rare_word",
+    "tail_word+flagged",
+    "officer+injury",
+];
 
 fn filters_of(kind: usize, rng: &mut StdRng) -> Vec<(String, String)> {
     let pair = |k: &str, v: String| (k.to_string(), v);
@@ -357,7 +366,7 @@ fn filters_of(kind: usize, rng: &mut StdRng) -> Vec<(String, String)> {
     }
 }
 
-/// The store's queue query for the HTTP parameters [`filters`] makes.
+/// The store's queue query for the HTTP parameters [`filters_of`] makes.
 fn query_of(pairs: &[(String, String)]) -> waypoint_server::store::review::QueueQuery {
     use waypoint_server::store::review::{QueueOrder, QueueQuery};
     let mut q = QueueQuery { limit: PAGE, ..Default::default() };
@@ -637,14 +646,17 @@ pub fn run(args: Args) -> Result<Value, String> {
         // VACUUM as autovacuum would after a bulk load: the visibility map lets the covering
         // indexes answer without visiting the table.
         let analyze = || {
-            runtime.block_on(async {
-                admin.batch_execute(&format!("SET search_path = {schema}")).await?;
-                // One statement per call: VACUUM refuses to run in a multi-statement string.
-                admin
-                    .batch_execute("VACUUM (ANALYZE) review_index, encounter_versions, encounter_owners, review_decisions")
-                    .await
-            })
-            .map_err(err)
+            runtime
+                .block_on(async {
+                    admin.batch_execute(&format!("SET search_path = {schema}")).await?;
+                    // One statement per call: VACUUM refuses to run in a multi-statement string.
+                    admin
+                        .batch_execute(
+                            "VACUUM (ANALYZE) review_index, encounter_versions, encounter_owners, review_decisions",
+                        )
+                        .await
+                })
+                .map_err(err)
         };
         let figures = run_store(&runtime, postgres, &args, analyze, || {
             runtime.block_on(async {

@@ -394,3 +394,51 @@ fn a_review_the_device_cannot_apply_is_audited_and_skipped_and_the_feed_goes_on(
     assert_eq!(again.pulled, 0);
     wp.verify_audit().unwrap();
 }
+
+/// Like the HTTP transport: both batches of a pair go out at once, so the second is stored even
+/// when the first is lost, and the server may take them in either order (here the second first).
+struct PairTransport(FlakyTransport);
+
+impl Transport for PairTransport {
+    fn push(&mut self, request: &RawPushRequest) -> Result<PushResponse, TransportError> {
+        self.0.push(request)
+    }
+
+    fn push_two(
+        &mut self,
+        first: &RawPushRequest,
+        second: &RawPushRequest,
+    ) -> [Result<PushResponse, TransportError>; 2] {
+        let second = self.0.push(second);
+        [self.0.push(first), second]
+    }
+
+    fn pull(&mut self, cursor: u64, max_bytes: usize) -> Result<PullResponse, TransportError> {
+        self.0.pull(cursor, max_bytes)
+    }
+
+    fn push_audit(&mut self, request: &AuditPushRequest) -> Result<AuditPushResponse, TransportError> {
+        self.0.push_audit(request)
+    }
+}
+
+#[test]
+fn with_two_pushes_in_flight_a_lost_one_is_sent_again_and_its_pair_is_settled() {
+    let dir = tempfile::tempdir().unwrap();
+    let wp = unlocked(dir.path());
+    for _ in 0..8 {
+        wp.submit(complete(wp.new_encounter().unwrap())).unwrap();
+    }
+    let server = Arc::new(Mutex::new(ModelServer::default()));
+    // Sent second-first: the pair's later batch is answered, the earlier one is lost.
+    let faults = VecDeque::from([Fault::None, Fault::DropRequest]);
+    let mut transport = PairTransport(FlakyTransport { server: server.clone(), faults });
+    assert!(wp.sync_once(&mut transport, 1, &mut |_| Ok(())).is_err());
+    let held = server.lock().unwrap().versions.len() as u32;
+    assert!(held < 8, "the lost batch is not held");
+    assert_eq!(wp.status().unwrap().pending_sync as u32, 8 - held, "every record the server holds is settled");
+    let report = wp.sync_once(&mut transport, 1, &mut |_| Ok(())).unwrap();
+    assert_eq!((report.stored, report.duplicates), (8 - held, 0), "nothing sent twice, nothing lost");
+    assert_eq!(wp.status().unwrap().pending_sync, 0);
+    assert_eq!(server.lock().unwrap().versions.len(), 8);
+}

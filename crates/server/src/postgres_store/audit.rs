@@ -1,5 +1,6 @@
 //! The audit trail on PostgreSQL: each append takes the `audit_head` row lock in its transaction
-//! (held to commit), so concurrent appends line up into one chain.
+//! (held to commit), so concurrent appends line up into one chain. Appends on their own (an
+//! audited read, a sign-in) wait in [`AuditQueue`] and are committed together.
 
 use std::collections::HashMap;
 
@@ -132,11 +133,8 @@ async fn append_group(pool: &Pool, events: Vec<NewAuditEvent>) -> StoreResult<Ve
              $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])"
         ))
         .await?;
-    tx.execute(
-        &insert,
-        &[&seqs, &at, &actor, &client_addr, &action, &target, &outcome, &detail, &prev_hash, &hashes],
-    )
-    .await?;
+    tx.execute(&insert, &[&seqs, &at, &actor, &client_addr, &action, &target, &outcome, &detail, &prev_hash, &hashes])
+        .await?;
     tx.execute("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1", &[&(seq as i64), &hash]).await?;
     tx.commit().await?;
     Ok(rows)
