@@ -23,7 +23,11 @@ export async function run(ctx) {
   await page.keyboard.type(SERGEANT.password);
   await page.keyboard.press("Enter");
   await page.getByTestId("mfa-enrol").waitFor();
-  ctx.check(await page.getByTestId("mfa-qr").isVisible(), "the enrolment shows a QR code");
+  await page.getByTestId("mfa-qr").waitFor();
+  const qrDrawn = await page
+    .waitForFunction(() => document.querySelector('[data-testid="mfa-qr"]')?.naturalWidth > 0, null, { timeout: 5000 })
+    .then(() => true, () => false);
+  ctx.check(qrDrawn, "the enrolment shows a QR code (a decodable image)");
   await ctx.axe(page, "MFA enrolment");
   await ctx.screenshot(page, "console-mfa-enrol");
   const secret = (await page.getByTestId("mfa-secret").innerText()).trim();
