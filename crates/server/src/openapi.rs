@@ -46,6 +46,11 @@ use crate::api;
         crate::admin_api::reset_password,
         crate::admin_api::list_devices,
         crate::admin_api::revoke_device,
+        crate::console_api::sign_in,
+        crate::console_api::adopt,
+        crate::console_api::session,
+        crate::console_api::sign_out,
+        crate::console_api::agency_config,
         serve_document
     ),
     modifiers(&BearerAuth)
