@@ -201,13 +201,16 @@ pub struct ConflictPair {
 }
 
 /// `GET /v1/review/counts`: how many reports stand in each state (by their latest version).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewCounts {
     /// Waiting for a decision (the queue).
+    #[ts(type = "number")]
     pub submitted: u64,
     /// Returned to the officer, not amended yet.
+    #[ts(type = "number")]
     pub returned: u64,
+    #[ts(type = "number")]
     pub approved: u64,
 }
 
