@@ -1,12 +1,13 @@
 // Canned review-desk data in the server's wire shapes (no rules: what a server would answer).
 import agencyJson from "../../../../assets/agency.json";
+import type { QueueItem } from "../../../src/console/bindings/QueueItem";
 import type { AgencyConfig } from "../../../src/lib/bindings/AgencyConfig";
 
 export const config = agencyJson as unknown as AgencyConfig;
 
 export const ID = "0193a5b2-7c1e-7000-8000-000000000001";
 
-export function queueItem(overrides: Record<string, unknown> = {}) {
+export function queueItem(overrides: Partial<QueueItem> = {}): QueueItem {
   return {
     encounter_id: ID,
     version: 1,
