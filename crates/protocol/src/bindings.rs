@@ -24,6 +24,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     EnrollmentCode::export_all_to(dir)?;
     CapacityUpdate::export_all_to(dir)?;
     QueuePage::export_all_to(dir)?;
+    ReviewCounts::export_all_to(dir)?;
     EncounterReview::export_all_to(dir)?;
     VersionDiff::export_all_to(dir)?;
     ConflictPair::export_all_to(dir)?;

@@ -74,6 +74,9 @@ pub struct ReviewFlags {
     pub weapon: bool,
     /// `emergency_detention` among the `dispositions`.
     pub emergency_detention: bool,
+    /// `arrested` among the `dispositions`.
+    #[serde(default)]
+    pub arrest: bool,
 }
 
 /// One report in the review queue (from the server's index, no body).
@@ -85,9 +88,18 @@ pub struct QueueItem {
     pub version: u32,
     pub officer_id: String,
     pub occurred_at: DateTime<Utc>,
-    /// The body's `submitted_at` (the time the officer submitted this version).
+    /// The body's `submitted_at` (the time the officer submitted this version): how long it has
+    /// waited is counted from it.
     pub submitted_at: DateTime<Utc>,
     pub flags: ReviewFlags,
+    /// `call.call_type` (a code of the agency's `call_types`), when recorded.
+    #[serde(default)]
+    pub call_type: Option<String>,
+    /// Codes of the agency's `dispositions`, as recorded.
+    #[serde(default)]
+    pub dispositions: Vec<String>,
+    /// The state of this version (the list asked for: `submitted`, `returned` or `approved`).
+    pub state: ReviewState,
 }
 
 /// `GET /v1/review/queue`: one page, oldest first (or flagged first).
@@ -109,6 +121,10 @@ pub struct DecisionRecord {
     pub reason: Option<String>,
     pub reviewer: String,
     pub decided_at: DateTime<Utc>,
+    /// When the device that pushed the version confirmed it had the decision (it pulled with a
+    /// cursor at or past the decision's feed position); absent until then.
+    #[serde(default)]
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 /// One stored version with its decisions, oldest first.
@@ -182,6 +198,20 @@ pub struct ConflictPair {
     /// The first copy received (the one reviews and the queue use).
     pub held: VersionCopy,
     pub other: VersionCopy,
+}
+
+/// `GET /v1/review/counts`: how many reports stand in each state (by their latest version).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewCounts {
+    /// Waiting for a decision (the queue).
+    #[ts(type = "number")]
+    pub submitted: u64,
+    /// Returned to the officer, not amended yet.
+    #[ts(type = "number")]
+    pub returned: u64,
+    #[ts(type = "number")]
+    pub approved: u64,
 }
 
 /// `GET /v1/metrics`: counts an admin or supervisor watches.

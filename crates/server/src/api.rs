@@ -34,6 +34,7 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/v1/sync/pull", get(pull)),
         (Method::POST, "/v1/reviews", post(crate::review_api::review)),
         (Method::GET, "/v1/review/queue", get(crate::review_api::queue)),
+        (Method::GET, "/v1/review/counts", get(crate::review_api::counts)),
         (Method::GET, "/v1/review/encounters/{id}", get(crate::review_api::encounter)),
         (Method::GET, "/v1/review/encounters/{id}/diff", get(crate::review_api::diff)),
         (Method::GET, "/v1/admin/conflicts", get(crate::review_api::conflicts)),
@@ -231,6 +232,8 @@ pub async fn pull(
     }
     let max_bytes =
         query.max_bytes.unwrap_or(state.settings.default_pull_bytes).clamp(1024, state.settings.max_pull_bytes);
+    // The cursor is the last page the device applied: the review results up to it reached it.
+    state.store.confirm_pulled(&device_id, query.cursor, Utc::now()).await?;
     Ok(ApiJson(state.store.pull_page(&device_id, query.cursor, max_bytes).await?))
 }
 

@@ -25,6 +25,7 @@ use crate::api;
         api::pull,
         crate::review_api::review,
         crate::review_api::queue,
+        crate::review_api::counts,
         crate::review_api::encounter,
         crate::review_api::diff,
         crate::review_api::conflicts,

@@ -24,6 +24,7 @@ use crate::store::*;
 
 mod accounts;
 mod audit;
+mod delivery;
 mod identity;
 mod review;
 

@@ -26,6 +26,7 @@ use crate::store::*;
 
 mod accounts;
 mod audit;
+mod delivery;
 mod identity;
 mod review;
 

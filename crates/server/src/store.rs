@@ -19,6 +19,7 @@ use waypoint_protocol::{ChangeKind, PullResponse, PushResponse, RawChange, RawPu
 pub mod accounts;
 pub(crate) mod ack;
 pub mod audit;
+pub mod delivery;
 pub(crate) mod group_commit;
 pub mod identity;
 pub mod migrations;
@@ -168,7 +169,9 @@ pub struct SessionRecord {
 pub type PublishedDirectory = HashMap<String, String>;
 
 #[async_trait]
-pub trait Store: OfficerCredentialStore + ReviewStore + AccountStore + audit::AuditStore + Send + Sync {
+pub trait Store:
+    OfficerCredentialStore + ReviewStore + delivery::DeliveryStore + AccountStore + audit::AuditStore + Send + Sync
+{
     /// Which implementation this is ("sqlite" or "postgres"), for logs and benchmark output.
     fn backend(&self) -> &'static str;
 

@@ -46,6 +46,7 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         ("POST", "/v1/sync/push") | ("POST", "/v1/officer/sign-out") => DeviceOfficer,
         ("POST", "/v1/reviews") | ("POST", "/v1/directory/capacity") => Users(REVIEWERS),
         ("GET", "/v1/review/queue")
+        | ("GET", "/v1/review/counts")
         | ("GET", "/v1/review/encounters/{id}")
         | ("GET", "/v1/review/encounters/{id}/diff")
         | ("GET", "/v1/metrics") => Users(REVIEWERS),

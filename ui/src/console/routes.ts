@@ -3,6 +3,7 @@
 import type { Component } from "svelte";
 import type { Role } from "./bindings/Role";
 import Home from "./Home.svelte";
+import ReviewDesk from "./review/ReviewDesk.svelte";
 
 export interface ConsoleRoute {
   /** The hash route, e.g. `#/review`; a page may take more after it (`#/review/ID`). */
@@ -19,6 +20,7 @@ export const ADMINS: Role[] = ["admin"];
 
 export const routes: ConsoleRoute[] = [
   { path: "#/", title: "Home", roles: ["officer", "supervisor", "admin"], component: Home },
+  { path: "#/review", title: "Review desk", roles: SUPERVISORS, component: ReviewDesk },
 ];
 
 /** The route for a location hash, and what follows its path. */

@@ -24,6 +24,7 @@ pub const SQLITE: &[Migration] = &[
     Migration { version: 3, name: "review", sql: include_str!("../../migrations/sqlite/0003_review.sql") },
     Migration { version: 4, name: "accounts", sql: include_str!("../../migrations/sqlite/0004_accounts.sql") },
     Migration { version: 5, name: "audit", sql: include_str!("../../migrations/sqlite/0005_audit.sql") },
+    Migration { version: 6, name: "review_desk", sql: include_str!("../../migrations/sqlite/0006_review_desk.sql") },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -34,6 +35,7 @@ pub const POSTGRES: &[Migration] = &[
     Migration { version: 5, name: "review", sql: include_str!("../../migrations/postgres/0005_review.sql") },
     Migration { version: 6, name: "accounts", sql: include_str!("../../migrations/postgres/0006_accounts.sql") },
     Migration { version: 7, name: "audit", sql: include_str!("../../migrations/postgres/0007_audit.sql") },
+    Migration { version: 8, name: "review_desk", sql: include_str!("../../migrations/postgres/0008_review_desk.sql") },
 ];
 
 /// The highest version in `migrations`: the schema this server writes.

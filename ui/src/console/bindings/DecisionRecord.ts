@@ -8,4 +8,9 @@ export type DecisionRecord = { decision: ReviewDecision, comment: string | null,
 /**
  * Why an earlier decision was changed (set on every decision after the first).
  */
-reason: string | null, reviewer: string, decided_at: string, };
+reason: string | null, reviewer: string, decided_at: string, 
+/**
+ * When the device that pushed the version confirmed it had the decision (it pulled with a
+ * cursor at or past the decision's feed position); absent until then.
+ */
+delivered_at: string | null, };

@@ -19,4 +19,8 @@ weapon: boolean,
 /**
  * `emergency_detention` among the `dispositions`.
  */
-emergency_detention: boolean, };
+emergency_detention: boolean, 
+/**
+ * `arrested` among the `dispositions`.
+ */
+arrest: boolean, };
