@@ -17,6 +17,8 @@ mod review;
 pub use review::*;
 mod accounts;
 pub use accounts::*;
+mod admin;
+pub use admin::*;
 
 /// One version of one encounter as the device sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -304,15 +306,6 @@ pub struct ReviewResultBody {
     pub comment: Option<String>,
     pub reviewer: Option<String>,
     pub at: DateTime<Utc>,
-}
-
-/// `POST /v1/admin/enrollments`: a one-time code for enrolling one device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct EnrollmentCode {
-    pub code: String,
-    /// RFC 3339.
-    pub expires_at: String,
 }
 
 /// `POST /v1/directory/capacity`: how many places a service has free now. Broadcast to every

@@ -24,6 +24,8 @@ pub const SQLITE: &[Migration] = &[
     Migration { version: 3, name: "review", sql: include_str!("../../migrations/sqlite/0003_review.sql") },
     Migration { version: 4, name: "accounts", sql: include_str!("../../migrations/sqlite/0004_accounts.sql") },
     Migration { version: 5, name: "audit", sql: include_str!("../../migrations/sqlite/0005_audit.sql") },
+    // 6 is the review desk's (i15-review); the lead renumbers at merge.
+    Migration { version: 7, name: "admin", sql: include_str!("../../migrations/sqlite/0007_admin.sql") },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -34,6 +36,8 @@ pub const POSTGRES: &[Migration] = &[
     Migration { version: 5, name: "review", sql: include_str!("../../migrations/postgres/0005_review.sql") },
     Migration { version: 6, name: "accounts", sql: include_str!("../../migrations/postgres/0006_accounts.sql") },
     Migration { version: 7, name: "audit", sql: include_str!("../../migrations/postgres/0007_audit.sql") },
+    // 8 is the review desk's (i15-review); the lead renumbers at merge.
+    Migration { version: 9, name: "admin", sql: include_str!("../../migrations/postgres/0009_admin.sql") },
 ];
 
 /// The highest version in `migrations`: the schema this server writes.
