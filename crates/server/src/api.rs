@@ -10,9 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use waypoint_protocol::{
-    CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, ErrorBody, FeedPosition, LoginRequest,
-    LoginResponse, MfaEnrolmentRequired, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest,
-    SessionOrigin,
+    CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, ErrorBody, FeedPosition, LoginRequest, LoginResponse,
+    MfaEnrolmentRequired, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest, SessionOrigin,
 };
 
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};

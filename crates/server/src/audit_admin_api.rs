@@ -98,9 +98,10 @@ pub async fn browse(
         limit: limit + 1,
     };
     let described = format!("{filter:?}");
-    let event = AuditEvent::new(admin, action::AUDIT_READ, outcome::OK).from(client).target("audit trail").detail(
-        described.trim_start_matches("AuditFilter ").to_string(),
-    );
+    let event = AuditEvent::new(admin, action::AUDIT_READ, outcome::OK)
+        .from(client)
+        .target("audit trail")
+        .detail(described.trim_start_matches("AuditFilter ").to_string());
     audit::record(&state.store, event).await?;
     let mut rows = state.store.search_audit(&filter).await?;
     let more = rows.len() > limit;
@@ -158,11 +159,9 @@ impl ExportFormat {
 
 /// A download: the body with its type and a file name.
 pub fn attachment(format: ExportFormat, name: &str, body: Vec<u8>) -> Response {
-    let disposition = format!("attachment; filename=\"{name}-{}.{}\"", Utc::now().format("%Y%m%dT%H%M%SZ"), format.extension());
-    (
-        [(header::CONTENT_TYPE, format.content_type().to_string()), (header::CONTENT_DISPOSITION, disposition)],
-        body,
-    )
+    let disposition =
+        format!("attachment; filename=\"{name}-{}.{}\"", Utc::now().format("%Y%m%dT%H%M%SZ"), format.extension());
+    ([(header::CONTENT_TYPE, format.content_type().to_string()), (header::CONTENT_DISPOSITION, disposition)], body)
         .into_response()
 }
 

@@ -56,7 +56,11 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     let review_state = given(query.state);
     if review_state.as_deref().is_some_and(|s| !STATES.contains(&s)) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "state must be submitted, approved or returned"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "state must be submitted, approved or returned",
+        ));
     }
     let filter = ExportFilter {
         from: given(query.from).map(|t| parse_bound("from", &t, false)).transpose()?,

@@ -57,9 +57,11 @@ impl NewAccount {
     /// Records `event` (the caller's actor and client) with this user as its target, then adds
     /// the user; `AlreadyExists` when the username or officer id is taken.
     pub async fn add(self, store: &SharedStore, password_hash: String, event: AuditEvent) -> StoreResult<()> {
-        let event = event
-            .target(format!("user {}", self.username))
-            .detail(format!("{} (officer id {})", self.role.as_str(), self.officer_id));
+        let event = event.target(format!("user {}", self.username)).detail(format!(
+            "{} (officer id {})",
+            self.role.as_str(),
+            self.officer_id
+        ));
         let user = UserRecord { username: self.username, officer_id: self.officer_id, role: self.role, password_hash };
         audit::recorded(store, event, store.add_user(user)).await
     }

@@ -496,29 +496,18 @@ impl Store for PostgresStore {
     ) -> StoreResult<bool> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        // A code bound to a device (a rotation, see admin_api) enrols only that device id.
         let used = tx
-            .query_opt(
+            .execute(
                 "UPDATE enrollments SET used_at = $2, device_id = $3
-                 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2
-                   AND (for_device IS NULL OR for_device = $3)
-                 RETURNING for_device",
+                 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
                 &[&code_hash, &now, &device_id],
             )
             .await?;
-        let Some(used) = used else {
-            return Ok(false);
-        };
-        if used.get::<_, Option<String>>(0).is_some() {
-            // Re-enrolment: the same device id with a new token, no longer revoked.
-            let replaced = tx
-                .execute(
-                    "UPDATE devices SET token_hash = $2, revoked_at = NULL WHERE device_id = $1",
-                    &[&device_id, &token_hash],
-                )
-                .await?;
+        if used == 0 {
+            // Perhaps a code that re-enrols this very device (a rotation, see enrolment_api).
+            let reenrolled = admin::reenrol(&tx, code_hash, now, device_id, token_hash).await?;
             tx.commit().await?;
-            return Ok(replaced == 1);
+            return Ok(reenrolled);
         }
         let added = tx
             .execute(

@@ -525,27 +525,14 @@ impl Store for SqliteStore {
     ) -> StoreResult<bool> {
         let (code_hash, device_id, token_hash) = (code_hash.to_string(), device_id.to_string(), token_hash.to_string());
         self.write(move |tx| {
-            // A code bound to a device (a rotation, see admin_api) enrols only that device id.
-            let used: Option<Option<String>> = tx
-                .query_row(
-                    "UPDATE enrollments SET used_at = ?2, device_id = ?3
-                     WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2
-                       AND (for_device IS NULL OR for_device = ?3)
-                     RETURNING for_device",
-                    params![code_hash, text(now), device_id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let Some(bound) = used else {
-                return Ok(false);
-            };
-            if bound.is_some() {
-                // Re-enrolment: the same device id with a new token, no longer revoked.
-                let replaced = tx.execute(
-                    "UPDATE devices SET token_hash = ?2, revoked_at = NULL WHERE device_id = ?1",
-                    params![device_id, token_hash],
-                )?;
-                return Ok(replaced == 1);
+            let used = tx.execute(
+                "UPDATE enrollments SET used_at = ?2, device_id = ?3
+                 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+                params![code_hash, text(now), device_id],
+            )?;
+            if used == 0 {
+                // Perhaps a code that re-enrols this very device (a rotation, see enrolment_api).
+                return admin::reenrol(tx, &code_hash, now, &device_id, &token_hash);
             }
             let added = tx.execute(
                 "INSERT INTO devices (device_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3)

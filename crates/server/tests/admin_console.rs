@@ -203,7 +203,10 @@ async fn the_device_list_shows_its_officer_app_version_and_pending_records(backe
     add_user(&c.t.store, "ofc.kim", Role::Officer, PASSWORD).await;
     let (device_id, device_token) = enroll_device(&c.t.store).await;
     let device = c.devices().await.into_iter().find(|d| d.device_id == device_id).unwrap();
-    assert_eq!((device.last_officer.as_deref(), device.app_version.as_deref(), device.pending_records), (None, None, None));
+    assert_eq!(
+        (device.last_officer.as_deref(), device.app_version.as_deref(), device.pending_records),
+        (None, None, None)
+    );
 
     let login = c.sign_in_on_device(&device_token, "ofc.kim").await;
     let id = Uuid::now_v7();
@@ -222,7 +225,9 @@ async fn the_device_list_shows_its_officer_app_version_and_pending_records(backe
     assert_eq!(pushed.status(), StatusCode::OK);
     let device = c.devices().await.into_iter().find(|d| d.device_id == device_id).unwrap();
     assert_eq!(device.last_officer.as_deref(), Some("ofc.kim"));
-    assert!(device.last_officer_signed_in_at.is_some() && device.reported_at.is_some() && device.last_seen_at.is_some());
+    assert!(
+        device.last_officer_signed_in_at.is_some() && device.reported_at.is_some() && device.last_seen_at.is_some()
+    );
     assert_eq!((device.app_version.as_deref(), device.pending_records), (Some("0.9.1"), Some(3)));
 
     // The pull after the push says what is left; an unreadable count keeps the last one.
@@ -315,7 +320,8 @@ async fn a_rotated_device_re_enrols_under_its_own_id_only(backend: Backend) {
     assert_eq!(pushed.status(), StatusCode::UNAUTHORIZED);
 
     // A newer rotation voids the older unused code; an unknown device is 404.
-    let first: EnrollmentCode = c.post(&format!("/v1/admin/devices/{device_id}/rotate"), None).await.json().await.unwrap();
+    let first: EnrollmentCode =
+        c.post(&format!("/v1/admin/devices/{device_id}/rotate"), None).await.json().await.unwrap();
     let second: EnrollmentCode =
         c.post(&format!("/v1/admin/devices/{device_id}/rotate"), None).await.json().await.unwrap();
     let with = |code: String| {
@@ -434,8 +440,7 @@ async fn the_audit_trail_is_verified_and_exported_and_each_is_audited(backend: B
     assert!(!text.contains(",=cmd"), "{text}");
 
     let tomorrow = chrono::Utc::now().date_naive().succ_opt().unwrap();
-    let later: Vec<AuditEntry> =
-        c.get(&format!("/v1/admin/audit/export?since={tomorrow}")).await.json().await.unwrap();
+    let later: Vec<AuditEntry> = c.get(&format!("/v1/admin/audit/export?since={tomorrow}")).await.json().await.unwrap();
     assert!(later.is_empty());
     assert_eq!(c.get("/v1/admin/audit/export?format=xml").await.status(), StatusCode::BAD_REQUEST);
     let exports = c.rows().await.into_iter().filter(|r| r.action == "audit_export").count();
@@ -479,7 +484,10 @@ async fn encounters_are_exported_with_filters_and_audited(backend: Backend) {
     assert_eq!(ids(&export("?state=submitted").await), [a.to_string()]);
     assert!(export("?state=returned").await.is_empty());
     let today = chrono::Utc::now().date_naive();
-    assert_eq!(c.get(&format!("/v1/admin/export?from={today}&to={today}")).await.json::<Vec<Value>>().await.unwrap().len(), 2);
+    assert_eq!(
+        c.get(&format!("/v1/admin/export?from={today}&to={today}")).await.json::<Vec<Value>>().await.unwrap().len(),
+        2
+    );
     let tomorrow = today.succ_opt().unwrap();
     assert!(c.get(&format!("/v1/admin/export?from={tomorrow}")).await.json::<Vec<Value>>().await.unwrap().is_empty());
 

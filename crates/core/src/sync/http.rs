@@ -14,8 +14,7 @@ use serde::de::DeserializeOwned;
 use waypoint_protocol::audit::{AuditPushRequest, AuditPushResponse};
 use waypoint_protocol::{
     EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushResponse, RawPushRequest, APP_VERSION_HEADER,
-    OFFICER_CREDENTIAL_HEADER, PENDING_RECORDS_HEADER,
-    SIGN_IN_REQUIRED,
+    OFFICER_CREDENTIAL_HEADER, PENDING_RECORDS_HEADER, SIGN_IN_REQUIRED,
 };
 
 use super::transport::{Transport, TransportError};
@@ -247,7 +246,9 @@ impl Transport for HttpTransport {
     fn pull(&mut self, cursor: u64, max_bytes: usize) -> Result<PullResponse, TransportError> {
         self.counters.requests += 1;
         let response = self
-            .report(self.client.get(url(&self.base_url, &format!("/v1/sync/pull?cursor={cursor}&max_bytes={max_bytes}"))))
+            .report(
+                self.client.get(url(&self.base_url, &format!("/v1/sync/pull?cursor={cursor}&max_bytes={max_bytes}"))),
+            )
             .header(AUTHORIZATION, format!("Bearer {}", self.device_token))
             .header(ACCEPT, "application/json")
             .header(ACCEPT_ENCODING, "zstd")

@@ -8,9 +8,16 @@ ALTER TABLE sessions ADD COLUMN device_id TEXT;
 ALTER TABLE devices ADD COLUMN app_version TEXT;
 ALTER TABLE devices ADD COLUMN pending_records INTEGER;
 ALTER TABLE devices ADD COLUMN reported_at TEXT;
--- A code with for_device set enrols only that device id, replacing its (revoked) token.
-ALTER TABLE enrollments ADD COLUMN for_device TEXT;
-CREATE INDEX enrollments_for_device ON enrollments (for_device) WHERE for_device IS NOT NULL;
+-- One-time codes that re-enrol one device under its own id with a new token (a rotation).
+-- Apart from enrollments, whose codes enrol any new device.
+CREATE TABLE reenrolments (
+    code_hash TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices (device_id),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+);
+CREATE INDEX reenrolments_device ON reenrolments (device_id);
 -- The last officer signed in on each device.
 CREATE INDEX officer_credentials_device_issued ON officer_credentials (device_id, issued_at);
 -- Audit browsing filters by actor or action, newest first.

@@ -7,7 +7,9 @@ use waypoint_protocol::{Role, SessionOrigin};
 
 use super::audit::{audit_row, ROW_COLUMNS};
 use super::{stored_version, PostgresStore};
-use crate::store::admin::{like_pattern, AdminStore, AuditFilter, DeviceDetail, DeviceReport, ExportFilter, SessionRow};
+use crate::store::admin::{
+    like_pattern, AdminStore, AuditFilter, DeviceDetail, DeviceReport, ExportFilter, SessionRow,
+};
 use crate::store::audit::AuditRow;
 use crate::store::{StoreError, StoreResult, StoredVersion};
 
@@ -36,6 +38,34 @@ impl Conditions {
     fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect()
     }
+}
+
+/// Uses up an unexpired re-enrolment code of `device_id` and gives that device `token_hash`, no
+/// longer revoked, inside the enrolment's transaction; `false` when there is no such code.
+pub(super) async fn reenrol(
+    tx: &deadpool_postgres::Transaction<'_>,
+    code_hash: &str,
+    now: DateTime<Utc>,
+    device_id: &str,
+    token_hash: &str,
+) -> StoreResult<bool> {
+    let used = tx
+        .execute(
+            "UPDATE reenrolments SET used_at = $2
+             WHERE code_hash = $1 AND device_id = $3 AND used_at IS NULL AND expires_at > $2",
+            &[&code_hash, &now, &device_id],
+        )
+        .await?;
+    if used == 0 {
+        return Ok(false);
+    }
+    let replaced = tx
+        .execute(
+            "UPDATE devices SET token_hash = $2, revoked_at = NULL WHERE device_id = $1",
+            &[&device_id, &token_hash],
+        )
+        .await?;
+    Ok(replaced == 1)
 }
 
 #[async_trait]
@@ -88,7 +118,8 @@ impl AdminStore for PostgresStore {
     async fn set_role(&self, username: &str, role: Role) -> StoreResult<()> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let changed = tx.execute("UPDATE users SET role = $2 WHERE username = $1", &[&username, &role.as_str()]).await?;
+        let changed =
+            tx.execute("UPDATE users SET role = $2 WHERE username = $1", &[&username, &role.as_str()]).await?;
         if changed == 0 {
             return Err(StoreError::NotFound(format!("user {username}")));
         }
@@ -103,8 +134,8 @@ impl AdminStore for PostgresStore {
             .query(
                 "SELECT d.device_id, d.enrolled_at, d.last_seen_at, d.revoked_at, o.username, o.issued_at,
                         d.app_version, d.pending_records, d.reported_at,
-                        (SELECT max(e.expires_at) FROM enrollments e
-                         WHERE e.for_device = d.device_id AND e.used_at IS NULL AND e.expires_at > $1)
+                        (SELECT max(r.expires_at) FROM reenrolments r
+                         WHERE r.device_id = d.device_id AND r.used_at IS NULL AND r.expires_at > $1)
                  FROM devices d
                  LEFT JOIN LATERAL (
                      SELECT username, issued_at FROM officer_credentials c WHERE c.device_id = d.device_id
@@ -149,7 +180,10 @@ impl AdminStore for PostgresStore {
         let tx = client.transaction().await?;
         let now = Utc::now();
         let changed = tx
-            .execute("UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE device_id = $1", &[&device_id, &now])
+            .execute(
+                "UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE device_id = $1",
+                &[&device_id, &now],
+            )
             .await?;
         if changed == 0 {
             return Err(StoreError::NotFound(format!("device {device_id}")));
@@ -161,13 +195,13 @@ impl AdminStore for PostgresStore {
         .await?;
         // Only the newest code re-enrols it.
         tx.execute(
-            "UPDATE enrollments SET expires_at = $2 WHERE for_device = $1 AND used_at IS NULL AND expires_at > $2",
+            "UPDATE reenrolments SET expires_at = $2 WHERE device_id = $1 AND used_at IS NULL AND expires_at > $2",
             &[&device_id, &now],
         )
         .await?;
         tx.execute(
-            "INSERT INTO enrollments (code_hash, created_at, expires_at, for_device) VALUES ($1, $2, $3, $4)",
-            &[&code_hash, &now, &expires_at, &device_id],
+            "INSERT INTO reenrolments (code_hash, device_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            &[&code_hash, &device_id, &now, &expires_at],
         )
         .await?;
         tx.commit().await?;

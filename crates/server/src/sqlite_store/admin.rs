@@ -8,7 +8,9 @@ use waypoint_protocol::{Role, SessionOrigin};
 
 use super::audit::{audit_row, ROW_COLUMNS};
 use super::{parse_time, stored_version, text, SqliteStore};
-use crate::store::admin::{like_pattern, AdminStore, AuditFilter, DeviceDetail, DeviceReport, ExportFilter, SessionRow};
+use crate::store::admin::{
+    like_pattern, AdminStore, AuditFilter, DeviceDetail, DeviceReport, ExportFilter, SessionRow,
+};
 use crate::store::audit::AuditRow;
 use crate::store::{StoreError, StoreResult, StoredVersion};
 
@@ -39,6 +41,30 @@ impl Conditions {
     }
 }
 
+/// Uses up an unexpired re-enrolment code of `device_id` and gives that device `token_hash`, no
+/// longer revoked, inside the enrolment's transaction; `false` when there is no such code.
+pub(super) fn reenrol(
+    tx: &rusqlite::Transaction,
+    code_hash: &str,
+    now: DateTime<Utc>,
+    device_id: &str,
+    token_hash: &str,
+) -> StoreResult<bool> {
+    let used = tx.execute(
+        "UPDATE reenrolments SET used_at = ?2
+         WHERE code_hash = ?1 AND device_id = ?3 AND used_at IS NULL AND expires_at > ?2",
+        params![code_hash, text(now), device_id],
+    )?;
+    if used == 0 {
+        return Ok(false);
+    }
+    let replaced = tx.execute(
+        "UPDATE devices SET token_hash = ?2, revoked_at = NULL WHERE device_id = ?1",
+        params![device_id, token_hash],
+    )?;
+    Ok(replaced == 1)
+}
+
 #[async_trait]
 impl AdminStore for SqliteStore {
     async fn describe_session(
@@ -62,7 +88,8 @@ impl AdminStore for SqliteStore {
     async fn officer_ids(&self) -> StoreResult<Vec<(String, String)>> {
         self.run(|conn| {
             let mut statement = conn.prepare("SELECT username, officer_id FROM users")?;
-            let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let rows =
+                statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })
         .await
@@ -110,8 +137,8 @@ impl AdminStore for SqliteStore {
             let mut statement = conn.prepare(
                 "SELECT d.device_id, d.enrolled_at, d.last_seen_at, d.revoked_at, o.username, o.issued_at,
                         d.app_version, d.pending_records, d.reported_at,
-                        (SELECT max(e.expires_at) FROM enrollments e
-                         WHERE e.for_device = d.device_id AND e.used_at IS NULL AND e.expires_at > ?1)
+                        (SELECT max(r.expires_at) FROM reenrolments r
+                         WHERE r.device_id = d.device_id AND r.used_at IS NULL AND r.expires_at > ?1)
                  FROM devices d
                  LEFT JOIN officer_credentials o ON o.rowid = (
                      SELECT rowid FROM officer_credentials WHERE device_id = d.device_id
@@ -170,12 +197,12 @@ impl AdminStore for SqliteStore {
             )?;
             // Only the newest code re-enrols it.
             tx.execute(
-                "UPDATE enrollments SET expires_at = ?2 WHERE for_device = ?1 AND used_at IS NULL AND expires_at > ?2",
+                "UPDATE reenrolments SET expires_at = ?2 WHERE device_id = ?1 AND used_at IS NULL AND expires_at > ?2",
                 params![device_id, now],
             )?;
             tx.execute(
-                "INSERT INTO enrollments (code_hash, created_at, expires_at, for_device) VALUES (?1, ?2, ?3, ?4)",
-                params![code_hash, now, text(expires_at), device_id],
+                "INSERT INTO reenrolments (code_hash, device_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![code_hash, device_id, now, text(expires_at)],
             )?;
             Ok(())
         })
@@ -233,10 +260,8 @@ impl AdminStore for SqliteStore {
                 conditions.push("v.received_at < ?", text(to));
             }
             if let Some(officer) = filter.officer {
-                conditions.push(
-                    "(v.officer = ? OR v.officer IN (SELECT username FROM users WHERE officer_id = ?))",
-                    officer,
-                );
+                conditions
+                    .push("(v.officer = ? OR v.officer IN (SELECT username FROM users WHERE officer_id = ?))", officer);
             }
             if let Some(state) = filter.state {
                 conditions.push("i.state = ?", state);
@@ -249,7 +274,10 @@ impl AdminStore for SqliteStore {
             );
             let mut statement = conn.prepare(&sql)?;
             let rows = statement
-                .query_map(params_from_iter(conditions.values.iter().map(|v| v.as_ref() as &dyn ToSql)), stored_version)?
+                .query_map(
+                    params_from_iter(conditions.values.iter().map(|v| v.as_ref() as &dyn ToSql)),
+                    stored_version,
+                )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use waypoint_protocol::{Role, SessionOrigin};
 
 use super::audit::AuditRow;
-use super::{StoredVersion, StoreResult};
+use super::{StoreResult, StoredVersion};
 
 /// A live session as the users page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
