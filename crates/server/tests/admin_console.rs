@@ -245,6 +245,20 @@ async fn the_device_list_shows_its_officer_app_version_and_pending_records(backe
     assert_eq!(pull("many").await.unwrap().status(), StatusCode::OK);
     let device = c.devices().await.into_iter().find(|d| d.device_id == device_id).unwrap();
     assert_eq!(device.pending_records, Some(0));
+
+    // The field app's own sync client sends both with every request.
+    let config = waypoint_core::sync::http::HttpConfig::new(format!("http://{}", c.server.addr));
+    tokio::task::spawn_blocking(move || {
+        use waypoint_core::sync::transport::Transport;
+        let mut transport =
+            waypoint_core::sync::http::HttpTransport::new(&config, device_token).unwrap().with_pending_records(5);
+        transport.pull(0, 64 * 1024).unwrap();
+    })
+    .await
+    .unwrap();
+    let device = c.devices().await.into_iter().find(|d| d.device_id == device_id).unwrap();
+    let app = waypoint_core::sync::http::APP_VERSION;
+    assert_eq!((device.app_version.as_deref(), device.pending_records), (Some(app), Some(5)));
 }
 
 async fn an_enrolment_code_carries_the_fingerprint_and_a_qr_code(backend: Backend) {
