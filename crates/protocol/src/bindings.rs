@@ -29,6 +29,12 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     VersionDiff::export_all_to(dir)?;
     ConflictPair::export_all_to(dir)?;
     Metrics::export_all_to(dir)?;
+    UserInfo::export_all_to(dir)?;
+    NewUser::export_all_to(dir)?;
+    RoleChange::export_all_to(dir)?;
+    DeviceInfo::export_all_to(dir)?;
+    AuditPage::export_all_to(dir)?;
+    AuditVerification::export_all_to(dir)?;
     std::fs::write(dir.join(CONSTANTS_FILE), constants_ts())?;
     Ok(())
 }

@@ -21,6 +21,8 @@ pub use accounts::*;
 mod console;
 pub use console::*;
 pub mod bindings;
+mod admin;
+pub use admin::*;
 
 /// One version of one encounter as the device sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -309,15 +311,6 @@ pub struct ReviewResultBody {
     pub comment: Option<String>,
     pub reviewer: Option<String>,
     pub at: DateTime<Utc>,
-}
-
-/// `POST /v1/admin/enrollments`: a one-time code for enrolling one device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct EnrollmentCode {
-    pub code: String,
-    /// RFC 3339.
-    pub expires_at: String,
 }
 
 /// `POST /v1/directory/capacity`: how many places a service has free now. Broadcast to every

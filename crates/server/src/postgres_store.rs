@@ -23,6 +23,7 @@ use crate::store::migrations;
 use crate::store::*;
 
 mod accounts;
+mod admin;
 mod audit;
 mod delivery;
 mod identity;
@@ -504,7 +505,10 @@ impl Store for PostgresStore {
             )
             .await?;
         if used == 0 {
-            return Ok(false);
+            // Perhaps a code that re-enrols this very device (a rotation, see enrolment_api).
+            let reenrolled = admin::reenrol(&tx, code_hash, now, device_id, token_hash).await?;
+            tx.commit().await?;
+            return Ok(reenrolled);
         }
         let added = tx
             .execute(

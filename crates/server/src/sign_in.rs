@@ -9,7 +9,7 @@
 //!   enrolment reply. A wrong code is the same 401 as a wrong password and counts as a failure.
 
 use chrono::{SecondsFormat, Utc};
-use waypoint_protocol::{LoginRequest, LoginResponse, Role, ERROR_MFA_REQUIRED};
+use waypoint_protocol::{LoginRequest, LoginResponse, Role, SessionOrigin, ERROR_MFA_REQUIRED};
 
 use crate::auth;
 use crate::error::ApiError;
@@ -110,8 +110,19 @@ pub async fn check(state: &AppState, request: &LoginRequest) -> Result<SignIn, R
     Ok(SignIn::Accepted(account))
 }
 
-/// A new session for a user who signed in, used as of now (the idle clock starts).
+/// A new session for a user who signed in, used as of now (the idle clock starts), started
+/// neither from a device nor from the console (see [`start_session_from`]).
 pub async fn start_session(state: &AppState, user: &UserAccount) -> Result<LoginResponse, ApiError> {
+    start_session_from(state, user, SessionOrigin::Api, None).await
+}
+
+/// [`start_session`], recording where it was started (the admin console lists sessions so).
+pub async fn start_session_from(
+    state: &AppState,
+    user: &UserAccount,
+    origin: SessionOrigin,
+    device_id: Option<&str>,
+) -> Result<LoginResponse, ApiError> {
     let token = auth::new_session_token();
     let hash = auth::token_hash(&token);
     let now = Utc::now();
@@ -121,6 +132,7 @@ pub async fn start_session(state: &AppState, user: &UserAccount) -> Result<Login
         .add_session(&hash, SessionRecord { username: user.username.clone(), role: user.role, expires_at })
         .await?;
     state.store.touch_session(&hash, now).await?;
+    state.store.describe_session(&hash, now, origin, device_id).await?;
     // The officer id (badge number) a device checks its profile against.
     let officer_id = state.store.user(&user.username).await?.map_or_else(|| user.username.clone(), |u| u.officer_id);
     Ok(LoginResponse {

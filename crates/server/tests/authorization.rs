@@ -61,13 +61,20 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         ("POST", "/v1/admin/enrollments")
         | ("GET", "/v1/admin/conflicts")
         | ("GET", "/v1/admin/users")
+        | ("POST", "/v1/admin/users")
+        | ("POST", "/v1/admin/users/{username}/role")
         | ("POST", "/v1/admin/users/{username}/disable")
         | ("POST", "/v1/admin/users/{username}/enable")
         | ("POST", "/v1/admin/users/{username}/unlock")
         | ("POST", "/v1/admin/users/{username}/reset-mfa")
         | ("POST", "/v1/admin/users/{username}/reset-password")
         | ("GET", "/v1/admin/devices")
-        | ("POST", "/v1/admin/devices/{device_id}/revoke") => Users(ADMINS),
+        | ("POST", "/v1/admin/devices/{device_id}/revoke")
+        | ("POST", "/v1/admin/devices/{device_id}/rotate")
+        | ("GET", "/v1/admin/audit")
+        | ("GET", "/v1/admin/audit/verify")
+        | ("GET", "/v1/admin/audit/export")
+        | ("GET", "/v1/admin/export") => Users(ADMINS),
         _ => return None,
     })
 }

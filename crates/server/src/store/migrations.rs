@@ -25,6 +25,7 @@ pub const SQLITE: &[Migration] = &[
     Migration { version: 4, name: "accounts", sql: include_str!("../../migrations/sqlite/0004_accounts.sql") },
     Migration { version: 5, name: "audit", sql: include_str!("../../migrations/sqlite/0005_audit.sql") },
     Migration { version: 6, name: "review_desk", sql: include_str!("../../migrations/sqlite/0006_review_desk.sql") },
+    Migration { version: 7, name: "admin", sql: include_str!("../../migrations/sqlite/0007_admin.sql") },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -36,6 +37,7 @@ pub const POSTGRES: &[Migration] = &[
     Migration { version: 6, name: "accounts", sql: include_str!("../../migrations/postgres/0006_accounts.sql") },
     Migration { version: 7, name: "audit", sql: include_str!("../../migrations/postgres/0007_audit.sql") },
     Migration { version: 8, name: "review_desk", sql: include_str!("../../migrations/postgres/0008_review_desk.sql") },
+    Migration { version: 9, name: "admin", sql: include_str!("../../migrations/postgres/0009_admin.sql") },
 ];
 
 /// The highest version in `migrations`: the schema this server writes.
