@@ -22,7 +22,7 @@ vi.mock("../../../src/console/api", () => {
     ApiFailure,
     request: vi.fn(async (method: string, path: string, body?: unknown) => {
       calls.push({ method, path, body });
-      if (path === "/v1/agency/config") return config;
+      if (path === "/v1/agency/config") return { version: 1, config };
       if (path === "/v1/review/counts") return { submitted: 1, returned: 2, approved: 3 };
       if (path.startsWith("/v1/review/queue")) return { items: [queueItem({ version: 2 })], next_cursor: null };
       if (path.endsWith("/diff?from=1&to=2")) {
