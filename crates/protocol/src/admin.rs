@@ -3,6 +3,7 @@
 //! text, as elsewhere in this crate.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::Role;
 
@@ -16,7 +17,7 @@ pub const PENDING_RECORDS_HEADER: &str = "waypoint-pending-records";
 pub const ENROLMENT_URI_SCHEME: &str = "waypoint-enrol";
 
 /// Where a session was started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionOrigin {
@@ -51,7 +52,7 @@ impl SessionOrigin {
 }
 
 /// One live session of a user (the token itself is never shown).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     /// None for a session made before the server recorded it.
@@ -65,7 +66,7 @@ pub struct SessionInfo {
 }
 
 /// A user as the admin console lists them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {
     pub username: String,
@@ -83,7 +84,7 @@ pub struct UserInfo {
 }
 
 /// `POST /v1/admin/users`: a new user (the rules of `waypoint-server user add`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewUser {
     /// 1 to 64 of letters, digits, `.`, `_`, `-`, `@`.
@@ -97,14 +98,14 @@ pub struct NewUser {
 }
 
 /// `POST /v1/admin/users/{username}/role`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleChange {
     pub role: Role,
 }
 
 /// A device as the admin console lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceInfo {
     pub device_id: String,
@@ -119,6 +120,7 @@ pub struct DeviceInfo {
     /// What the device last reported with a sync request (none before its first sync with an
     /// app that reports).
     pub app_version: Option<String>,
+    #[ts(type = "number | null")]
     pub pending_records: Option<u64>,
     pub reported_at: Option<String>,
     /// Until when an unused re-enrolment code (a rotation) waits for this device.
@@ -127,7 +129,7 @@ pub struct DeviceInfo {
 
 /// `POST /v1/admin/enrollments` and `POST /v1/admin/devices/{device_id}/rotate`: a one-time code
 /// for enrolling one device, with what the device checks the server by.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollmentCode {
     pub code: String,
@@ -136,25 +138,31 @@ pub struct EnrollmentCode {
     /// SHA-256 of the server's TLS certificate (colon-separated hex), what the device pins; none
     /// when the server does not serve TLS itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub certificate_fingerprint: Option<String>,
     /// The address the device reaches the server at, as this request reached it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub server_url: Option<String>,
     /// `waypoint-enrol:?server=..&code=..&fingerprint=..`: what the QR code holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub enrolment_uri: Option<String>,
     /// The QR code of `enrolment_uri` as an SVG document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub qr_svg: Option<String>,
     /// Set for a rotation: the code re-enrols only this device (under the same id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub device_id: Option<String>,
 }
 
 /// One row of the server's audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
+    #[ts(type = "number")]
     pub seq: u64,
     /// RFC 3339 UTC with microseconds.
     pub at: String,
@@ -169,24 +177,27 @@ pub struct AuditEntry {
 }
 
 /// `GET /v1/admin/audit`: newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// Pass as `before` for the next (older) page; none on the last page.
+    #[ts(type = "number | null")]
     pub next_before: Option<u64>,
 }
 
 /// `GET /v1/admin/audit/verify`: what `waypoint-server audit verify` says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditVerification {
     pub intact: bool,
     /// Rows checked (when intact).
+    #[ts(type = "number")]
     pub rows: u64,
     /// The last row's hash (when intact): note it, a later verify ending elsewhere shows a rewrite.
     pub head_hash: Option<String>,
     /// The first row that does not fit, and why (when broken).
+    #[ts(type = "number | null")]
     pub broken_at: Option<u64>,
     pub reason: Option<String>,
 }

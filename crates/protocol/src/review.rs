@@ -4,13 +4,14 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::ReviewDecision;
 
 /// Where a version stands: `submitted` until a supervisor decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewState {
@@ -62,7 +63,7 @@ impl ReviewDecision {
 }
 
 /// What the encounter model records that a sergeant wants to see first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewFlags {
     /// `response.reportable_force`.
@@ -76,7 +77,7 @@ pub struct ReviewFlags {
 }
 
 /// One report in the review queue (from the server's index, no body).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueItem {
     pub encounter_id: Uuid,
@@ -90,7 +91,7 @@ pub struct QueueItem {
 }
 
 /// `GET /v1/review/queue`: one page, oldest first (or flagged first).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueuePage {
     pub items: Vec<QueueItem>,
@@ -99,7 +100,7 @@ pub struct QueuePage {
 }
 
 /// One decision in a version's history (reversals keep the decisions before them).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionRecord {
     pub decision: ReviewDecision,
@@ -111,7 +112,7 @@ pub struct DecisionRecord {
 }
 
 /// One stored version with its decisions, oldest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewedVersion {
     pub version: u32,
@@ -121,13 +122,14 @@ pub struct ReviewedVersion {
     pub state: ReviewState,
     pub decisions: Vec<DecisionRecord>,
     /// The encounter as pushed.
+    #[ts(type = "import(\"../../lib/bindings/Encounter\").Encounter")]
     pub body: Value,
     /// Other content pushed for the same id and version (see the conflicts endpoint).
     pub conflicting_copies: u32,
 }
 
 /// `GET /v1/review/encounters/{id}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EncounterReview {
     pub encounter_id: Uuid,
@@ -137,19 +139,21 @@ pub struct EncounterReview {
 }
 
 /// One field that differs between two versions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldChange {
     /// Dotted path, array items by index: `response.reportable_force`, `referrals[0].outcome`.
     pub path: String,
     /// Absent when the field is new.
+    #[ts(type = "unknown")]
     pub before: Option<Value>,
     /// Absent when the field was removed.
+    #[ts(type = "unknown")]
     pub after: Option<Value>,
 }
 
 /// `GET /v1/review/encounters/{id}/diff?from=A&to=B`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionDiff {
     pub encounter_id: Uuid,
@@ -159,17 +163,18 @@ pub struct VersionDiff {
 }
 
 /// One copy of a version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionCopy {
     pub content_hash: String,
     pub device_id: String,
     pub received_at: DateTime<Utc>,
+    #[ts(type = "import(\"../../lib/bindings/Encounter\").Encounter")]
     pub body: Value,
 }
 
 /// Same id and version, other content: the copy the server holds and the one that arrived later.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConflictPair {
     pub encounter_id: Uuid,
@@ -180,11 +185,13 @@ pub struct ConflictPair {
 }
 
 /// `GET /v1/metrics`: counts an admin or supervisor watches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Metrics {
     /// Conflicting copies held (same id and version, other content).
+    #[ts(type = "number")]
     pub conflicts: u64,
     /// Reports waiting for a decision.
+    #[ts(type = "number")]
     pub review_queue: u64,
 }

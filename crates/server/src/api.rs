@@ -17,11 +17,11 @@ use waypoint_protocol::{
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::auth::{self, DeviceCaller, Reviewer};
 use crate::error::{ApiError, ApiJson, ApiQuery};
-use crate::sign_in::{self, SignIn};
+use crate::sign_in;
 use crate::store::{Audience, NewChange};
 use crate::validation::check_records_from;
 use crate::AppState;
-use crate::{admin_api, credentials_api};
+use crate::{admin_api, console_api, credentials_api};
 
 /// Every endpoint: method, path, handler.
 pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
@@ -61,6 +61,11 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/v1/admin/audit/verify", get(crate::audit_admin_api::verify)),
         (Method::GET, "/v1/admin/audit/export", get(crate::audit_admin_api::export)),
         (Method::GET, "/v1/admin/export", get(crate::export_api::export)),
+        (Method::POST, "/v1/console/sign-in", post(console_api::sign_in)),
+        (Method::POST, "/v1/console/adopt", post(console_api::adopt)),
+        (Method::GET, "/v1/console/session", get(console_api::session)),
+        (Method::POST, "/v1/console/sign-out", post(console_api::sign_out)),
+        (Method::GET, "/v1/agency/config", get(console_api::agency_config)),
         (Method::GET, "/openapi.json", get(crate::openapi::serve_document)),
     ]
 }
@@ -166,26 +171,10 @@ pub async fn login(
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let device = crate::identity::signing_in_device(&state, &headers).await?;
-    // The name as typed is the target either way; the trail is for the agency, the reply stays
-    // silent about whether the user exists.
-    let event = AuditEvent::new(request.username.clone(), action::SIGN_IN, outcome::OK)
-        .from(client)
-        .target(format!("user {}", request.username));
-    let user = match sign_in::check(&state, &request).await {
-        Ok(SignIn::Accepted(user)) => user,
-        Ok(SignIn::MustEnrolMfa(user)) => {
-            audit::record(&state.store, event.with_outcome(outcome::OK, "password right; must enrol in MFA")).await?;
-            return credentials_api::enrolment_required(&state, &user).await;
-        }
-        Err(refusal) => {
-            if refusal.reply.status == StatusCode::UNAUTHORIZED {
-                // The trail says why (locked, wrong code, ...); the reply says the same for all.
-                audit::record(&state.store, event.with_outcome(outcome::FAILED, refusal.reason)).await?;
-            }
-            return Err(refusal.reply);
-        }
+    let user = match sign_in::check_audited(&state, client, &request).await? {
+        sign_in::Audited::Accepted(user) => user,
+        sign_in::Audited::MustEnrol(reply) => return Ok(reply),
     };
-    audit::record(&state.store, event.detail(user.role.as_str())).await?;
     let origin = if device.is_some() { SessionOrigin::Device } else { SessionOrigin::Api };
     let mut response = sign_in::start_session_from(&state, &user, origin, device.as_deref()).await?;
     if let Some(device_id) = device {

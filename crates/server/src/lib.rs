@@ -12,8 +12,11 @@ pub mod audit;
 pub mod audit_admin_api;
 pub mod audit_api;
 pub mod auth;
+pub mod console_api;
+pub mod console_assets;
 pub mod credentials_api;
 pub mod database_key;
+pub mod demo;
 pub mod device_report;
 pub mod directory_feed;
 pub mod enrolment_api;
@@ -155,6 +158,7 @@ pub fn app(store: SharedStore, settings: Settings) -> Router {
         router = router.route(path, handler);
     }
     router
+        .merge(console_assets::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -179,6 +183,7 @@ pub fn app(store: SharedStore, settings: Settings) -> Router {
                 .compress_when(DefaultPredicate::new().and(NotForContentType::const_new(snapshot::CONTENT_TYPE))),
         )
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn(console_assets::security_headers))
 }
 
 /// Serves `app` on an already bound listener until `handle` is told to shut down. Handlers and

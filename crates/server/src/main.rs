@@ -58,6 +58,18 @@ enum Command {
     Export(ExportCommand),
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The demo agency of `scripts/run.sh` (never on a real server).
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Adds demo.officer, demo.sergeant and demo.admin (password `demo-password`; the sergeant's
+    /// and admin's authenticator enrolled with a demo secret).
+    Users,
+    /// Prints a demo account's current authenticator code.
+    Code { username: String },
 }
 
 #[derive(Subcommand)]
@@ -348,6 +360,10 @@ async fn main() -> anyhow::Result<()> {
             let event = AuditEvent::by_cli(audit::action::USER_ADDED, audit::outcome::OK);
             account.add(&store, password_hash, event).await?;
             println!("added {} {username} (officer id {officer_id})", role.as_str());
+        }
+        Command::Demo(DemoCommand::Users) => waypoint_server::demo::add_demo_users(&cli.store().await?).await?,
+        Command::Demo(DemoCommand::Code { username }) => {
+            println!("{}", waypoint_server::demo::demo_code(&cli.store().await?, username).await?)
         }
         Command::User(command) => admin_commands::run_user(&cli.store().await?, command).await?,
         Command::Device(DeviceCommand::List) => admin_commands::list_devices(&cli.store().await?).await?,

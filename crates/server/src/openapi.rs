@@ -52,6 +52,11 @@ use crate::api;
         crate::audit_admin_api::verify,
         crate::audit_admin_api::export,
         crate::export_api::export,
+        crate::console_api::sign_in,
+        crate::console_api::adopt,
+        crate::console_api::session,
+        crate::console_api::sign_out,
+        crate::console_api::agency_config,
         serve_document
     ),
     modifiers(&BearerAuth)

@@ -143,3 +143,41 @@ pub async fn start_session_from(
         officer_token: None,
     })
 }
+
+/// What an audited password sign-in ended in.
+pub enum Audited {
+    /// Start a session for this user.
+    Accepted(UserAccount),
+    /// The reply to send as is: 202, the user must enrol in MFA first.
+    MustEnrol(axum::response::Response),
+}
+
+/// [`check`] with its row in the audit trail, shared by every password sign-in (a device's
+/// `/v1/login` and the console's): the row says why a sign-in failed, the reply stays one for all.
+pub async fn check_audited(
+    state: &AppState,
+    client: crate::audit::ClientAddr,
+    request: &LoginRequest,
+) -> Result<Audited, ApiError> {
+    use crate::audit::{self, action, outcome, AuditEvent};
+    // The name as typed is the target either way; the trail is for the agency.
+    let event = AuditEvent::new(request.username.clone(), action::SIGN_IN, outcome::OK)
+        .from(client)
+        .target(format!("user {}", request.username));
+    match check(state, request).await {
+        Ok(SignIn::Accepted(user)) => {
+            audit::record(&state.store, event.detail(user.role.as_str())).await?;
+            Ok(Audited::Accepted(user))
+        }
+        Ok(SignIn::MustEnrolMfa(user)) => {
+            audit::record(&state.store, event.with_outcome(outcome::OK, "password right; must enrol in MFA")).await?;
+            Ok(Audited::MustEnrol(crate::credentials_api::enrolment_required(state, &user).await?))
+        }
+        Err(refusal) => {
+            if refusal.reply.status == axum::http::StatusCode::UNAUTHORIZED {
+                audit::record(&state.store, event.with_outcome(outcome::FAILED, refusal.reason)).await?;
+            }
+            Err(refusal.reply)
+        }
+    }
+}
