@@ -138,18 +138,23 @@ pub struct EnrollmentCode {
     /// SHA-256 of the server's TLS certificate (colon-separated hex), what the device pins; none
     /// when the server does not serve TLS itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub certificate_fingerprint: Option<String>,
     /// The address the device reaches the server at, as this request reached it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub server_url: Option<String>,
     /// `waypoint-enrol:?server=..&code=..&fingerprint=..`: what the QR code holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub enrolment_uri: Option<String>,
     /// The QR code of `enrolment_uri` as an SVG document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub qr_svg: Option<String>,
     /// Set for a rotation: the code re-enrols only this device (under the same id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub device_id: Option<String>,
 }
 

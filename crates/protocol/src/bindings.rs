@@ -22,6 +22,13 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     ReviewRequest::export_all_to(dir)?;
     FeedPosition::export_all_to(dir)?;
     EnrollmentCode::export_all_to(dir)?;
+    // The admin console's pages.
+    UserInfo::export_all_to(dir)?;
+    NewUser::export_all_to(dir)?;
+    RoleChange::export_all_to(dir)?;
+    DeviceInfo::export_all_to(dir)?;
+    AuditPage::export_all_to(dir)?;
+    AuditVerification::export_all_to(dir)?;
     CapacityUpdate::export_all_to(dir)?;
     QueuePage::export_all_to(dir)?;
     ReviewCounts::export_all_to(dir)?;
@@ -29,12 +36,6 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     VersionDiff::export_all_to(dir)?;
     ConflictPair::export_all_to(dir)?;
     Metrics::export_all_to(dir)?;
-    UserInfo::export_all_to(dir)?;
-    NewUser::export_all_to(dir)?;
-    RoleChange::export_all_to(dir)?;
-    DeviceInfo::export_all_to(dir)?;
-    AuditPage::export_all_to(dir)?;
-    AuditVerification::export_all_to(dir)?;
     std::fs::write(dir.join(CONSTANTS_FILE), constants_ts())?;
     Ok(())
 }

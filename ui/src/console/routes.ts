@@ -4,6 +4,10 @@ import type { Component } from "svelte";
 import type { Role } from "./bindings/Role";
 import Home from "./Home.svelte";
 import ReviewDesk from "./review/ReviewDesk.svelte";
+import AdminUsers from "./admin/Users.svelte";
+import AdminDevices from "./admin/Devices.svelte";
+import AdminAudit from "./admin/Audit.svelte";
+import AdminExports from "./admin/Exports.svelte";
 
 export interface ConsoleRoute {
   /** The hash route, e.g. `#/review`; a page may take more after it (`#/review/ID`). */
@@ -21,6 +25,10 @@ export const ADMINS: Role[] = ["admin"];
 export const routes: ConsoleRoute[] = [
   { path: "#/", title: "Home", roles: ["officer", "supervisor", "admin"], component: Home },
   { path: "#/review", title: "Review desk", roles: SUPERVISORS, component: ReviewDesk },
+  { path: "#/admin/users", title: "Users", roles: ADMINS, component: AdminUsers },
+  { path: "#/admin/devices", title: "Devices", roles: ADMINS, component: AdminDevices },
+  { path: "#/admin/audit", title: "Audit log", roles: ADMINS, component: AdminAudit },
+  { path: "#/admin/exports", title: "Exports", roles: ADMINS, component: AdminExports },
 ];
 
 /** The route for a location hash, and what follows its path. */
