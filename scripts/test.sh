@@ -56,8 +56,9 @@ schemathesis_suite() {
 
 # The console in Debian's Chromium against the real server (its files read from ui/dist).
 console_suite() {
-  cargo build -p waypoint-server &&
-    (cd ui && WAYPOINT_SERVER="$(target_dir)/debug/waypoint-server" node tests/console/run.mjs)
+  cargo build -p waypoint-server && cargo build -p waypoint-core --example device &&
+    (cd ui && WAYPOINT_SERVER="$(target_dir)/debug/waypoint-server" \
+      WAYPOINT_DEVICE="$(target_dir)/debug/examples/device" node tests/console/run.mjs)
 }
 
 suite "cargo test --workspace" cargo test --workspace --no-fail-fast

@@ -75,7 +75,7 @@ pub async fn sign_in(
         Audited::Accepted(user) => user,
         Audited::MustEnrol(reply) => return Ok(reply),
     };
-    let started = sign_in::start_session_from(&state, &user, waypoint_protocol::SessionOrigin::Console, None).await?;
+    let started = sign_in::start_session_from(&state, &user, SessionOrigin::Console, None).await?;
     with_cookie(&state, &started.session_token).await
 }
 
