@@ -97,17 +97,36 @@ pub async fn browse(
         before: query.before,
         limit: limit + 1,
     };
-    let described = format!("{filter:?}");
     let event = AuditEvent::new(admin, action::AUDIT_READ, outcome::OK)
         .from(client)
         .target("audit trail")
-        .detail(described.trim_start_matches("AuditFilter ").to_string());
+        .detail(describe(&filter, limit));
     audit::record(&state.store, event).await?;
     let mut rows = state.store.search_audit(&filter).await?;
     let more = rows.len() > limit;
     rows.truncate(limit);
     let next_before = if more { rows.last().map(|r| r.seq) } else { None };
     Ok(ApiJson(AuditPage { entries: rows.into_iter().map(entry).collect(), next_before }))
+}
+
+/// The filters of a read, as its audit row's detail: `action=sign_in, before 120, 100 rows`.
+fn describe(filter: &AuditFilter, limit: usize) -> String {
+    let mut parts: Vec<String> = [
+        ("actor", &filter.actor),
+        ("action", &filter.action),
+        ("outcome", &filter.outcome),
+        ("target", &filter.target),
+        ("from", &filter.from),
+        ("to", &filter.to),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}={v}")))
+    .collect();
+    if let Some(before) = filter.before {
+        parts.push(format!("before {before}"));
+    }
+    parts.push(format!("{limit} rows"));
+    parts.join(", ")
 }
 
 /// Walks the whole chain, as `waypoint-server audit verify` does.

@@ -113,7 +113,8 @@ export async function run(ctx) {
   await page.getByTestId("audit-verdict").filter({ hasText: "Intact" }).waitFor();
   await page.getByTestId("audit-action").fill("user_disabled");
   await page.getByTestId("audit-search").click();
-  await page.getByTestId("audit-row").first().waitFor();
+  // The unfiltered page is on screen until the filtered one replaces it.
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=audit-row]").length === 1);
   const found = await page.getByTestId("audit-row").allInnerTexts();
   ctx.check(found.length === 1 && found[0].includes(OFFICER.username) && found[0].includes(ADMIN.username), `the disabling is in the trail: ${found}`);
   await ctx.axe(page, "audit");
