@@ -109,7 +109,7 @@ fn open(args: &Args) -> Result<Waypoint, Error> {
         Some(path) => AgencyConfig::load(std::path::Path::new(path))?,
         None => AgencyConfig::demo(),
     };
-    Ok(Waypoint::open_with_kdf(data, config, KdfParams::insecure_fast())?)
+    Waypoint::open_with_kdf(data, config, KdfParams::insecure_fast())
 }
 
 fn unlocked(args: &Args) -> Result<Waypoint, Error> {
