@@ -9,9 +9,9 @@ pub mod audit;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use ts_rs::TS;
 use uuid::Uuid;
 
 mod review;
@@ -20,8 +20,8 @@ mod accounts;
 pub use accounts::*;
 mod console;
 pub use console::*;
-pub mod bindings;
 mod admin;
+pub mod bindings;
 pub use admin::*;
 
 /// One version of one encounter as the device sends it.

@@ -135,7 +135,8 @@ fn check_csrf(parts: &Parts, session_token: &str) -> Result<(), ApiError> {
     let expected = csrf_token(session_token);
     let sent = parts.headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok()).unwrap_or("");
     // Compared in constant time: the token is a secret.
-    let same = sent.len() == expected.len() && sent.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    let same =
+        sent.len() == expected.len() && sent.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
     if same {
         Ok(())
     } else {

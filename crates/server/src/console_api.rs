@@ -22,7 +22,8 @@ const EVERY_ROLE: &[Role] = &[Role::Officer, Role::Supervisor, Role::Admin];
 
 /// The cookie that carries `token` for `max_age_seconds` (0 clears it).
 fn session_cookie(token: &str, max_age_seconds: i64) -> HeaderValue {
-    let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={max_age_seconds}");
+    let cookie =
+        format!("{SESSION_COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={max_age_seconds}");
     HeaderValue::from_str(&cookie).expect("session tokens are hex")
 }
 

@@ -54,8 +54,12 @@ fn redirect(to: &'static str) -> Response {
 async fn index() -> Response {
     match ConsoleFiles::get("console.html") {
         // The page is small and names the hashed assets of this build: always revalidated.
-        Some(file) => ([(CONTENT_TYPE, "text/html; charset=utf-8"), (CACHE_CONTROL, "no-cache")], file.data).into_response(),
-        None => (StatusCode::SERVICE_UNAVAILABLE, [(CONTENT_TYPE, "text/html; charset=utf-8")], NOT_BUILT).into_response(),
+        Some(file) => {
+            ([(CONTENT_TYPE, "text/html; charset=utf-8"), (CACHE_CONTROL, "no-cache")], file.data).into_response()
+        }
+        None => {
+            (StatusCode::SERVICE_UNAVAILABLE, [(CONTENT_TYPE, "text/html; charset=utf-8")], NOT_BUILT).into_response()
+        }
     }
 }
 

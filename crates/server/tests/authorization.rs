@@ -325,10 +325,8 @@ async fn every_route_answers_every_caller_as_the_matrix_says(backend: Backend) {
                 if with_csrf {
                     request = request.header(waypoint_protocol::CSRF_HEADER, waypoint_server::auth::csrf_token(&token));
                 }
-                request = request.header(
-                    reqwest::header::COOKIE,
-                    format!("{}={token}", waypoint_protocol::SESSION_COOKIE),
-                );
+                request =
+                    request.header(reqwest::header::COOKIE, format!("{}={token}", waypoint_protocol::SESSION_COOKIE));
             }
             if *method != reqwest::Method::GET {
                 request = request.json(&serde_json::json!({}));
