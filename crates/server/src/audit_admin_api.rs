@@ -190,6 +190,7 @@ pub struct AuditExportQuery {
     pub since: Option<String>,
     /// `json` (default: an array of rows) or `csv`.
     #[serde(default)]
+    #[param(inline)]
     pub format: ExportFormat,
 }
 

@@ -24,6 +24,7 @@ const STATES: [&str; 3] = ["submitted", "approved", "returned"];
 pub struct ExportQuery {
     /// `json` (default) or `csv`.
     #[serde(default)]
+    #[param(inline)]
     pub format: ExportFormat,
     /// Versions received at or after this date or RFC 3339 time.
     pub from: Option<String>,
