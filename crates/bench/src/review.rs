@@ -33,6 +33,12 @@ pub struct Args {
     /// Rounds per supervisor: each pages the queue twice, opens two reports, diffs one amendment.
     #[arg(long, default_value_t = 20)]
     pub rounds: usize,
+    /// A supervisor's pause between two requests (reading the page, then the report), on average;
+    /// 0 runs only the saturated loop. The targets are read from the paced run; the saturated one
+    /// (no pause: each supervisor sends the next request as the last is answered) follows it and
+    /// says what the machine can serve.
+    #[arg(long, default_value_t = 1000)]
+    pub think_ms: u64,
 }
 
 const OFFICERS: usize = 400;
@@ -239,8 +245,7 @@ fn year_ago() -> DateTime<Utc> {
     Utc::now() - chrono::Duration::days(365)
 }
 
-fn encounter(id: uuid::Uuid, version: u32, rng: &mut StdRng) -> Value {
-    let occurred = year_ago() + chrono::Duration::seconds(rng.gen_range(0..365 * 86_400));
+fn encounter(id: uuid::Uuid, version: u32, occurred: DateTime<Utc>, rng: &mut StdRng) -> Value {
     let mut e = Encounter::new_draft("bench-device", &officer(rng.gen_range(0..OFFICERS)), 1, occurred);
     e.id = id;
     e.version = version;
@@ -275,18 +280,24 @@ async fn fill(store: &SharedStore, count: usize) -> Result<Vec<uuid::Uuid>, Stri
     let mut rng = StdRng::seed_from_u64(14);
     let mut amended = Vec::new();
     let mut seq = 0u64;
+    let start = year_ago();
     let mut pending = tokio::task::JoinSet::new();
     let mut done = 0usize;
     while done < count {
         let n = BATCH.min(count - done);
         let mut records = Vec::with_capacity(n + n / 10);
-        for _ in 0..n {
-            let id = uuid::Uuid::from_u128(rng.gen());
+        for i in 0..n {
+            // Reports arrive in about the order they happened, over the year, with ids made as a
+            // device makes them (UUID v7: the creation time, then random bits).
+            let at = (done + i) as i64 * 365 * 86_400_000 / count as i64 + rng.gen_range(0..60_000);
+            let occurred = start + chrono::Duration::milliseconds(at);
+            let id = uuid::Builder::from_unix_timestamp_millis(occurred.timestamp_millis() as u64, &rng.gen())
+                .into_uuid();
             seq += 1;
-            records.push(PushRecord::new(id, 1, seq, encounter(id, 1, &mut rng)));
+            records.push(PushRecord::new(id, 1, seq, encounter(id, 1, occurred, &mut rng)));
             if rng.gen_bool(0.05) {
                 seq += 1;
-                records.push(PushRecord::new(id, 2, seq, encounter(id, 2, &mut rng)));
+                records.push(PushRecord::new(id, 2, seq, encounter(id, 2, occurred, &mut rng)));
                 amended.push(id);
             }
         }
@@ -434,6 +445,7 @@ async fn desk(
     tokens: Vec<String>,
     amended: Arc<Vec<uuid::Uuid>>,
     rounds: usize,
+    think: Duration,
 ) -> Result<Latencies, String> {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().map_err(err)?;
     let base = format!("http://{}", server.addr);
@@ -443,9 +455,18 @@ async fn desk(
         tasks.spawn(async move {
             let mut rng = StdRng::seed_from_u64(n as u64);
             let mut out = Latencies::default();
-            let timed = |path: String, query: Vec<(String, String)>| {
+            // The supervisors start spread over one pause, then each pauses 0.5 to 1.5 times
+            // `think` before each request, as a person reads before the next click.
+            let pause = |rng: &mut StdRng| think.mul_f64(rng.gen_range(0.5..1.5));
+            if !think.is_zero() {
+                tokio::time::sleep(think.mul_f64(rng.gen_range(0.0..1.0))).await;
+            }
+            let timed = |path: String, query: Vec<(String, String)>, wait: Duration| {
                 let (client, token) = (client.clone(), token.clone());
                 async move {
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
                     let sent = Instant::now();
                     let reply = client.get(path).bearer_auth(token).query(&query).send().await;
                     let body = match reply {
@@ -465,7 +486,7 @@ async fn desk(
             for _ in 0..rounds {
                 let kind = rng.gen_range(0..FILTER_KINDS.len());
                 let query = filters_of(kind, &mut rng);
-                let (took, body) = timed(format!("{base}/v1/review/queue"), query.clone()).await;
+                let (took, body) = timed(format!("{base}/v1/review/queue"), query.clone(), pause(&mut rng)).await;
                 out.queue.push(took);
                 out.by_kind[kind].push(took);
                 let Some(page) = body.and_then(|b| serde_json::from_slice::<QueuePage>(&b).ok()) else {
@@ -475,20 +496,22 @@ async fn desk(
                 if let Some(cursor) = &page.next_cursor {
                     let mut next = query.clone();
                     next.push(("cursor".into(), cursor.clone()));
-                    let (took, body) = timed(format!("{base}/v1/review/queue"), next).await;
+                    let (took, body) = timed(format!("{base}/v1/review/queue"), next, pause(&mut rng)).await;
                     out.queue.push(took);
                     out.errors += u64::from(body.is_none());
                 }
-                for item in page.items.choose_multiple(&mut rng, 2) {
-                    let (took, body) =
-                        timed(format!("{base}/v1/review/encounters/{}", item.encounter_id), vec![]).await;
+                let opened: Vec<_> = page.items.choose_multiple(&mut rng, 2).map(|i| i.encounter_id).collect();
+                for id in opened {
+                    let wait = pause(&mut rng);
+                    let (took, body) = timed(format!("{base}/v1/review/encounters/{id}"), vec![], wait).await;
                     out.read.push(took);
                     out.errors +=
                         u64::from(body.and_then(|b| serde_json::from_slice::<EncounterReview>(&b).ok()).is_none());
                 }
                 if let Some(id) = amended.choose(&mut rng) {
                     let query = vec![("from".to_string(), "1".to_string()), ("to".to_string(), "2".to_string())];
-                    let (took, body) = timed(format!("{base}/v1/review/encounters/{id}/diff"), query).await;
+                    let wait = pause(&mut rng);
+                    let (took, body) = timed(format!("{base}/v1/review/encounters/{id}/diff"), query, wait).await;
                     out.diff.push(took);
                     out.errors += u64::from(body.is_none());
                 }
@@ -520,16 +543,24 @@ const SCAN_POSTGRES: &str = "SELECT f.encounter_id::text FROM review_fields f
     AND NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.encounter_id = f.encounter_id AND d.version = f.version)
     ORDER BY f.submitted_at, f.encounter_id LIMIT 50";
 
-struct Figures {
+/// One run of the desk: latency by request type and what was served.
+struct DeskFigures {
     queue_p50: f64,
     queue_p99: f64,
     read_p50: f64,
     read_p99: f64,
     diff_p99: f64,
     requests_per_s: f64,
+    errors: u64,
+}
+
+struct Figures {
+    /// Supervisors pausing between requests, as people do: the targets are read here.
+    paced: DeskFigures,
+    /// No pause (closed loop): what this machine can serve, and the latency at that rate.
+    saturated: Option<DeskFigures>,
     indexed_ms: f64,
     scan_ms: f64,
-    errors: u64,
 }
 
 /// The indexed page and the scanned page must list the same reports.
@@ -559,23 +590,15 @@ fn run_store(
     runtime.block_on(probe(&store))?;
     let tokens = runtime.block_on(sessions(&store, args.supervisors))?;
     let server = LocalServer::start(runtime, store.clone())?;
-    let desk_started = Instant::now();
-    let mut lat = runtime.block_on(desk(&server, tokens, Arc::new(amended), args.rounds))?;
-    let desk_s = desk_started.elapsed().as_secs_f64();
+    let amended = Arc::new(amended);
+    let think = Duration::from_millis(args.think_ms);
+    let paced = desk_run(runtime, &server, &tokens, &amended, args.rounds, think, "paced")?;
+    let saturated = if think.is_zero() {
+        None
+    } else {
+        Some(desk_run(runtime, &server, &tokens, &amended, args.rounds, Duration::ZERO, "saturated")?)
+    };
     drop(server);
-    let requests = lat.queue.len() + lat.read.len() + lat.diff.len();
-    // Closed loop (each supervisor sends the next request when the last is answered): latency is
-    // about supervisors / throughput, so the throughput says what the p99 can be on this machine.
-    eprintln!("review:   desk: {requests} requests in {desk_s:.1} s ({:.0}/s)", requests as f64 / desk_s);
-    for (name, samples) in FILTER_KINDS.iter().zip(lat.by_kind.iter_mut()) {
-        if !samples.is_empty() {
-            eprintln!(
-                "review:   under load {name:<18} page 1 p50 {:7.1} ms p99 {:7.1} ms",
-                quantile_ms(samples, 0.5),
-                quantile_ms(samples, 0.99)
-            );
-        }
-    }
     let (indexed_ms, indexed_ids) = runtime.block_on(indexed_page(&store))?;
     let scan_started = Instant::now();
     let scanned_ids = scan()?;
@@ -583,26 +606,82 @@ fn run_store(
     if scanned_ids != indexed_ids {
         return Err(format!("the indexed page differs from the scanned one: {indexed_ids:?} vs {scanned_ids:?}"));
     }
+    Ok(Figures { paced, saturated, indexed_ms, scan_ms })
+}
+
+/// One run of the desk by every supervisor, `think` apart; prints latency by filter.
+fn desk_run(
+    runtime: &tokio::runtime::Runtime,
+    server: &LocalServer,
+    tokens: &[String],
+    amended: &Arc<Vec<uuid::Uuid>>,
+    rounds: usize,
+    think: Duration,
+    name: &str,
+) -> Result<DeskFigures, String> {
+    let started = Instant::now();
+    let mut lat = runtime.block_on(desk(server, tokens.to_vec(), amended.clone(), rounds, think))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let requests = lat.queue.len() + lat.read.len() + lat.diff.len();
+    eprintln!(
+        "review:   desk {name} ({} ms pauses): {requests} requests in {seconds:.1} s ({:.0}/s)",
+        think.as_millis(),
+        requests as f64 / seconds
+    );
+    for (kind, samples) in FILTER_KINDS.iter().zip(lat.by_kind.iter_mut()) {
+        if !samples.is_empty() {
+            eprintln!(
+                "review:     {kind:<18} page 1 p50 {:7.1} ms p99 {:7.1} ms",
+                quantile_ms(samples, 0.5),
+                quantile_ms(samples, 0.99)
+            );
+        }
+    }
     let p = |samples: &mut Vec<Duration>, q| if samples.is_empty() { 0.0 } else { quantile_ms(samples, q) };
-    Ok(Figures {
+    Ok(DeskFigures {
         queue_p50: p(&mut lat.queue, 0.5),
         queue_p99: p(&mut lat.queue, 0.99),
         read_p50: p(&mut lat.read, 0.5),
         read_p99: p(&mut lat.read, 0.99),
         diff_p99: p(&mut lat.diff, 0.99),
-        requests_per_s: requests as f64 / desk_s,
-        indexed_ms,
-        scan_ms,
+        requests_per_s: requests as f64 / seconds,
         errors: lat.errors,
     })
 }
 
 fn report(name: &str, f: &Figures) {
-    eprintln!(
-        "review: {name} queue p50 {:.1} ms p99 {:.1} ms, read p50 {:.1} ms p99 {:.1} ms, diff p99 {:.1} ms, \
-         page {:.1} ms indexed vs {:.0} ms scanned, {} errors",
-        f.queue_p50, f.queue_p99, f.read_p50, f.read_p99, f.diff_p99, f.indexed_ms, f.scan_ms, f.errors
-    );
+    for (run, d) in [("paced", Some(&f.paced)), ("saturated", f.saturated.as_ref())] {
+        let Some(d) = d else { continue };
+        eprintln!(
+            "review: {name} {run}: queue p50 {:.1} ms p99 {:.1} ms, read p50 {:.1} ms p99 {:.1} ms, diff p99 {:.1} ms, \
+             {:.0} requests/s, {} errors",
+            d.queue_p50, d.queue_p99, d.read_p50, d.read_p99, d.diff_p99, d.requests_per_s, d.errors
+        );
+    }
+    eprintln!("review: {name} page {:.1} ms indexed vs {:.0} ms scanned", f.indexed_ms, f.scan_ms);
+}
+
+/// The figures of one store under `prefix` (`sqlite`, `postgres`): the paced run's under the
+/// target keys, the saturated run's with `_saturated` in their names.
+fn keys(prefix: &str, f: &Figures, out: &mut serde_json::Map<String, Value>) {
+    let mut put = |key: String, value: f64| {
+        out.insert(key, json!(round3(value)));
+    };
+    for (suffix, d) in [("", Some(&f.paced)), ("_saturated", f.saturated.as_ref())] {
+        let Some(d) = d else { continue };
+        put(format!("{prefix}{suffix}_queue_p50_ms"), d.queue_p50);
+        put(format!("{prefix}{suffix}_queue_p99_ms"), d.queue_p99);
+        put(format!("{prefix}{suffix}_read_p50_ms"), d.read_p50);
+        put(format!("{prefix}{suffix}_read_p99_ms"), d.read_p99);
+        put(format!("{prefix}{suffix}_diff_p99_ms"), d.diff_p99);
+        put(format!("{prefix}{suffix}_requests_per_s"), d.requests_per_s);
+    }
+    put(format!("{prefix}_page_indexed_ms"), f.indexed_ms);
+    put(format!("{prefix}_page_scan_ms"), f.scan_ms);
+}
+
+fn errors(f: &Figures) -> u64 {
+    f.paced.errors + f.saturated.as_ref().map_or(0, |d| d.errors)
 }
 
 pub fn run(args: Args) -> Result<Value, String> {
@@ -670,28 +749,15 @@ pub fn run(args: Args) -> Result<Value, String> {
     runtime.block_on(admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))).map_err(err)?;
     let on_postgres = result?;
     let ratio = |f: &Figures| f.scan_ms / f.indexed_ms.max(0.001);
-    Ok(json!({
-        "bench": "review",
-        "encounters": args.encounters,
-        "supervisors": args.supervisors,
-        "sqlite_queue_p50_ms": round3(on_sqlite.queue_p50),
-        "sqlite_queue_p99_ms": round3(on_sqlite.queue_p99),
-        "sqlite_read_p50_ms": round3(on_sqlite.read_p50),
-        "sqlite_read_p99_ms": round3(on_sqlite.read_p99),
-        "sqlite_diff_p99_ms": round3(on_sqlite.diff_p99),
-        "sqlite_requests_per_s": round3(on_sqlite.requests_per_s),
-        "sqlite_page_indexed_ms": round3(on_sqlite.indexed_ms),
-        "sqlite_page_scan_ms": round3(on_sqlite.scan_ms),
-        "postgres_queue_p50_ms": round3(on_postgres.queue_p50),
-        "postgres_queue_p99_ms": round3(on_postgres.queue_p99),
-        "postgres_read_p50_ms": round3(on_postgres.read_p50),
-        "postgres_read_p99_ms": round3(on_postgres.read_p99),
-        "postgres_diff_p99_ms": round3(on_postgres.diff_p99),
-        "postgres_requests_per_s": round3(on_postgres.requests_per_s),
-        "postgres_page_indexed_ms": round3(on_postgres.indexed_ms),
-        "postgres_page_scan_ms": round3(on_postgres.scan_ms),
-        // The smaller of the two stores' ratios: how many times the index beats the scan at least.
-        "scan_ratio": round3(ratio(&on_sqlite).min(ratio(&on_postgres))),
-        "errors": on_sqlite.errors + on_postgres.errors,
-    }))
+    let mut out = serde_json::Map::new();
+    out.insert("bench".into(), json!("review"));
+    out.insert("encounters".into(), json!(args.encounters));
+    out.insert("supervisors".into(), json!(args.supervisors));
+    out.insert("think_ms".into(), json!(args.think_ms));
+    keys("sqlite", &on_sqlite, &mut out);
+    keys("postgres", &on_postgres, &mut out);
+    // The smaller of the two stores' ratios: how many times the index beats the scan at least.
+    out.insert("scan_ratio".into(), json!(round3(ratio(&on_sqlite).min(ratio(&on_postgres)))));
+    out.insert("errors".into(), json!(errors(&on_sqlite) + errors(&on_postgres)));
+    Ok(Value::Object(out))
 }

@@ -27,7 +27,9 @@ use crate::store::migrations;
 use crate::store::*;
 
 mod accounts;
+mod admin;
 mod audit;
+mod delivery;
 mod identity;
 mod pool;
 mod review;
@@ -554,7 +556,8 @@ impl Store for SqliteStore {
                 params![code_hash, text(now), device_id],
             )?;
             if used == 0 {
-                return Ok(false);
+                // Perhaps a code that re-enrols this very device (a rotation, see enrolment_api).
+                return admin::reenrol(tx, &code_hash, now, &device_id, &token_hash);
             }
             let added = tx.execute(
                 "INSERT INTO devices (device_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3)

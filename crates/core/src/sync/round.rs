@@ -168,8 +168,8 @@ impl Waypoint {
         transport: &mut (dyn Transport + Send),
         report: &mut SyncReport,
     ) -> std::result::Result<(), SyncError> {
-        /// About 250 bytes a row: a few hundred KiB a request.
-        const AUDIT_BATCH: u32 = 1000;
+        /// About 250 bytes a row: about 1.2 MiB a request, few requests (each one a commit) for a long log.
+        const AUDIT_BATCH: u32 = 5000;
         loop {
             let entries = self.with_store(|s| {
                 let conn = s.connection();

@@ -24,11 +24,12 @@ pub const SQLITE: &[Migration] = &[
     Migration { version: 3, name: "review", sql: include_str!("../../migrations/sqlite/0003_review.sql") },
     Migration { version: 4, name: "accounts", sql: include_str!("../../migrations/sqlite/0004_accounts.sql") },
     Migration { version: 5, name: "audit", sql: include_str!("../../migrations/sqlite/0005_audit.sql") },
-    // File numbered as assigned to this branch (0009); the lead renumbers at merge.
+    Migration { version: 6, name: "review_desk", sql: include_str!("../../migrations/sqlite/0006_review_desk.sql") },
+    Migration { version: 7, name: "admin", sql: include_str!("../../migrations/sqlite/0007_admin.sql") },
     Migration {
-        version: 6,
+        version: 8,
         name: "review_queue_covering",
-        sql: include_str!("../../migrations/sqlite/0009_review_queue_covering.sql"),
+        sql: include_str!("../../migrations/sqlite/0008_review_queue_covering.sql"),
     },
 ];
 
@@ -40,11 +41,12 @@ pub const POSTGRES: &[Migration] = &[
     Migration { version: 5, name: "review", sql: include_str!("../../migrations/postgres/0005_review.sql") },
     Migration { version: 6, name: "accounts", sql: include_str!("../../migrations/postgres/0006_accounts.sql") },
     Migration { version: 7, name: "audit", sql: include_str!("../../migrations/postgres/0007_audit.sql") },
-    // File numbered as assigned to this branch (0011); the lead renumbers at merge.
+    Migration { version: 8, name: "review_desk", sql: include_str!("../../migrations/postgres/0008_review_desk.sql") },
+    Migration { version: 9, name: "admin", sql: include_str!("../../migrations/postgres/0009_admin.sql") },
     Migration {
-        version: 8,
+        version: 10,
         name: "review_queue_covering",
-        sql: include_str!("../../migrations/postgres/0011_review_queue_covering.sql"),
+        sql: include_str!("../../migrations/postgres/0010_review_queue_covering.sql"),
     },
 ];
 
