@@ -118,6 +118,9 @@ export async function run(ctx) {
       (await approvalDelivered.innerText()).startsWith("Delivered to the device"),
       `the approval's delivery is shown: ${await approvalDelivered.innerText()}`,
     );
+    const approvalLine = await page.locator('[data-testid="history-version"][data-version="2"]').innerText();
+    // The reason typed on the superseded version 1 is not sent with this first decision on version 2.
+    ctx.check(!approvalLine.includes("Changed because"), `a first decision carries no reason: ${approvalLine}`);
     await ctx.axe(page, "approved list");
     await ctx.screenshot(page, "review-approved");
 
