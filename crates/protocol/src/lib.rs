@@ -268,6 +268,11 @@ pub struct ErrorBody {
     /// Stable machine-readable kind, e.g. `unauthorized`, `forbidden`, `payload_too_large`.
     pub error: String,
     pub message: String,
+    /// The request field the error is about (`comment`, `password`, ...), where it is about one:
+    /// a form shows the message beside that field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub field: Option<String>,
 }
 
 /// A supervisor's decision on one encounter version.

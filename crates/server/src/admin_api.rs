@@ -125,7 +125,7 @@ pub async fn add_user(
     ApiJson(request): ApiJson<NewUser>,
 ) -> Result<impl IntoResponse, ApiError> {
     let account = NewAccount::check(&request.username, request.role, request.officer_id.as_deref(), &request.password)
-        .map_err(|invalid| ApiError::invalid(invalid.to_string()))?;
+        .map_err(|invalid| ApiError::invalid(invalid.to_string()).on_field(invalid.field))?;
     let username = account.username.clone();
     let hash = state.password_work.hash(request.password).await?;
     let event = AuditEvent::new(admin, action::USER_ADDED, outcome::OK).from(client);

@@ -104,7 +104,9 @@ pub async fn enroll(
     let device_id = match request.device_id.as_deref().map(str::trim) {
         None | Some("") => Uuid::now_v7().to_string(),
         Some(id) => Uuid::parse_str(id)
-            .map_err(|_| ApiError::invalid("device_id must be a UUID (the id the device made at setup)"))?
+            .map_err(|_| {
+                ApiError::invalid("device_id must be a UUID (the id the device made at setup)").on_field("device_id")
+            })?
             .hyphenated()
             .to_string(),
     };
@@ -265,10 +267,10 @@ pub async fn capacity(
     ApiJson(update): ApiJson<CapacityUpdate>,
 ) -> Result<ApiJson<FeedPosition>, ApiError> {
     if update.available < 0 || update.maximum.is_some_and(|m| m < update.available) {
-        return Err(ApiError::invalid("available must be between 0 and maximum"));
+        return Err(ApiError::invalid("available must be between 0 and maximum").on_field("available"));
     }
     if chrono::DateTime::parse_from_rfc3339(&update.updated_at).is_err() {
-        return Err(ApiError::invalid("updated_at must be an RFC 3339 time"));
+        return Err(ApiError::invalid("updated_at must be an RFC 3339 time").on_field("updated_at"));
     }
     let change = NewChange {
         audience: Audience::AllDevices,

@@ -47,8 +47,10 @@ impl From<ReviewRefusal> for ApiError {
             ReviewRefusal::NotHeld { .. } => ApiError::not_found(message),
             ReviewRefusal::OwnReport => ApiError::forbidden(message),
             ReviewRefusal::Superseded { .. } => ApiError::new(StatusCode::CONFLICT, "superseded", message),
-            ReviewRefusal::NeedsComment => ApiError::invalid(message),
-            ReviewRefusal::NeedsReason { .. } => ApiError::new(StatusCode::CONFLICT, "already_decided", message),
+            ReviewRefusal::NeedsComment => ApiError::invalid(message).on_field("comment"),
+            ReviewRefusal::NeedsReason { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "already_decided", message).on_field("reason")
+            }
         }
     }
 }

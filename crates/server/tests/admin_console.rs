@@ -116,6 +116,7 @@ async fn an_admin_adds_a_user_who_can_then_sign_in(backend: Backend) {
         let (status, error) = error_of(c.post("/v1/admin/users", Some(body)).await).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(error.message.starts_with(field), "{}", error.message);
+        assert_eq!(error.field.as_deref(), Some(field), "the reply names the field");
     }
     let bad_role = json!({"username": "ofc.x", "role": "chief", "password": PASSWORD});
     assert_eq!(c.post("/v1/admin/users", Some(bad_role)).await.status(), StatusCode::UNPROCESSABLE_ENTITY);

@@ -180,6 +180,7 @@ async fn a_returned_report_needs_a_comment(backend: Backend) {
         let (status, error) = desk.decide(&desk.sgt, review).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
         assert!(error["message"].as_str().unwrap().contains("comment"), "{error}");
+        assert_eq!(error["field"], "comment", "the reply names the field: {error}");
     }
     assert!(desk.encounter(id).await.versions[0].decisions.is_empty());
 }
@@ -234,6 +235,7 @@ async fn a_reversal_needs_a_reason_and_both_decisions_stay(backend: Backend) {
     let (status, error) = desk.decide(&desk.other_sgt, reverse.clone()).await;
     assert_eq!(status, StatusCode::CONFLICT, "{error}");
     assert_eq!(error["error"], "already_decided");
+    assert_eq!(error["field"], "reason", "the reply names the field: {error}");
     assert!(error["message"].as_str().unwrap().contains("reason"), "{error}");
 
     let mut with_reason = reverse;

@@ -34,6 +34,18 @@ export async function run(ctx) {
 
   // --- Users: add one with the keyboard only --------------------------------------------------
   await open(page, ctx, "#/admin/users", "users-table");
+  // A refused user first: the server names the field, and the page marks that one.
+  await page.getByTestId("add-username").fill("ofc nguyen!");
+  await page.getByTestId("add-password").fill("a new officer passphrase");
+  await page.getByTestId("add-user-submit").click();
+  const refusedUser = page.getByTestId("add-user-error");
+  await refusedUser.waitFor();
+  ctx.check((await refusedUser.getAttribute("data-field")) === "username", `the refusal names the username: ${await refusedUser.innerText()}`);
+  ctx.check((await page.getByTestId("add-username").getAttribute("aria-invalid")) === "true", "the username field is marked invalid");
+  ctx.check((await page.getByTestId("add-password").getAttribute("aria-invalid")) === "false", "the password field is not");
+  await ctx.axe(page, "user refused by field");
+  await page.getByTestId("add-username").fill("");
+  await page.getByTestId("add-password").fill("");
   await tabTo(ctx, page, "add-username");
   await page.keyboard.type("ofc.nguyen");
   await page.keyboard.press("Tab"); // role

@@ -1,5 +1,6 @@
 // The desk's keyboard: j / ArrowDown next, k / ArrowUp previous, a approve, r return. Not while
-// typing in a field, and not with Ctrl, Alt or Meta held (the browser's own shortcuts).
+// typing in a field, and not with Ctrl, Alt or Meta held (the browser's own shortcuts); the arrows
+// are the map's while it has the focus.
 
 export type DeskKey = "next" | "previous" | "approve" | "return";
 
@@ -16,5 +17,7 @@ export function deskKey(event: Pick<KeyboardEvent, "key" | "ctrlKey" | "altKey" 
   if (event.ctrlKey || event.altKey || event.metaKey) return null;
   const target = event.target as HTMLElement | null;
   if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return null;
+  // On the focused map the arrows pan it (Leaflet's own keyboard); j and k still walk the list.
+  if (target?.closest?.(".leaflet-container") && event.key.startsWith("Arrow")) return null;
   return ACTIONS[event.key] ?? null;
 }

@@ -11,9 +11,9 @@ export interface Failure {
 export type RefusalPlace = "comment" | "reason" | "form";
 
 export function placeOf(failure: Failure): RefusalPlace {
+  // The server names the field (`comment` for a return without one, `reason` for a change of a
+  // decision without one); anything else is about the decision as a whole.
   if (failure.field === "comment" || failure.field === "reason") return failure.field;
-  if (failure.kind === "invalid") return "comment"; // 422: a return without a comment
-  if (failure.kind === "already_decided") return "reason"; // 409: a change needs a reason
   return "form"; // 403 own report, 409 superseded, 404, anything else
 }
 

@@ -76,7 +76,7 @@ describe("the decision form", () => {
   });
 
   it("shows a refused return beside the comment", () => {
-    const failure = { status: 422, kind: "invalid", message: "a returned report needs a comment saying what to correct" };
+    const failure = { status: 422, kind: "invalid", message: "a returned report needs a comment saying what to correct", field: "comment" };
     render(DecisionForm, { props: props({ failure }) });
     expect(screen.getByTestId("comment-error")).toHaveTextContent("needs a comment");
     expect(screen.getByTestId("decision-comment")).toHaveAttribute("aria-invalid", "true");
@@ -99,7 +99,7 @@ describe("the decision form", () => {
   });
 
   it("asks for a reason to change a decision", async () => {
-    const p = props({ reviewState: "approved", failure: { status: 409, kind: "already_decided", message: "needs a reason" } });
+    const p = props({ reviewState: "approved", failure: { status: 409, kind: "already_decided", message: "needs a reason", field: "reason" } });
     render(DecisionForm, { props: p });
     expect(screen.getByTestId("reason-error")).toHaveTextContent("needs a reason");
     await fireEvent.input(screen.getByTestId("decision-reason"), { target: { value: "approved by mistake" } });
@@ -166,5 +166,13 @@ describe("the desk's keys", () => {
     expect(key("j", { tagName: "INPUT" })).toBeNull();
     expect(key("r", { tagName: "BODY" }, { ctrlKey: true })).toBeNull();
     expect(key("x")).toBeNull();
+  });
+
+  it("leaves the arrows to the focused map, but not j and k", () => {
+    const onMap = { tagName: "DIV", closest: (selector: string) => (selector === ".leaflet-container" ? ({} as Element) : null) };
+    expect(key("ArrowDown", onMap as Partial<HTMLElement>)).toBeNull();
+    expect(key("ArrowUp", onMap as Partial<HTMLElement>)).toBeNull();
+    expect(key("j", onMap as Partial<HTMLElement>)).toBe("next");
+    expect(key("k", onMap as Partial<HTMLElement>)).toBe("previous");
   });
 });
