@@ -291,8 +291,8 @@ async fn fill(store: &SharedStore, count: usize) -> Result<Vec<uuid::Uuid>, Stri
             // device makes them (UUID v7: the creation time, then random bits).
             let at = (done + i) as i64 * 365 * 86_400_000 / count as i64 + rng.gen_range(0..60_000);
             let occurred = start + chrono::Duration::milliseconds(at);
-            let id = uuid::Builder::from_unix_timestamp_millis(occurred.timestamp_millis() as u64, &rng.gen())
-                .into_uuid();
+            let id =
+                uuid::Builder::from_unix_timestamp_millis(occurred.timestamp_millis() as u64, &rng.gen()).into_uuid();
             seq += 1;
             records.push(PushRecord::new(id, 1, seq, encounter(id, 1, occurred, &mut rng)));
             if rng.gen_bool(0.05) {

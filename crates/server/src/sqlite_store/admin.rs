@@ -44,7 +44,7 @@ impl Conditions {
 /// Uses up an unexpired re-enrolment code of `device_id` and gives that device `token_hash`, no
 /// longer revoked, inside the enrolment's transaction; `false` when there is no such code.
 pub(super) fn reenrol(
-    tx: &rusqlite::Transaction,
+    tx: &rusqlite::Connection,
     code_hash: &str,
     now: DateTime<Utc>,
     device_id: &str,
