@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, post, put, MethodRouter};
 use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -54,6 +54,23 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/admin/users/{username}/reset-password", post(admin_api::reset_password)),
         (Method::GET, "/v1/admin/devices", get(admin_api::list_devices)),
         (Method::POST, "/v1/admin/devices/{device_id}/revoke", post(admin_api::revoke_device)),
+        (Method::GET, "/v1/agency/config", get(crate::agency_config_api::current)),
+        (Method::PUT, "/v1/admin/config", put(crate::agency_config_api::save)),
+        (Method::GET, "/v1/admin/config/versions", get(crate::agency_config_api::versions)),
+        (Method::POST, "/v1/admin/config/check", post(crate::agency_config_api::check)),
+        (Method::GET, "/v1/admin/directory/imports", get(crate::directory_admin_api::imports)),
+        (Method::GET, "/v1/admin/directory/services", get(crate::directory_admin_api::search_services)),
+        (
+            Method::GET,
+            "/v1/admin/directory/services/{service_id}/local-facts",
+            get(crate::directory_admin_api::get_local_facts),
+        ),
+        (
+            Method::PUT,
+            "/v1/admin/directory/services/{service_id}/local-facts",
+            put(crate::directory_admin_api::put_local_facts),
+        ),
+        (Method::GET, "/v1/admin/directory/conflicts", get(crate::directory_admin_api::conflicts)),
         (Method::GET, "/openapi.json", get(crate::openapi::serve_document)),
     ]
 }
@@ -225,7 +242,7 @@ pub struct PullQuery {
 }
 
 /// Server -> device: the next page of review results, directory and capacity changes.
-#[utoipa::path(get, path = "/v1/sync/pull", params(PullQuery), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/v1/sync/pull", params(PullQuery, ("waypoint-config-version" = Option<u32>, Header, description = "The agency configuration version the device uses")), security(("bearer" = [])), responses(
     (status = 200, body = PullResponse),
     (status = 400, description = "A query parameter is not a number in range", body = ErrorBody),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -234,8 +251,15 @@ pub struct PullQuery {
 pub async fn pull(
     State(state): State<AppState>,
     DeviceCaller(device_id): DeviceCaller,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<PullQuery>,
 ) -> Result<ApiJson<RawPullResponse>, ApiError> {
+    // The configuration version the device uses, for the admin's device list (a header that is
+    // not a number is ignored: it must not stop a device from syncing).
+    let reported = headers.get(waypoint_protocol::CONFIG_VERSION_HEADER).and_then(|v| v.to_str().ok());
+    if let Some(version) = reported.and_then(|v| v.trim().parse::<u32>().ok()).filter(|v| *v <= i32::MAX as u32) {
+        state.store.note_device_config_version(&device_id, version, Utc::now()).await?;
+    }
     // Feed positions are stored as signed 64-bit integers: a larger cursor would wrap around.
     if query.cursor > i64::MAX as u64 {
         return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "bad_request", "cursor is out of range"));

@@ -7,13 +7,17 @@
 //! - [`directory_feed`], [`export`]: what the admin CLI (`src/main.rs`) does besides serving.
 
 pub mod admin_api;
+pub mod agency_config;
+pub mod agency_config_api;
 pub mod api;
 pub mod audit;
 pub mod audit_api;
 pub mod auth;
 pub mod credentials_api;
 pub mod database_key;
+pub mod directory_admin_api;
 pub mod directory_feed;
+pub mod directory_local;
 pub mod error;
 pub mod export;
 pub mod identity;

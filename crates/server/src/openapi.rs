@@ -45,6 +45,15 @@ use crate::api;
         crate::admin_api::reset_password,
         crate::admin_api::list_devices,
         crate::admin_api::revoke_device,
+        crate::agency_config_api::current,
+        crate::agency_config_api::save,
+        crate::agency_config_api::versions,
+        crate::agency_config_api::check,
+        crate::directory_admin_api::imports,
+        crate::directory_admin_api::search_services,
+        crate::directory_admin_api::get_local_facts,
+        crate::directory_admin_api::put_local_facts,
+        crate::directory_admin_api::conflicts,
         serve_document
     ),
     modifiers(&BearerAuth)

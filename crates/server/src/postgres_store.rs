@@ -23,7 +23,9 @@ use crate::store::migrations;
 use crate::store::*;
 
 mod accounts;
+mod agency_config;
 mod audit;
+mod directory_admin;
 mod identity;
 mod review;
 

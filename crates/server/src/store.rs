@@ -18,6 +18,8 @@ use waypoint_protocol::{ChangeKind, PullResponse, PushResponse, RawChange, RawPu
 
 pub mod accounts;
 pub(crate) mod ack;
+pub mod agency_config;
+pub mod directory_admin;
 pub mod audit;
 pub(crate) mod group_commit;
 pub mod identity;
@@ -25,6 +27,9 @@ pub mod migrations;
 pub mod review;
 
 pub use review::ReviewStore;
+
+pub use agency_config::AgencyConfigStore;
+pub use directory_admin::DirectoryAdminStore;
 
 pub use identity::{CredentialHolder, OfficerCredential, OfficerCredentialStore, Owner, Pusher};
 
@@ -168,7 +173,16 @@ pub struct SessionRecord {
 pub type PublishedDirectory = HashMap<String, String>;
 
 #[async_trait]
-pub trait Store: OfficerCredentialStore + ReviewStore + AccountStore + audit::AuditStore + Send + Sync {
+pub trait Store:
+    OfficerCredentialStore
+    + ReviewStore
+    + AccountStore
+    + audit::AuditStore
+    + AgencyConfigStore
+    + DirectoryAdminStore
+    + Send
+    + Sync
+{
     /// Which implementation this is ("sqlite" or "postgres"), for logs and benchmark output.
     fn backend(&self) -> &'static str;
 

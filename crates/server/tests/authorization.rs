@@ -28,6 +28,8 @@ enum Access {
     Users(&'static [Role]),
     /// The short-lived credential of a user enrolling in MFA (nothing else).
     MfaEnrolment,
+    /// An enrolled device's credential, or a user session of any role.
+    DeviceOrUser,
 }
 
 const REVIEWERS: &[Role] = &[Role::Supervisor, Role::Admin];
@@ -60,6 +62,15 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         | ("POST", "/v1/admin/users/{username}/reset-password")
         | ("GET", "/v1/admin/devices")
         | ("POST", "/v1/admin/devices/{device_id}/revoke") => Users(ADMINS),
+        ("GET", "/v1/agency/config") => DeviceOrUser,
+        ("PUT", "/v1/admin/config")
+        | ("GET", "/v1/admin/config/versions")
+        | ("POST", "/v1/admin/config/check")
+        | ("GET", "/v1/admin/directory/imports")
+        | ("GET", "/v1/admin/directory/services")
+        | ("GET", "/v1/admin/directory/services/{service_id}/local-facts")
+        | ("PUT", "/v1/admin/directory/services/{service_id}/local-facts")
+        | ("GET", "/v1/admin/directory/conflicts") => Users(ADMINS),
         _ => return None,
     })
 }
@@ -134,6 +145,10 @@ fn refusal(access: Access, caller: CallerKind) -> Option<StatusCode> {
         // The device is known but no officer of its own is signed in: sign in (401).
         (Access::DeviceOfficer, Device | DeviceWithForeignOfficer) => Some(StatusCode::UNAUTHORIZED),
         (Access::DeviceOfficer, _) => Some(StatusCode::FORBIDDEN),
+        (Access::DeviceOrUser, Device | DeviceWithOfficer | DeviceWithForeignOfficer | Officer | Supervisor | Admin) => {
+            None
+        }
+        (Access::DeviceOrUser, _) => Some(StatusCode::FORBIDDEN),
         (Access::Users(roles), _) if role.is_some_and(|r| roles.contains(&r)) => None,
         (Access::Users(_), _) => Some(StatusCode::FORBIDDEN),
     }

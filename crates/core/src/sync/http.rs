@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use waypoint_protocol::audit::{AuditPushRequest, AuditPushResponse};
 use waypoint_protocol::{
-    EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushResponse, RawPushRequest, OFFICER_CREDENTIAL_HEADER,
+    EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushResponse, RawPushRequest, CONFIG_VERSION_HEADER, OFFICER_CREDENTIAL_HEADER,
     SIGN_IN_REQUIRED,
 };
 
@@ -64,6 +64,8 @@ pub struct HttpTransport {
     device_token: String,
     /// The signed-in officer's device-bound credential: pushes need it, pulls do not.
     officer_token: Option<String>,
+    /// The agency configuration version in use, sent with every pull ([`CONFIG_VERSION_HEADER`]).
+    config_version: Option<u32>,
     pub counters: WireCounters,
 }
 
@@ -170,6 +172,7 @@ impl HttpTransport {
             base_url: config.base_url.clone(),
             device_token: device_token.into(),
             officer_token: None,
+            config_version: None,
             counters: WireCounters::default(),
         })
     }
@@ -177,6 +180,12 @@ impl HttpTransport {
     /// Pushes as the officer holding `officer_token` (from their sign-in on this device).
     pub fn with_officer(mut self, officer_token: impl Into<String>) -> Self {
         self.officer_token = Some(officer_token.into());
+        self
+    }
+
+    /// Tells the server, with every pull, which agency configuration version this device uses.
+    pub fn with_config_version(mut self, version: u32) -> Self {
+        self.config_version = Some(version);
         self
     }
 }
@@ -220,9 +229,12 @@ impl Transport for HttpTransport {
 
     fn pull(&mut self, cursor: u64, max_bytes: usize) -> Result<PullResponse, TransportError> {
         self.counters.requests += 1;
-        let response = self
-            .client
-            .get(url(&self.base_url, &format!("/v1/sync/pull?cursor={cursor}&max_bytes={max_bytes}")))
+        let mut request =
+            self.client.get(url(&self.base_url, &format!("/v1/sync/pull?cursor={cursor}&max_bytes={max_bytes}")));
+        if let Some(version) = self.config_version {
+            request = request.header(CONFIG_VERSION_HEADER, version.to_string());
+        }
+        let response = request
             .header(AUTHORIZATION, format!("Bearer {}", self.device_token))
             .header(ACCEPT, "application/json")
             .header(ACCEPT_ENCODING, "zstd")
@@ -230,6 +242,22 @@ impl Transport for HttpTransport {
             .map_err(unreachable)?;
         read_reply(response, &mut self.counters)
     }
+}
+
+/// The agency configuration the server has in force (`GET /v1/agency/config`): what a device
+/// that took the directory snapshot, and so skips the feed before it, starts from.
+pub fn agency_config(
+    config: &HttpConfig,
+    device_token: &str,
+) -> Result<waypoint_protocol::AgencyConfigVersion, TransportError> {
+    let client = client_for(config)?;
+    let response = client
+        .get(url(&config.base_url, "/v1/agency/config"))
+        .header(AUTHORIZATION, format!("Bearer {device_token}"))
+        .header(ACCEPT, "application/json")
+        .send()
+        .map_err(unreachable)?;
+    read_reply(response, &mut WireCounters::default())
 }
 
 /// Signs an officer in: the server checks the password and returns a session. With this device's
