@@ -101,7 +101,7 @@ fn a_pulled_configuration_replaces_the_bundled_one_and_stays() {
     pull(&again, vec![vec![config_change(2, &old), broken, config_change(4, &version_3)]]).unwrap();
     assert_eq!(again.config(), version_3);
     let log = again.recent_audit(20).unwrap();
-    assert!(log.iter().any(|e| e.outcome.starts_with("agency_config 3 skipped")), "{log:?}");
+    assert!(log.iter().any(|e| e.outcome.starts_with("agency configuration 3 skipped")), "{log:?}");
 }
 
 #[test]

@@ -57,7 +57,11 @@ pub fn apply_pull(store: &Store, page: &PullResponse) -> Result<u32> {
                 // skipped: the feed goes on.
                 Err(error @ (Error::InvalidState(_) | Error::Json(_) | Error::Validation { .. } | Error::Config(_))) => {
                     tracing::warn!(seq = change.seq, %error, "skipped a pulled change");
-                    let outcome = format!("{} {} skipped: {error}", change.kind.as_str(), change.seq);
+                    let what = match change.kind {
+                        ChangeKind::AgencyConfig => "agency configuration",
+                        _ => "review result",
+                    };
+                    let outcome = format!("{what} {} skipped: {error}", change.seq);
                     audit::append(
                         tx,
                         Utc::now(),
