@@ -137,9 +137,11 @@ pub fn uses_of(e: &crate::model::Encounter, codes: &[(String, String)]) -> Vec<C
 pub fn orphaned_codes(old: &AgencyConfig, new: &AgencyConfig) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for name in VOCABULARIES {
-        let held = old.terms(name).iter().map(|t| t.code.as_str()).chain(
-            old.renamed_codes.get(*name).into_iter().flat_map(|m| m.keys().map(String::as_str)),
-        );
+        let held = old
+            .terms(name)
+            .iter()
+            .map(|t| t.code.as_str())
+            .chain(old.renamed_codes.get(*name).into_iter().flat_map(|m| m.keys().map(String::as_str)));
         for code in held {
             let kept = new.has_code(name, code) || new.renamed_codes.get(*name).is_some_and(|m| m.contains_key(code));
             if !kept && !out.iter().any(|(v, c): &(String, String)| v == name && c == code) {
@@ -180,9 +182,7 @@ impl AgencyConfig {
     pub fn check(&self) -> Result<()> {
         let name_chars = self.agency_name.trim().chars().count();
         if name_chars == 0 || name_chars > MAX_LABEL_CHARS || self.agency_name.chars().any(char::is_control) {
-            return Err(Error::Config(format!(
-                "agency_name must be 1 to {MAX_LABEL_CHARS} printable characters"
-            )));
+            return Err(Error::Config(format!("agency_name must be 1 to {MAX_LABEL_CHARS} printable characters")));
         }
         for name in self.vocabularies.keys() {
             if !VOCABULARIES.contains(&name.as_str()) {
@@ -224,7 +224,10 @@ impl AgencyConfig {
         }
         for (name, map) in &self.renamed_codes {
             if !VOCABULARIES.contains(&name.as_str()) {
-                return Err(Error::Config(format!("renamed_codes names vocabulary `{}`, which does not exist", printable(name))));
+                return Err(Error::Config(format!(
+                    "renamed_codes names vocabulary `{}`, which does not exist",
+                    printable(name)
+                )));
             }
             for (old, new) in map {
                 if !is_code(old) {
@@ -278,7 +281,10 @@ impl AgencyConfig {
     pub fn check_mapping(&self, mapping: &BTreeMap<String, BTreeMap<String, String>>) -> Result<()> {
         for (name, map) in mapping {
             if !VOCABULARIES.contains(&name.as_str()) {
-                return Err(Error::Config(format!("the mapping names vocabulary `{}`, which does not exist", printable(name))));
+                return Err(Error::Config(format!(
+                    "the mapping names vocabulary `{}`, which does not exist",
+                    printable(name)
+                )));
             }
             for (old, new) in map {
                 if self.has_code(name, old) {

@@ -29,7 +29,8 @@ impl Transport for Feed {
 
     fn pull(&mut self, cursor: u64, _max_bytes: usize) -> Result<PullResponse, TransportError> {
         let changes: Vec<Change> = self.pages.iter().flatten().filter(|c| c.seq > cursor).cloned().collect();
-        let page: Vec<Change> = self.pages.iter().find(|p| p.iter().any(|c| c.seq > cursor)).cloned().unwrap_or_default();
+        let page: Vec<Change> =
+            self.pages.iter().find(|p| p.iter().any(|c| c.seq > cursor)).cloned().unwrap_or_default();
         let cursor = page.last().map_or(cursor, |c| c.seq);
         Ok(PullResponse { more: changes.len() > page.len(), changes: page, cursor })
     }
@@ -45,7 +46,12 @@ fn pull(wp: &waypoint_core::Waypoint, pages: Vec<Vec<Change>>) -> Result<(), Syn
 
 fn config_change(seq: u64, config: &AgencyConfig) -> Change {
     let body = AgencyConfigVersion { version: config.config_version, config: serde_json::to_value(config).unwrap() };
-    Change { seq, kind: ChangeKind::AgencyConfig, key: AGENCY_CONFIG_KEY.into(), body: serde_json::to_value(body).unwrap() }
+    Change {
+        seq,
+        kind: ChangeKind::AgencyConfig,
+        key: AGENCY_CONFIG_KEY.into(),
+        body: serde_json::to_value(body).unwrap(),
+    }
 }
 
 /// Version 2: `text` relabelled, a new call type.
@@ -111,7 +117,8 @@ fn what_a_change_orphans_and_how_a_mapping_reads() {
     edited.vocabularies.get_mut("call_types").unwrap().retain(|t| t.code != "text");
     assert_eq!(orphaned_codes(&v1, &edited), vec![("call_types".to_string(), "text".to_string())]);
 
-    let mapping = BTreeMap::from([("call_types".to_string(), BTreeMap::from([("text".to_string(), "911".to_string())]))]);
+    let mapping =
+        BTreeMap::from([("call_types".to_string(), BTreeMap::from([("text".to_string(), "911".to_string())]))]);
     let v2 = v1.successor(edited.clone(), 2, &mapping).unwrap();
     assert_eq!(v2.config_version, 2);
     assert!(orphaned_codes(&v1, &v2).is_empty(), "mapped, so not orphaned");
@@ -120,7 +127,10 @@ fn what_a_change_orphans_and_how_a_mapping_reads() {
 
     // A mapping must lead from a code no longer offered to one that is.
     for bad in [
-        BTreeMap::from([("call_types".to_string(), BTreeMap::from([("text".to_string(), "smoke_signal".to_string())]))]),
+        BTreeMap::from([(
+            "call_types".to_string(),
+            BTreeMap::from([("text".to_string(), "smoke_signal".to_string())]),
+        )]),
         BTreeMap::from([("call_types".to_string(), BTreeMap::from([("911".to_string(), "on_view".to_string())]))]),
         BTreeMap::from([("nonsense".to_string(), BTreeMap::from([("a".to_string(), "b".to_string())]))]),
     ] {
@@ -154,9 +164,10 @@ fn the_rules_refuse_what_no_device_should_show() {
         c.vocabularies.insert("favourite_colours".into(), vec![]);
     })
     .is_err());
-    assert!(with(&|c| c.vocabularies.get_mut("weapons").unwrap().extend((0..501).map(|i| Term {
-        code: format!("w{i}"),
-        label: "w".into()
-    })))
+    assert!(with(&|c| c
+        .vocabularies
+        .get_mut("weapons")
+        .unwrap()
+        .extend((0..501).map(|i| Term { code: format!("w{i}"), label: "w".into() })))
     .is_err());
 }

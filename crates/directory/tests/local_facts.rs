@@ -71,7 +71,8 @@ fn a_device_ranks_by_the_local_facts_it_receives() {
         })
         .collect();
     device.apply_feed_changes(&page).unwrap();
-    let request = SuggestionRequest { lat: HERE.0, lon: HERE.1, substances: vec!["alcohol".into()], ..Default::default() };
+    let request =
+        SuggestionRequest { lat: HERE.0, lon: HERE.1, substances: vec!["alcohol".into()], ..Default::default() };
     let at_2am = Utc.with_ymd_and_hms(2026, 11, 28, 7, 0, 0).unwrap();
     let before = device.suggest(&request, at_2am).unwrap();
     assert_eq!(before[0].name, "Riverside Detox", "nearer first when nothing is known");
@@ -145,12 +146,16 @@ fn facts_are_checked_and_tidied() {
         (weekly(&["MO"], "08:00", "08:00", Some("America/Chicago")), "hours.periods.0.closes_at"),
         (weekly(&[], "08:00", "17:00", Some("America/Chicago")), "hours.periods.0.days"),
         (weekly(&["MO"], "08:00", "17:00", None), "hours.timezone"),
-        (LocalFacts { intake_phone: Some("+1 (614) 555-0199 ext 2; rm -rf".into()), ..Default::default() }, "intake_phone"),
+        (
+            LocalFacts { intake_phone: Some("+1 (614) 555-0199 ext 2; rm -rf".into()), ..Default::default() },
+            "intake_phone",
+        ),
         (LocalFacts { officer_note: Some("\u{0}".into()), ..Default::default() }, "officer_note"),
     ] {
         assert_eq!(check(&facts).unwrap_err().field, field, "{facts:?}");
     }
-    let blank = check(&LocalFacts { intake_phone: Some("  ".into()), officer_note: Some("".into()), ..Default::default() });
+    let blank =
+        check(&LocalFacts { intake_phone: Some("  ".into()), officer_note: Some("".into()), ..Default::default() });
     assert!(blank.unwrap().is_empty(), "blank text is not a fact");
     assert_eq!(json!(LocalHours::AlwaysOpen), json!({"kind": "always_open"}));
 }

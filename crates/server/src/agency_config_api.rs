@@ -218,6 +218,7 @@ fn describe_change(previous: &AgencyConfig, next: &AgencyConfig, request: &SaveA
     }
     let removed = vocab::orphaned_codes(previous, next).len();
     let mapped: usize = request.mapping.values().map(|m| m.len()).sum();
-    let required = if previous.required_on_submit == next.required_on_submit { "" } else { "; required fields changed" };
+    let required =
+        if previous.required_on_submit == next.required_on_submit { "" } else { "; required fields changed" };
     format!("{added} codes added, {relabelled} relabelled, {removed} removed, {mapped} mapped{required}")
 }

@@ -102,7 +102,12 @@ pub async fn get_local_facts(
     ApiPath(service_id): ApiPath<String>,
 ) -> Result<ApiJson<LocalFactsRecord>, ApiError> {
     let service_id = checked_service_id(&service_id)?;
-    state.store.local_facts(service_id).await?.map(ApiJson).ok_or_else(|| ApiError::not_found("no local facts for this service"))
+    state
+        .store
+        .local_facts(service_id)
+        .await?
+        .map(ApiJson)
+        .ok_or_else(|| ApiError::not_found("no local facts for this service"))
 }
 
 /// Sets a service's local facts (all of them: a field left out is not known locally) and
@@ -170,7 +175,9 @@ fn describe(facts: &LocalFacts) -> String {
     }
     match &facts.hours {
         Some(waypoint_protocol::LocalHours::AlwaysOpen) => parts.push("open 24/7".into()),
-        Some(waypoint_protocol::LocalHours::Weekly { periods, .. }) => parts.push(format!("{} weekly periods", periods.len())),
+        Some(waypoint_protocol::LocalHours::Weekly { periods, .. }) => {
+            parts.push(format!("{} weekly periods", periods.len()))
+        }
         None => {}
     }
     if facts.intake_phone.is_some() {
@@ -200,8 +207,9 @@ pub async fn conflicts(
     if facts.is_empty() {
         return Ok(ApiJson(Vec::new()));
     }
-    let found = with_directory(directory_local::data_dir(&state.settings), move |d| directory_local::conflicts(d, &facts))
-        .await
-        .map_err(internal)?;
+    let found =
+        with_directory(directory_local::data_dir(&state.settings), move |d| directory_local::conflicts(d, &facts))
+            .await
+            .map_err(internal)?;
     found.map(ApiJson).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", NO_DIRECTORY))
 }

@@ -65,11 +65,9 @@ pub fn conflicts(
     for record in facts {
         let listed: Option<(String, Option<bool>)> = directory
             .connection()
-            .query_row(
-                "SELECT name, law_enforcement_dropoff FROM service WHERE id = ?1",
-                [&record.service_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT name, law_enforcement_dropoff FROM service WHERE id = ?1", [&record.service_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
         match listed {
             None => out.push(DirectoryConflict {

@@ -19,8 +19,8 @@ use waypoint_protocol::{ChangeKind, PullResponse, PushResponse, RawChange, RawPu
 pub mod accounts;
 pub(crate) mod ack;
 pub mod agency_config;
-pub mod directory_admin;
 pub mod audit;
+pub mod directory_admin;
 pub(crate) mod group_commit;
 pub mod identity;
 pub mod migrations;

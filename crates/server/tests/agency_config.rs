@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 use waypoint_core::AgencyConfig;
 use waypoint_protocol::{
-    AgencyConfigCheck, AgencyConfigRecord, AgencyConfigSaved, AgencyConfigVersion, ChangeKind, CodesInUse, ErrorBody, Role,
-    AGENCY_CONFIG_KEY, CONFIG_VERSION_HEADER,
+    AgencyConfigCheck, AgencyConfigRecord, AgencyConfigSaved, AgencyConfigVersion, ChangeKind, CodesInUse, ErrorBody,
+    Role, AGENCY_CONFIG_KEY, CONFIG_VERSION_HEADER,
 };
 use waypoint_server::validation::check_records;
 use waypoint_server::Settings;
@@ -115,11 +115,19 @@ async fn a_change_is_checked_numbered_audited_and_broadcast(backend: Backend) {
 
     // The core's rules, and hostile input: 422 each, nothing saved.
     let mut repeated = now.clone();
-    repeated.vocabularies.get_mut("weapons").unwrap().push(waypoint_core::Term { code: "knife".into(), label: "x".into() });
+    repeated
+        .vocabularies
+        .get_mut("weapons")
+        .unwrap()
+        .push(waypoint_core::Term { code: "knife".into(), label: "x".into() });
     let mut control = now.clone();
     relabel(&mut control, "genders", "other", "Other\u{7}\u{1b}[31m");
     let mut long_code = now.clone();
-    long_code.vocabularies.get_mut("offences").unwrap().push(waypoint_core::Term { code: "x".repeat(5000), label: "x".into() });
+    long_code
+        .vocabularies
+        .get_mut("offences")
+        .unwrap()
+        .push(waypoint_core::Term { code: "x".repeat(5000), label: "x".into() });
     let mut bad_required = now.clone();
     bad_required.required_on_submit.push("subject.name'; DROP TABLE users; --".into());
     let mut missing = serde_json::to_value(&now).unwrap();
@@ -162,7 +170,9 @@ async fn a_change_is_checked_numbered_audited_and_broadcast(backend: Backend) {
     // Audited: the save, and each refusal.
     let trail = d.t.store.audit_rows(0, 10_000).await.unwrap();
     let saves: Vec<_> = trail.iter().filter(|r| r.action == "agency_config_saved").collect();
-    assert!(saves.iter().any(|r| r.outcome == "ok" && r.actor == ADMIN && r.detail.as_deref().unwrap().contains("1 codes added, 1 relabelled")));
+    assert!(saves.iter().any(|r| r.outcome == "ok"
+        && r.actor == ADMIN
+        && r.detail.as_deref().unwrap().contains("1 codes added, 1 relabelled")));
     assert!(saves.iter().filter(|r| r.outcome == "failed").count() >= 9, "{saves:?}");
 
     // A pull carries the version the device uses; the server keeps it per device (a garbage
@@ -189,7 +199,9 @@ async fn codes_in_use_are_refused_unless_mapped(backend: Backend) {
     // Two reports: one texted in and arrested, one on view.
     let ids = [Uuid::now_v7(), Uuid::now_v7()];
     let mut records = Vec::new();
-    for (i, (call_type, dispositions)) in [("text", vec!["arrested", "referral_made"]), ("on_view", vec!["referral_made"])].into_iter().enumerate() {
+    for (i, (call_type, dispositions)) in
+        [("text", vec!["arrested", "referral_made"]), ("on_view", vec!["referral_made"])].into_iter().enumerate()
+    {
         let mut record = officer.record(ids[i], 1, i as u64 + 1, "report");
         record.body["call"]["call_type"] = json!(call_type);
         record.body["dispositions"] = json!(dispositions);
@@ -245,8 +257,10 @@ async fn codes_in_use_are_refused_unless_mapped(backend: Backend) {
 
     // Mapping both: saved. Stored reports keep their codes; the old code reads with its new
     // code's label on every device.
-    let mapping: BTreeMap<&str, BTreeMap<&str, &str>> =
-        BTreeMap::from([("call_types", BTreeMap::from([("text", "911")])), ("dispositions", BTreeMap::from([("arrested", "referral_made")]))]);
+    let mapping: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::from([
+        ("call_types", BTreeMap::from([("text", "911")])),
+        ("dispositions", BTreeMap::from([("arrested", "referral_made")])),
+    ]);
     let saved = d.save_ok(json!({"config": edited, "mapping": mapping})).await;
     assert_eq!(saved.version, 2);
     let now = AgencyConfig::from_value(d.current(&d.admin).await.config).unwrap();

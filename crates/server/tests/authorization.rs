@@ -145,9 +145,10 @@ fn refusal(access: Access, caller: CallerKind) -> Option<StatusCode> {
         // The device is known but no officer of its own is signed in: sign in (401).
         (Access::DeviceOfficer, Device | DeviceWithForeignOfficer) => Some(StatusCode::UNAUTHORIZED),
         (Access::DeviceOfficer, _) => Some(StatusCode::FORBIDDEN),
-        (Access::DeviceOrUser, Device | DeviceWithOfficer | DeviceWithForeignOfficer | Officer | Supervisor | Admin) => {
-            None
-        }
+        (
+            Access::DeviceOrUser,
+            Device | DeviceWithOfficer | DeviceWithForeignOfficer | Officer | Supervisor | Admin,
+        ) => None,
         (Access::DeviceOrUser, _) => Some(StatusCode::FORBIDDEN),
         (Access::Users(roles), _) if role.is_some_and(|r| roles.contains(&r)) => None,
         (Access::Users(_), _) => Some(StatusCode::FORBIDDEN),

@@ -99,7 +99,8 @@ async fn local_facts_are_published_and_survive_a_reimport(backend: Backend) {
     assert_eq!(attribute_value(&listed, "law_enforcement_dropoff"), None, "the listing says nothing of drop-offs");
 
     // The admin finds it.
-    let found: Vec<DirectoryServiceInfo> = get_json(&client, &server.url("/v1/admin/directory/services?q=counselling"), &admin).await;
+    let found: Vec<DirectoryServiceInfo> =
+        get_json(&client, &server.url("/v1/admin/directory/services?q=counselling"), &admin).await;
     assert!(found.iter().any(|s| s.service_id == SERVICE && s.local.is_none()), "{found:?}");
 
     // Wrong or hostile facts: refused, naming the fact, nothing stored or published.
@@ -108,10 +109,22 @@ async fn local_facts_are_published_and_survive_a_reimport(backend: Backend) {
         (json!({"intake_phone": "1".repeat(40)}), "intake_phone"),
         (json!({"officer_note": "x".repeat(501)}), "officer_note"),
         (json!({"officer_note": "ring the bell\u{7}\u{1b}[2J"}), "officer_note"),
-        (json!({"hours": {"kind": "weekly", "periods": [{"days": ["XX"], "opens_at": "08:00", "closes_at": "17:00"}], "timezone": "America/Chicago"}}), "hours.periods.0.days"),
-        (json!({"hours": {"kind": "weekly", "periods": [{"days": ["MO"], "opens_at": "25:00", "closes_at": "17:00"}], "timezone": "America/Chicago"}}), "hours.periods.0.opens_at"),
-        (json!({"hours": {"kind": "weekly", "periods": [{"days": ["MO"], "opens_at": "08:00", "closes_at": "17:00"}], "timezone": "Mars/Olympus_Mons"}}), "hours.timezone"),
-        (json!({"hours": {"kind": "weekly", "periods": [{"days": ["MO"], "opens_at": "08:00", "closes_at": "17:00"}]}}), "hours.timezone"),
+        (
+            json!({"hours": {"kind": "weekly", "periods": [{"days": ["XX"], "opens_at": "08:00", "closes_at": "17:00"}], "timezone": "America/Chicago"}}),
+            "hours.periods.0.days",
+        ),
+        (
+            json!({"hours": {"kind": "weekly", "periods": [{"days": ["MO"], "opens_at": "25:00", "closes_at": "17:00"}], "timezone": "America/Chicago"}}),
+            "hours.periods.0.opens_at",
+        ),
+        (
+            json!({"hours": {"kind": "weekly", "periods": [{"days": ["MO"], "opens_at": "08:00", "closes_at": "17:00"}], "timezone": "Mars/Olympus_Mons"}}),
+            "hours.timezone",
+        ),
+        (
+            json!({"hours": {"kind": "weekly", "periods": [{"days": ["MO"], "opens_at": "08:00", "closes_at": "17:00"}]}}),
+            "hours.timezone",
+        ),
         (json!({"hours": {"kind": "weekly", "periods": [], "timezone": "America/Chicago"}}), "hours.periods"),
     ] {
         let reply = put(SERVICE, body.clone()).await.unwrap();
@@ -119,7 +132,8 @@ async fn local_facts_are_published_and_survive_a_reimport(backend: Backend) {
         let error: ErrorBody = reply.json().await.unwrap();
         assert!(error.message.starts_with(named), "{body}: {}", error.message);
     }
-    for body in [json!({"accepts_dropoffs": "yes please"}), json!({"sql": "'; DROP TABLE services; --"}), json!([1, 2])] {
+    for body in [json!({"accepts_dropoffs": "yes please"}), json!({"sql": "'; DROP TABLE services; --"}), json!([1, 2])]
+    {
         assert_eq!(put(SERVICE, body.clone()).await.unwrap().status(), 422, "{body}");
     }
     assert_eq!(put("no-such-service", json!({"accepts_dropoffs": true})).await.unwrap().status(), 404);
@@ -150,12 +164,14 @@ async fn local_facts_are_published_and_survive_a_reimport(backend: Backend) {
     let (_, same, manifest) =
         directory_feed::import(&t.store, data.path(), DirectorySource::Hsds(package.clone())).await.unwrap();
     assert_eq!((same.upserts, same.deletes), (0, 0));
-    let snapshot = waypoint_server::snapshot::decode(&std::fs::read(data.path().join(&manifest.file)).unwrap()).unwrap();
+    let snapshot =
+        waypoint_server::snapshot::decode(&std::fs::read(data.path().join(&manifest.file)).unwrap()).unwrap();
     carries_the_facts(snapshot.iter().find(|d| d["id"] == SERVICE).unwrap());
     // ... and one of changed national data publishes the change with the facts still on it.
     let services = package.join("services.csv");
     let text = std::fs::read_to_string(&services).unwrap();
-    std::fs::write(&services, text.replace("Counselling Services provided", "Counselling services now provided")).unwrap();
+    std::fs::write(&services, text.replace("Counselling Services provided", "Counselling services now provided"))
+        .unwrap();
     let (_, changed, _) = directory_feed::import(&t.store, data.path(), DirectorySource::Hsds(package)).await.unwrap();
     assert_eq!(changed.upserts, 1);
     let (_, doc) = published(&t).await;
@@ -163,9 +179,14 @@ async fn local_facts_are_published_and_survive_a_reimport(backend: Backend) {
     carries_the_facts(&doc);
 
     // The search shows them; no conflict with a listing that says nothing.
-    let found: Vec<DirectoryServiceInfo> = get_json(&client, &server.url("/v1/admin/directory/services?q=counselling"), &admin).await;
-    assert_eq!(found.iter().find(|s| s.service_id == SERVICE).unwrap().local.as_ref().unwrap().facts.accepts_dropoffs, Some(true));
-    let conflicts: Vec<DirectoryConflict> = get_json(&client, &server.url("/v1/admin/directory/conflicts"), &admin).await;
+    let found: Vec<DirectoryServiceInfo> =
+        get_json(&client, &server.url("/v1/admin/directory/services?q=counselling"), &admin).await;
+    assert_eq!(
+        found.iter().find(|s| s.service_id == SERVICE).unwrap().local.as_ref().unwrap().facts.accepts_dropoffs,
+        Some(true)
+    );
+    let conflicts: Vec<DirectoryConflict> =
+        get_json(&client, &server.url("/v1/admin/directory/conflicts"), &admin).await;
     assert!(conflicts.is_empty(), "{conflicts:?}");
     let imports: Vec<DirectoryImportInfo> = get_json(&client, &server.url("/v1/admin/directory/imports"), &admin).await;
     assert_eq!(imports.len(), 1);
@@ -181,7 +202,11 @@ async fn local_facts_are_published_and_survive_a_reimport(backend: Backend) {
 
     let trail = t.store.audit_rows(0, 10_000).await.unwrap();
     let edits: Vec<_> = trail.iter().filter(|r| r.action == "directory_local_facts").collect();
-    assert!(edits.iter().any(|r| r.outcome == "ok" && r.detail.as_deref() == Some("drop-offs yes, open 24/7, intake phone, note for officers")), "{edits:?}");
+    assert!(
+        edits.iter().any(|r| r.outcome == "ok"
+            && r.detail.as_deref() == Some("drop-offs yes, open 24/7, intake phone, note for officers")),
+        "{edits:?}"
+    );
     assert!(edits.iter().any(|r| r.outcome == "ok" && r.detail.as_deref() == Some("cleared")));
     assert!(edits.iter().filter(|r| r.outcome == "failed").count() >= 9);
 }

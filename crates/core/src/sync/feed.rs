@@ -35,8 +35,7 @@ fn for_the_store(kind: ChangeKind) -> bool {
 /// applied without holding the store's lock. Moves the changes (no copy of their bodies).
 pub fn split_page(page: PullResponse) -> (Vec<Change>, PullResponse) {
     let PullResponse { changes, cursor, more } = page;
-    let (reviews, directory): (Vec<Change>, Vec<Change>) =
-        changes.into_iter().partition(|c| for_the_store(c.kind));
+    let (reviews, directory): (Vec<Change>, Vec<Change>) = changes.into_iter().partition(|c| for_the_store(c.kind));
     (directory, PullResponse { changes: reviews, cursor, more })
 }
 
@@ -55,7 +54,9 @@ pub fn apply_pull(store: &Store, page: &PullResponse) -> Result<u32> {
                 // A change this device cannot apply (a malformed review or configuration, a review
                 // for a version in a state that does not take it) is kept in the audit log and
                 // skipped: the feed goes on.
-                Err(error @ (Error::InvalidState(_) | Error::Json(_) | Error::Validation { .. } | Error::Config(_))) => {
+                Err(
+                    error @ (Error::InvalidState(_) | Error::Json(_) | Error::Validation { .. } | Error::Config(_)),
+                ) => {
                     tracing::warn!(seq = change.seq, %error, "skipped a pulled change");
                     let what = match change.kind {
                         ChangeKind::AgencyConfig => "agency configuration",

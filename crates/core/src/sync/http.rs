@@ -13,8 +13,8 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use waypoint_protocol::audit::{AuditPushRequest, AuditPushResponse};
 use waypoint_protocol::{
-    EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushResponse, RawPushRequest, CONFIG_VERSION_HEADER, OFFICER_CREDENTIAL_HEADER,
-    SIGN_IN_REQUIRED,
+    EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushResponse, RawPushRequest, CONFIG_VERSION_HEADER,
+    OFFICER_CREDENTIAL_HEADER, SIGN_IN_REQUIRED,
 };
 
 use super::transport::{Transport, TransportError};

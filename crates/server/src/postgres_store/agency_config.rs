@@ -126,11 +126,7 @@ impl AgencyConfigStore for PostgresStore {
             .await?;
         Ok(rows
             .iter()
-            .map(|r| MentioningVersion {
-                encounter_id: r.get(0),
-                version: r.get::<_, i32>(1) as u32,
-                body: r.get(2),
-            })
+            .map(|r| MentioningVersion { encounter_id: r.get(0), version: r.get::<_, i32>(1) as u32, body: r.get(2) })
             .collect())
     }
 

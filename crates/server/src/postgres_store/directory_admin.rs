@@ -40,7 +40,13 @@ impl DirectoryAdminStore for PostgresStore {
                  VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (service_id) DO UPDATE SET accepts_dropoffs = excluded.accepts_dropoffs,
                      facts = excluded.facts, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-                &[&record.service_id, &record.facts.accepts_dropoffs, &Json(&facts), &record.updated_at, &record.updated_by],
+                &[
+                    &record.service_id,
+                    &record.facts.accepts_dropoffs,
+                    &Json(&facts),
+                    &record.updated_at,
+                    &record.updated_by,
+                ],
             )
             .await?;
         Ok(())

@@ -36,7 +36,9 @@ fn parsed((mut record, config, mapping): (AgencyConfigRecord, String, String)) -
 
 fn insert(tx: &rusqlite::Connection, record: &AgencyConfigRecord) -> StoreResult<usize> {
     Ok(tx.execute(
-        &format!("INSERT INTO agency_config_versions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"),
+        &format!(
+            "INSERT INTO agency_config_versions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"
+        ),
         params![
             record.version,
             text(record.saved_at),

@@ -12,7 +12,9 @@ fn facts_row(r: &rusqlite::Row) -> rusqlite::Result<(String, String, String, Str
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
 }
 
-fn facts_record((service_id, facts, updated_at, updated_by): (String, String, String, String)) -> StoreResult<LocalFactsRecord> {
+fn facts_record(
+    (service_id, facts, updated_at, updated_by): (String, String, String, String),
+) -> StoreResult<LocalFactsRecord> {
     let facts: LocalFacts = serde_json::from_str(&facts)?;
     let updated_at = parse_time(&updated_at)?;
     Ok(LocalFactsRecord { service_id, facts, updated_at, updated_by })
@@ -63,8 +65,10 @@ impl DirectoryAdminStore for SqliteStore {
 
     async fn clear_local_facts(&self, service_id: &str) -> StoreResult<bool> {
         let service_id = service_id.to_string();
-        self.write(move |tx| Ok(tx.execute("DELETE FROM directory_local_facts WHERE service_id = ?1", [service_id])? > 0))
-            .await
+        self.write(move |tx| {
+            Ok(tx.execute("DELETE FROM directory_local_facts WHERE service_id = ?1", [service_id])? > 0)
+        })
+        .await
     }
 
     async fn record_directory_import(&self, info: DirectoryImportInfo) -> StoreResult<u64> {
