@@ -45,7 +45,7 @@ apt_install() {
 BUILD_PACKAGES=(libwebkit2gtk-4.1-dev build-essential curl file libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev pkg-config ca-certificates)
 # python3-venv: the schemathesis suite installs schemathesis from PyPI into a venv of its own.
-TEST_PACKAGES=(xvfb webkit2gtk-driver chromium gpsd gpsd-clients imagemagick python3 python3-venv)
+TEST_PACKAGES=(xvfb webkit2gtk-driver chromium gpsd gpsd-clients imagemagick python3 python3-venv postgresql-client)
 
 ensure_rust() {
   # shellcheck disable=SC1091

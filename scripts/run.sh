@@ -38,26 +38,19 @@ if [ -z "${WAYPOINT_AGENCY_CONFIG:-}" ] && [ ! -f "$DATA_DIR/agency.json" ]; the
   cp "$REPO_ROOT/assets/agency.json" "$DATA_DIR/agency.json"
 fi
 
-if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
-  cat <<MSG
+has_display=1
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then has_display=0; fi
 
-Waypoint is built: $APP
-There is no graphical display here (neither DISPLAY nor WAYLAND_DISPLAY is set), so no window can
-be shown. Run this script again from a desktop session, or try it headless with:
-  xvfb-run -a $APP
-MSG
-  exit 0
-fi
-
-# A demo agency server on this machine (HTTPS, self-signed), so the Sync screen has something to
-# enrol with. Set WAYPOINT_NO_DEMO_SERVER=1 to skip it.
+# A demo agency server on this machine (HTTPS, self-signed): the Sync screen enrols with it, and
+# it serves the Waypoint Console (the sergeant's review desk, the admin's console) in a browser.
+# Set WAYPOINT_NO_DEMO_SERVER=1 to skip it.
 server_pid=""
 if [ -z "${WAYPOINT_NO_DEMO_SERVER:-}" ]; then
   SERVER_DIR="${WAYPOINT_DEMO_SERVER_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/waypoint-demo-server}"
   if [ ! -f "$SERVER_DIR/.demo-ready" ]; then
     say "first run: setting up a demo agency server in $SERVER_DIR"
     RUST_LOG=warn "$SERVER" --data-dir "$SERVER_DIR" init >/dev/null
-    printf 'demo-password\n' | "$SERVER" --data-dir "$SERVER_DIR" user add --username demo.officer --role officer --officer-id DEMO-1207 --password-stdin >/dev/null
+    RUST_LOG=warn "$SERVER" --data-dir "$SERVER_DIR" demo users >/dev/null
     touch "$SERVER_DIR/.demo-ready"
   fi
   if (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
@@ -71,15 +64,38 @@ if [ -z "${WAYPOINT_NO_DEMO_SERVER:-}" ]; then
     fingerprint="$(printf '%s\n' "$slip" | sed -n 's/^certificate SHA-256: //p')"
     cat <<MSG
 
-Demo agency server running. To sync, open "Sync" in Waypoint's header and enrol with:
+Demo agency server running at https://localhost:8443 (its certificate is self-signed: the
+browser asks you to accept it once).
+
+The Waypoint Console, in a browser: https://localhost:8443/console/
+  Sergeant (review desk)   demo.sergeant / demo-password
+  Records admin            demo.admin / demo-password
+  Authenticator code       $SERVER --data-dir "$SERVER_DIR" demo code demo.sergeant
+                           (or demo.admin; a new code every 30 seconds)
+
+The field app: open "Sync" in Waypoint's header and enrol with
   Server address           https://localhost:8443
   Enrolment code           $code
   Certificate fingerprint  $fingerprint
-Officer sign-in: demo.officer / demo-password (set Waypoint up with officer ID DEMO-1207:
-the server accepts only reports that name the signed-in officer)
+  Officer sign-in          demo.officer / demo-password (set Waypoint up with officer ID
+                           DEMO-1207: the server accepts only reports of the signed-in officer)
 
 MSG
   fi
+fi
+
+if [ "$has_display" = 0 ]; then
+  cat <<MSG
+Waypoint is built: $APP
+There is no graphical display here (neither DISPLAY nor WAYLAND_DISPLAY is set), so the field
+app's window cannot be shown: run this script again from a desktop session, or try it headless
+with: xvfb-run -a $APP
+MSG
+  if [ -n "$server_pid" ]; then
+    say "the demo server (and its console) keeps running: press Ctrl-C to stop it"
+    wait "$server_pid"
+  fi
+  exit 0
 fi
 
 say "starting Waypoint (data in $DATA_DIR)"

@@ -54,6 +54,13 @@ schemathesis_suite() {
     WAYPOINT_SERVER="$(target_dir)/debug/waypoint-server" bash tests/schemathesis/run.sh
 }
 
+# The console in Debian's Chromium against the real server (its files read from ui/dist).
+console_suite() {
+  cargo build -p waypoint-server && cargo build -p waypoint-core --example device &&
+    (cd ui && WAYPOINT_SERVER="$(target_dir)/debug/waypoint-server" \
+      WAYPOINT_DEVICE="$(target_dir)/debug/examples/device" node tests/console/run.mjs)
+}
+
 suite "cargo test --workspace" cargo test --workspace --no-fail-fast
 # Lints as a gate where clippy is installed (rustup's minimal profile, which ensure_rust uses on a
 # fresh machine, has none; CI's toolchain has it).
@@ -63,6 +70,7 @@ else
   say "cargo clippy is not installed: lint suite skipped"
 fi
 suite "schemathesis: /openapi.json" schemathesis_suite
+suite "console: browser tests (SQLite, PostgreSQL)" console_suite
 suite "ui: npm test" bash -c 'cd ui && npm test'
 if (cd ui && node -e 'process.exit(require("./package.json").scripts?.["test:browser"] ? 0 : 1)'); then
   suite "ui: npm run test:browser" bash -c 'cd ui && npm run test:browser'

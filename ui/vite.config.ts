@@ -20,7 +20,14 @@ export default defineConfig({
     fs: { allow: [".."] },
   },
   preview: { host: "127.0.0.1", port: 4173, strictPort: true },
-  build: { outDir: "dist", emptyOutDir: true, target: "es2022" },
+  // Two entries: the field app (index.html, in the Tauri window) and the console (console.html,
+  // served by waypoint-server at /console/); they share components and chunks.
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    target: "es2022",
+    rollupOptions: { input: { app: "index.html", console: "console.html" } },
+  },
   test: {
     environment: "jsdom",
     include: ["tests/unit/**/*.test.ts"],

@@ -1,6 +1,7 @@
 //! Wire types and error kinds of sign-in with MFA, logout and device credential changes.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::LoginResponse;
 
@@ -16,7 +17,7 @@ pub const ERROR_RATE_LIMITED: &str = "rate_limited";
 
 /// Reply (202) to a right password of a user who must use MFA and has not enrolled: the token
 /// reaches only the enrolment endpoints, for a few minutes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MfaEnrolmentRequired {
     /// Bearer credential for `/v1/mfa/enrolment` and `/v1/mfa/enrolment/confirm` only.
@@ -27,7 +28,7 @@ pub struct MfaEnrolmentRequired {
 }
 
 /// A new TOTP secret to add to an authenticator app (not active until confirmed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MfaEnrolmentStart {
     /// `otpauth://totp/...`, what the QR code encodes.
@@ -38,7 +39,7 @@ pub struct MfaEnrolmentStart {
     pub secret: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MfaConfirmRequest {
     /// The current 6-digit code of the new secret.
@@ -47,7 +48,7 @@ pub struct MfaConfirmRequest {
 
 /// Enrolment done: a session, and recovery codes shown this once (each signs in once instead of
 /// a TOTP code).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MfaConfirmResponse {
     pub session: LoginResponse,

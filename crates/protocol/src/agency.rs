@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -21,7 +22,7 @@ pub const ERROR_STALE_CONFIG: &str = "stale_config";
 
 /// One version of the agency configuration: `GET /v1/agency/config`, and the body of an
 /// `agency_config` change in the pull feed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgencyConfigVersion {
     /// 1 for the configuration `init` stored; each saved change adds one. Equal to the
@@ -29,6 +30,7 @@ pub struct AgencyConfigVersion {
     pub version: u32,
     /// The core's `AgencyConfig` as JSON.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[ts(type = "import(\"../../lib/bindings/AgencyConfig\").AgencyConfig")]
     pub config: Value,
 }
 
@@ -36,37 +38,42 @@ pub struct AgencyConfigVersion {
 pub type CodeMapping = BTreeMap<String, BTreeMap<String, String>>;
 
 /// `PUT /v1/admin/config`: a new version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SaveAgencyConfig {
     /// The whole configuration as edited (its `config_version` is ignored: the server numbers it).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[ts(type = "import(\"../../lib/bindings/AgencyConfig\").AgencyConfig")]
     pub config: Value,
     /// The version the edit started from: when another admin saved since, the change is refused
     /// (412 `stale_config`) rather than silently undoing theirs. Absent: no check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub base_version: Option<u32>,
     /// Codes the change removes, mapped to the code that replaces each (vocabulary -> old ->
     /// new). Stored reports are never rewritten: they keep the old code, which reads with the new
     /// code's label on every device and in the console.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[ts(as = "Option<CodeMapping>", optional)]
     pub mapping: CodeMapping,
     /// Why, for the history (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub note: Option<String>,
 }
 
 /// The reply to a saved change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgencyConfigSaved {
     pub version: u32,
     /// Where the change sits in the pull feed.
+    #[ts(type = "number")]
     pub feed_seq: u64,
 }
 
 /// A code a change would take away.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VocabularyCode {
     pub vocabulary: String,
@@ -74,7 +81,7 @@ pub struct VocabularyCode {
 }
 
 /// A stored report version holding a code a change would take away.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeInUse {
     pub encounter_id: Uuid,
@@ -86,7 +93,7 @@ pub struct CodeInUse {
 }
 
 /// The 409 body of a refused change (`error` = [`ERROR_CODES_IN_USE`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodesInUse {
     pub error: String,
@@ -96,11 +103,12 @@ pub struct CodesInUse {
     /// The uses, oldest report first, at most [`MAX_CODE_USES_LISTED`].
     pub reports: Vec<CodeInUse>,
     /// How many uses there are in all.
+    #[ts(type = "number")]
     pub total: u64,
 }
 
 /// `POST /v1/admin/config/check`: what saving the change would do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgencyConfigCheck {
     /// The version it would be saved as.
@@ -111,6 +119,7 @@ pub struct AgencyConfigCheck {
     pub codes_in_use: Vec<VocabularyCode>,
     /// The uses, at most [`MAX_CODE_USES_LISTED`].
     pub reports: Vec<CodeInUse>,
+    #[ts(type = "number")]
     pub total: u64,
 }
 
@@ -118,7 +127,7 @@ pub struct AgencyConfigCheck {
 pub const MAX_CODE_USES_LISTED: usize = 500;
 
 /// One saved version in the history (`GET /v1/admin/config/versions`, newest first).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgencyConfigRecord {
     pub version: u32,
@@ -129,11 +138,12 @@ pub struct AgencyConfigRecord {
     pub mapping: CodeMapping,
     pub note: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[ts(type = "import(\"../../lib/bindings/AgencyConfig\").AgencyConfig")]
     pub config: Value,
 }
 
 /// What a device last said about its configuration (the admin's device list shows it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceConfigVersion {
     pub device_id: String,

@@ -3,24 +3,29 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// What the agency knows about a service locally. Every field is optional: absent means "not
 /// known locally", and the national listing's answer (if any) stands.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LocalFacts {
     /// Whether police may bring a person in crisis here directly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub accepts_dropoffs: Option<bool>,
     /// Opening hours; replaces the listing's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub hours: Option<LocalHours>,
     /// The number officers call ahead on (shown first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub intake_phone: Option<String>,
     /// A note for officers ("call ahead; use the ambulance bay").
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub officer_note: Option<String>,
 }
 
@@ -32,7 +37,7 @@ impl LocalFacts {
 }
 
 /// Opening hours known locally.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum LocalHours {
@@ -44,13 +49,14 @@ pub enum LocalHours {
         /// IANA name ("America/Chicago"): required (national listings carry none a device
         /// could read the hours in).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
         timezone: Option<String>,
     },
 }
 
 /// Open on `days` from `opens_at` to `closes_at` (local times `HH:MM`; a close before the
 /// opening runs past midnight).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WeeklyPeriod {
@@ -61,7 +67,7 @@ pub struct WeeklyPeriod {
 }
 
 /// A service's local facts as stored, with who set them and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LocalFactsRecord {
     pub service_id: String,
@@ -71,16 +77,17 @@ pub struct LocalFactsRecord {
 }
 
 /// The reply to setting or clearing a service's local facts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LocalFactsSaved {
     /// The feed position of the service's new document (none when the published document did
     /// not change, e.g. the same facts saved twice).
+    #[ts(type = "number | null")]
     pub feed_seq: Option<u64>,
 }
 
 /// One service as the admin's directory search lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryServiceInfo {
     pub service_id: String,
@@ -93,9 +100,10 @@ pub struct DirectoryServiceInfo {
 }
 
 /// One directory import: what, when, and its report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryImportInfo {
+    #[ts(type = "number")]
     pub id: u64,
     pub finished_at: DateTime<Utc>,
     /// "SAMHSA listings /srv/samhsa", "HSDS package ...".
@@ -103,15 +111,18 @@ pub struct DirectoryImportInfo {
     /// Who ran it (`cli` for the admin command).
     pub by: String,
     /// Services published to devices (new or changed), and withdrawn.
+    #[ts(type = "number")]
     pub upserts: u64,
+    #[ts(type = "number")]
     pub deletes: u64,
     /// The importer's report (counts, and the first rejected and repaired rows with reasons).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[ts(type = "Record<string, unknown>")]
     pub report: serde_json::Value,
 }
 
 /// Where the agency's local facts and the national listing part ways: the admin decides.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryConflict {
     pub service_id: String,

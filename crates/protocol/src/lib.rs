@@ -11,12 +11,18 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use ts_rs::TS;
 use uuid::Uuid;
 
 mod review;
 pub use review::*;
 mod accounts;
 pub use accounts::*;
+mod console;
+pub use console::*;
+mod admin;
+pub mod bindings;
+pub use admin::*;
 mod agency;
 pub use agency::*;
 mod directory_admin;
@@ -197,7 +203,7 @@ pub struct EnrollResponse {
     pub device_token: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub username: String,
@@ -207,7 +213,7 @@ pub struct LoginRequest {
     pub totp: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -235,7 +241,7 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     pub session_token: String,
@@ -269,16 +275,21 @@ pub const OFFICER_TOKEN_PREFIX: &str = "wpo_";
 pub const SIGN_IN_REQUIRED: &str = "sign_in_required";
 
 /// Body of every error reply (4xx/5xx).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable machine-readable kind, e.g. `unauthorized`, `forbidden`, `payload_too_large`.
     pub error: String,
     pub message: String,
+    /// The request field the error is about (`comment`, `password`, ...), where it is about one:
+    /// a form shows the message beside that field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub field: Option<String>,
 }
 
 /// A supervisor's decision on one encounter version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewDecision {
@@ -288,7 +299,7 @@ pub enum ReviewDecision {
 }
 
 /// `POST /v1/reviews`: queues a review result for the device that pushed the version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewRequest {
     pub encounter_id: Uuid,
@@ -303,9 +314,10 @@ pub struct ReviewRequest {
 }
 
 /// Where a queued change sits in the pull feed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeedPosition {
+    #[ts(type = "number")]
     pub seq: u64,
 }
 
@@ -319,18 +331,9 @@ pub struct ReviewResultBody {
     pub at: DateTime<Utc>,
 }
 
-/// `POST /v1/admin/enrollments`: a one-time code for enrolling one device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct EnrollmentCode {
-    pub code: String,
-    /// RFC 3339.
-    pub expires_at: String,
-}
-
 /// `POST /v1/directory/capacity`: how many places a service has free now. Broadcast to every
 /// device as a `capacity_update` change with this body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CapacityUpdate {
     pub id: String,
@@ -338,8 +341,10 @@ pub struct CapacityUpdate {
     /// "beds", "chairs", "appointments"...
     pub unit: String,
     #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    #[ts(type = "number")]
     pub available: i64,
     #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    #[ts(type = "number | null")]
     pub maximum: Option<i64>,
     /// RFC 3339.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]

@@ -5,12 +5,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 use uuid::Uuid;
 
 use crate::ReviewDecision;
 
 /// Where a version stands: `submitted` until a supervisor decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewState {
@@ -62,7 +63,7 @@ impl ReviewDecision {
 }
 
 /// What the encounter model records that a sergeant wants to see first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewFlags {
     /// `response.reportable_force`.
@@ -73,10 +74,13 @@ pub struct ReviewFlags {
     pub weapon: bool,
     /// `emergency_detention` among the `dispositions`.
     pub emergency_detention: bool,
+    /// `arrested` among the `dispositions`.
+    #[serde(default)]
+    pub arrest: bool,
 }
 
 /// One report in the review queue (from the server's index, no body).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueItem {
     pub encounter_id: Uuid,
@@ -84,13 +88,22 @@ pub struct QueueItem {
     pub version: u32,
     pub officer_id: String,
     pub occurred_at: DateTime<Utc>,
-    /// The body's `submitted_at` (the time the officer submitted this version).
+    /// The body's `submitted_at` (the time the officer submitted this version): how long it has
+    /// waited is counted from it.
     pub submitted_at: DateTime<Utc>,
     pub flags: ReviewFlags,
+    /// `call.call_type` (a code of the agency's `call_types`), when recorded.
+    #[serde(default)]
+    pub call_type: Option<String>,
+    /// Codes of the agency's `dispositions`, as recorded.
+    #[serde(default)]
+    pub dispositions: Vec<String>,
+    /// The state of this version (the list asked for: `submitted`, `returned` or `approved`).
+    pub state: ReviewState,
 }
 
 /// `GET /v1/review/queue`: one page, oldest first (or flagged first).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueuePage {
     pub items: Vec<QueueItem>,
@@ -99,7 +112,7 @@ pub struct QueuePage {
 }
 
 /// One decision in a version's history (reversals keep the decisions before them).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionRecord {
     pub decision: ReviewDecision,
@@ -108,10 +121,14 @@ pub struct DecisionRecord {
     pub reason: Option<String>,
     pub reviewer: String,
     pub decided_at: DateTime<Utc>,
+    /// When the device that pushed the version confirmed it had the decision (it pulled with a
+    /// cursor at or past the decision's feed position); absent until then.
+    #[serde(default)]
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 /// One stored version with its decisions, oldest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewedVersion {
     pub version: u32,
@@ -121,13 +138,14 @@ pub struct ReviewedVersion {
     pub state: ReviewState,
     pub decisions: Vec<DecisionRecord>,
     /// The encounter as pushed.
+    #[ts(type = "import(\"../../lib/bindings/Encounter\").Encounter")]
     pub body: Value,
     /// Other content pushed for the same id and version (see the conflicts endpoint).
     pub conflicting_copies: u32,
 }
 
 /// `GET /v1/review/encounters/{id}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EncounterReview {
     pub encounter_id: Uuid,
@@ -137,19 +155,21 @@ pub struct EncounterReview {
 }
 
 /// One field that differs between two versions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldChange {
     /// Dotted path, array items by index: `response.reportable_force`, `referrals[0].outcome`.
     pub path: String,
     /// Absent when the field is new.
+    #[ts(type = "unknown")]
     pub before: Option<Value>,
     /// Absent when the field was removed.
+    #[ts(type = "unknown")]
     pub after: Option<Value>,
 }
 
 /// `GET /v1/review/encounters/{id}/diff?from=A&to=B`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionDiff {
     pub encounter_id: Uuid,
@@ -159,17 +179,18 @@ pub struct VersionDiff {
 }
 
 /// One copy of a version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionCopy {
     pub content_hash: String,
     pub device_id: String,
     pub received_at: DateTime<Utc>,
+    #[ts(type = "import(\"../../lib/bindings/Encounter\").Encounter")]
     pub body: Value,
 }
 
 /// Same id and version, other content: the copy the server holds and the one that arrived later.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConflictPair {
     pub encounter_id: Uuid,
@@ -179,12 +200,28 @@ pub struct ConflictPair {
     pub other: VersionCopy,
 }
 
+/// `GET /v1/review/counts`: how many reports stand in each state (by their latest version).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewCounts {
+    /// Waiting for a decision (the queue).
+    #[ts(type = "number")]
+    pub submitted: u64,
+    /// Returned to the officer, not amended yet.
+    #[ts(type = "number")]
+    pub returned: u64,
+    #[ts(type = "number")]
+    pub approved: u64,
+}
+
 /// `GET /v1/metrics`: counts an admin or supervisor watches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Metrics {
     /// Conflicting copies held (same id and version, other content).
+    #[ts(type = "number")]
     pub conflicts: u64,
     /// Reports waiting for a decision.
+    #[ts(type = "number")]
     pub review_queue: u64,
 }

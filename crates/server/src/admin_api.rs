@@ -1,65 +1,91 @@
 //! Admin endpoints for users and devices (admin role only): what the `user` and `device` CLI
 //! commands do, for the console.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use axum::response::IntoResponse;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
 use utoipa::ToSchema;
-use waypoint_protocol::{ErrorBody, Role};
+pub use waypoint_protocol::{DeviceInfo, UserInfo};
+use waypoint_protocol::{ErrorBody, NewUser, RoleChange, SessionInfo};
 
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::auth::{self, AdminCaller};
 use crate::error::{ApiError, ApiJson, ApiPath};
-use crate::store::{DeviceSummary, UserAccount};
+use crate::new_user::NewAccount;
+use crate::store::admin::DeviceDetail;
+use crate::store::UserAccount;
 use crate::AppState;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct UserInfo {
-    pub username: String,
-    pub role: Role,
-    pub enabled: bool,
-    /// Locked after too many failed sign-ins, until `locked_until` or an admin unlocks it.
-    pub locked: bool,
-    pub locked_until: Option<DateTime<Utc>>,
-    pub mfa_enrolled: bool,
-    pub last_sign_in_at: Option<DateTime<Utc>>,
+/// RFC 3339 to the second, as the console shows times.
+pub fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-impl UserInfo {
-    pub fn of(account: &UserAccount, now: DateTime<Utc>) -> Self {
-        let locked = account.is_locked(now);
-        UserInfo {
-            username: account.username.clone(),
-            role: account.role,
-            enabled: account.enabled,
-            locked,
-            locked_until: account.locked_until.filter(|_| locked),
-            mfa_enrolled: account.totp_secret.is_some(),
-            last_sign_in_at: account.last_sign_in_at,
-        }
+/// A user as the console lists them, with the sessions of theirs that still work.
+pub fn user_info(account: &UserAccount, officer_id: &str, sessions: Vec<SessionInfo>, now: DateTime<Utc>) -> UserInfo {
+    let locked = account.is_locked(now);
+    UserInfo {
+        username: account.username.clone(),
+        role: account.role,
+        officer_id: officer_id.to_string(),
+        enabled: account.enabled,
+        locked,
+        locked_until: account.locked_until.filter(|_| locked).map(rfc3339),
+        mfa_enrolled: account.totp_secret.is_some(),
+        last_sign_in_at: account.last_sign_in_at.map(rfc3339),
+        sessions,
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct DeviceInfo {
-    pub device_id: String,
-    pub enrolled_at: DateTime<Utc>,
-    /// Last authenticated request, to about a minute.
-    pub last_seen_at: Option<DateTime<Utc>>,
-    pub revoked: bool,
-    pub revoked_at: Option<DateTime<Utc>>,
+/// Every user with their sign-in state and live sessions (not expired, not idle too long).
+pub async fn users(state: &AppState) -> Result<Vec<UserInfo>, ApiError> {
+    let now = Utc::now();
+    let idle = state.settings.session_idle_timeout;
+    let officer_ids: HashMap<String, String> = state.store.officer_ids().await?.into_iter().collect();
+    let mut sessions: HashMap<String, Vec<SessionInfo>> = HashMap::new();
+    for session in state.store.live_sessions(now).await? {
+        if session.last_used_at.is_some_and(|last| now - last > idle) {
+            continue;
+        }
+        sessions.entry(session.username.clone()).or_default().push(SessionInfo {
+            created_at: session.created_at.map(rfc3339),
+            last_used_at: session.last_used_at.map(rfc3339),
+            expires_at: rfc3339(session.expires_at),
+            origin: session.origin,
+            device_id: session.device_id,
+        });
+    }
+    Ok(state
+        .store
+        .user_accounts()
+        .await?
+        .iter()
+        .map(|account| {
+            let officer_id = officer_ids.get(&account.username).map_or(account.username.as_str(), String::as_str);
+            user_info(account, officer_id, sessions.remove(&account.username).unwrap_or_default(), now)
+        })
+        .collect())
 }
 
-impl From<DeviceSummary> for DeviceInfo {
-    fn from(device: DeviceSummary) -> Self {
-        DeviceInfo {
-            device_id: device.device_id,
-            enrolled_at: device.enrolled_at,
-            last_seen_at: device.last_seen_at,
-            revoked: device.revoked_at.is_some(),
-            revoked_at: device.revoked_at,
-        }
+/// A device as the console lists it.
+pub fn device_info(device: DeviceDetail) -> DeviceInfo {
+    DeviceInfo {
+        device_id: device.device_id,
+        enrolled_at: rfc3339(device.enrolled_at),
+        last_seen_at: device.last_seen_at.map(rfc3339),
+        revoked: device.revoked_at.is_some(),
+        revoked_at: device.revoked_at.map(rfc3339),
+        last_officer: device.last_officer,
+        last_officer_signed_in_at: device.last_officer_signed_in_at.map(rfc3339),
+        app_version: device.app_version,
+        pending_records: device.pending_records,
+        reported_at: device.reported_at.map(rfc3339),
+        config_version: device.config_version,
+        reenrolment_until: device.reenrolment_until.map(rfc3339),
     }
 }
 
@@ -69,7 +95,7 @@ pub struct NewPassword {
     pub password: String,
 }
 
-/// Every user with their sign-in state.
+/// Every user with their sign-in state and live sessions.
 #[utoipa::path(get, path = "/v1/admin/users", security(("bearer" = [])), responses(
     (status = 200, body = Vec<UserInfo>),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -78,8 +104,69 @@ pub async fn list_users(
     State(state): State<AppState>,
     _admin: AdminCaller,
 ) -> Result<ApiJson<Vec<UserInfo>>, ApiError> {
-    let now = Utc::now();
-    Ok(ApiJson(state.store.user_accounts().await?.iter().map(|a| UserInfo::of(a, now)).collect()))
+    Ok(ApiJson(users(&state).await?))
+}
+
+/// Adds a user (the rules of `waypoint-server user add`). Supervisors and admins enrol in MFA at
+/// their first sign-in.
+#[utoipa::path(post, path = "/v1/admin/users", request_body = NewUser, security(("bearer" = [])), responses(
+    (status = 201, body = UserInfo),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 409, description = "The username or the officer id is taken", body = ErrorBody),
+    (status = 400, description = "The body is not JSON", body = ErrorBody),
+    (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
+    (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
+    (status = 422, description = "A username, officer id or password that breaks the rules, or the JSON is not a new user", body = ErrorBody),
+    (status = 503, description = "Too many password hashes at once: retry after `Retry-After` seconds", body = ErrorBody),
+))]
+pub async fn add_user(
+    State(state): State<AppState>,
+    AdminCaller(admin): AdminCaller,
+    client: ClientAddr,
+    ApiJson(request): ApiJson<NewUser>,
+) -> Result<impl IntoResponse, ApiError> {
+    let account = NewAccount::check(&request.username, request.role, request.officer_id.as_deref(), &request.password)
+        .map_err(|invalid| ApiError::invalid(invalid.to_string()))?;
+    let username = account.username.clone();
+    let hash = state.password_work.hash(request.password).await?;
+    let event = AuditEvent::new(admin, action::USER_ADDED, outcome::OK).from(client);
+    account.add(&state.store, hash, event).await?;
+    let added = users(&state).await?.into_iter().find(|u| u.username == username);
+    let added = added.ok_or_else(|| ApiError::internal("the new user is not listed"))?;
+    Ok((StatusCode::CREATED, ApiJson(added)))
+}
+
+/// Changes a user's role; their sessions end (a new sign-in carries the new role, and MFA
+/// enrolment when the new role needs it).
+#[utoipa::path(post, path = "/v1/admin/users/{username}/role", params(("username" = String, Path)), request_body = RoleChange, security(("bearer" = [])), responses(
+    (status = 204, description = "Role changed"),
+    (status = 401, body = ErrorBody), (status = 403, description = "Not an admin, or the admin's own account", body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 400, description = "The body is not JSON", body = ErrorBody),
+    (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
+    (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
+    (status = 422, description = "The JSON is not a role change", body = ErrorBody),
+))]
+pub async fn change_role(
+    State(state): State<AppState>,
+    AdminCaller(admin): AdminCaller,
+    client: ClientAddr,
+    ApiPath(username): ApiPath<String>,
+    ApiJson(request): ApiJson<RoleChange>,
+) -> Result<StatusCode, ApiError> {
+    if admin == username {
+        // So that the last admin cannot lock everyone out of the console by mistake.
+        return Err(ApiError::forbidden("an admin cannot change their own role"));
+    }
+    let Some(account) = state.store.user_account(&username).await? else {
+        return Err(ApiError::not_found(format!("user {username}")));
+    };
+    let event = AuditEvent::new(admin, action::ROLE_CHANGED, outcome::OK)
+        .from(client)
+        .target(format!("user {username}"))
+        .detail(format!("{} -> {}", account.role.as_str(), request.role.as_str()));
+    audit::recorded(&state.store, event, state.store.set_role(&username, request.role)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Disables a user: sign-in refused, every session ends at once.
@@ -191,7 +278,8 @@ pub async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Every enrolled device, with its last contact and whether it is revoked.
+/// Every enrolled device: last contact, revoked, the officer who signed in last, and the app
+/// version and records pending it reported at its last sync.
 #[utoipa::path(get, path = "/v1/admin/devices", security(("bearer" = [])), responses(
     (status = 200, body = Vec<DeviceInfo>),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -200,7 +288,7 @@ pub async fn list_devices(
     State(state): State<AppState>,
     _admin: AdminCaller,
 ) -> Result<ApiJson<Vec<DeviceInfo>>, ApiError> {
-    Ok(ApiJson(state.store.devices().await?.into_iter().map(DeviceInfo::from).collect()))
+    Ok(ApiJson(state.store.device_details(Utc::now()).await?.into_iter().map(device_info).collect()))
 }
 
 /// Revokes a device: its token stops working at once, and its next request is answered 401

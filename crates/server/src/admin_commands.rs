@@ -1,7 +1,6 @@
 //! The `user` (besides `add`) and `device list` commands of the admin CLI.
 
 use chrono::{SecondsFormat, Utc};
-use waypoint_server::admin_api::{DeviceInfo, UserInfo};
 use waypoint_server::audit::{self, action, outcome, AuditEvent};
 use waypoint_server::auth;
 use waypoint_server::store::SharedStore;
@@ -19,14 +18,16 @@ pub async fn run_user(store: &SharedStore, command: &UserCommand) -> anyhow::Res
             let now = Utc::now();
             println!("username\trole\tenabled\tlocked\tmfa\tlast_sign_in");
             for account in store.user_accounts().await? {
-                let user = UserInfo::of(&account, now);
+                let user = &account;
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     user.username,
                     user.role.as_str(),
                     if user.enabled { "yes" } else { "no" },
-                    user.locked_until.map_or_else(|| "no".to_string(), |t| format!("until {}", when(Some(t)))),
-                    if user.mfa_enrolled { "enrolled" } else { "none" },
+                    user.locked_until
+                        .filter(|_| user.is_locked(now))
+                        .map_or_else(|| "no".to_string(), |t| format!("until {}", when(Some(t)))),
+                    if user.totp_secret.is_some() { "enrolled" } else { "none" },
                     when(user.last_sign_in_at),
                 );
             }
@@ -84,7 +85,6 @@ pub async fn run_user(store: &SharedStore, command: &UserCommand) -> anyhow::Res
 pub async fn list_devices(store: &SharedStore) -> anyhow::Result<()> {
     println!("device_id\tenrolled\tlast_seen\trevoked");
     for device in store.devices().await? {
-        let device = DeviceInfo::from(device);
         println!(
             "{}\t{}\t{}\t{}",
             device.device_id,

@@ -168,22 +168,23 @@ async fn judge(state: &AppState, request: &SaveAgencyConfig) -> Result<Result<Ju
         )));
     }
     if request.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS || n.chars().any(char::is_control)) {
-        return Ok(Err(ApiError::invalid(format!("note: at most {MAX_NOTE_CHARS} printable characters"))));
+        return Ok(Err(ApiError::invalid(format!("note: at most {MAX_NOTE_CHARS} printable characters")).on_field("note")));
     }
     let edited: AgencyConfig = match serde_json::from_value(request.config.clone()) {
         Ok(config) => config,
-        Err(error) => return Ok(Err(ApiError::invalid(format!("not a valid configuration: {error}")))),
+        Err(error) => return Ok(Err(ApiError::invalid(format!("not a valid configuration: {error}")).on_field("config"))),
     };
     let unused = unused_mapping(&previous_config, &request.mapping);
     if !unused.is_empty() {
         return Ok(Err(ApiError::invalid(format!(
             "mapping names codes the configuration does not have: {}",
             unused.join(", ")
-        ))));
+        ))
+        .on_field("mapping")));
     }
     let next = match previous_config.successor(edited, previous.version + 1, &request.mapping) {
         Ok(next) => next,
-        Err(error) => return Ok(Err(ApiError::invalid(error.to_string()))),
+        Err(error) => return Ok(Err(ApiError::invalid(error.to_string()).on_field("config"))),
     };
     let orphaned = vocab::orphaned_codes(&previous_config, &next);
     let removed = orphaned.iter().map(|(v, c)| VocabularyCode { vocabulary: v.clone(), code: c.clone() }).collect();

@@ -5,23 +5,23 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put, MethodRouter};
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use waypoint_protocol::{
-    CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, EnrollmentCode, ErrorBody, FeedPosition, LoginRequest,
-    LoginResponse, MfaEnrolmentRequired, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest,
+    CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, ErrorBody, FeedPosition, LoginRequest, LoginResponse,
+    MfaEnrolmentRequired, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest, SessionOrigin,
 };
 
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
-use crate::auth::{self, AdminCaller, DeviceCaller, Reviewer};
+use crate::auth::{self, DeviceCaller, Reviewer};
 use crate::error::{ApiError, ApiJson, ApiQuery};
-use crate::sign_in::{self, SignIn};
+use crate::sign_in;
 use crate::store::{Audience, NewChange};
 use crate::validation::check_records_from;
 use crate::AppState;
-use crate::{admin_api, credentials_api};
+use crate::{admin_api, console_api, credentials_api};
 
 /// Every endpoint: method, path, handler.
 pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
@@ -34,6 +34,7 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/v1/sync/pull", get(pull)),
         (Method::POST, "/v1/reviews", post(crate::review_api::review)),
         (Method::GET, "/v1/review/queue", get(crate::review_api::queue)),
+        (Method::GET, "/v1/review/counts", get(crate::review_api::counts)),
         (Method::GET, "/v1/review/encounters/{id}", get(crate::review_api::encounter)),
         (Method::GET, "/v1/review/encounters/{id}/diff", get(crate::review_api::diff)),
         (Method::GET, "/v1/admin/conflicts", get(crate::review_api::conflicts)),
@@ -41,12 +42,14 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/sync/audit", post(crate::audit_api::push_audit)),
         (Method::POST, "/v1/directory/capacity", post(capacity)),
         (Method::GET, "/v1/directory/snapshot", get(crate::snapshot::directory_snapshot)),
-        (Method::POST, "/v1/admin/enrollments", post(create_enrollment)),
+        (Method::POST, "/v1/admin/enrollments", post(crate::enrolment_api::create_enrollment)),
         (Method::POST, "/v1/logout", post(credentials_api::logout)),
         (Method::POST, "/v1/device/token", post(credentials_api::rotate_device_token)),
         (Method::POST, "/v1/mfa/enrolment", post(credentials_api::start_enrolment)),
         (Method::POST, "/v1/mfa/enrolment/confirm", post(credentials_api::confirm_enrolment)),
         (Method::GET, "/v1/admin/users", get(admin_api::list_users)),
+        (Method::POST, "/v1/admin/users", post(admin_api::add_user)),
+        (Method::POST, "/v1/admin/users/{username}/role", post(admin_api::change_role)),
         (Method::POST, "/v1/admin/users/{username}/disable", post(admin_api::disable_user)),
         (Method::POST, "/v1/admin/users/{username}/enable", post(admin_api::enable_user)),
         (Method::POST, "/v1/admin/users/{username}/unlock", post(admin_api::unlock_user)),
@@ -54,6 +57,15 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/admin/users/{username}/reset-password", post(admin_api::reset_password)),
         (Method::GET, "/v1/admin/devices", get(admin_api::list_devices)),
         (Method::POST, "/v1/admin/devices/{device_id}/revoke", post(admin_api::revoke_device)),
+        (Method::POST, "/v1/console/sign-in", post(console_api::sign_in)),
+        (Method::POST, "/v1/console/adopt", post(console_api::adopt)),
+        (Method::GET, "/v1/console/session", get(console_api::session)),
+        (Method::POST, "/v1/console/sign-out", post(console_api::sign_out)),
+        (Method::POST, "/v1/admin/devices/{device_id}/rotate", post(crate::enrolment_api::rotate_device)),
+        (Method::GET, "/v1/admin/audit", get(crate::audit_admin_api::browse)),
+        (Method::GET, "/v1/admin/audit/verify", get(crate::audit_admin_api::verify)),
+        (Method::GET, "/v1/admin/audit/export", get(crate::audit_admin_api::export)),
+        (Method::GET, "/v1/admin/export", get(crate::export_api::export)),
         (Method::GET, "/v1/agency/config", get(crate::agency_config_api::current)),
         (Method::PUT, "/v1/admin/config", put(crate::agency_config_api::save)),
         (Method::GET, "/v1/admin/config/versions", get(crate::agency_config_api::versions)),
@@ -176,27 +188,12 @@ pub async fn login(
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let device = crate::identity::signing_in_device(&state, &headers).await?;
-    // The name as typed is the target either way; the trail is for the agency, the reply stays
-    // silent about whether the user exists.
-    let event = AuditEvent::new(request.username.clone(), action::SIGN_IN, outcome::OK)
-        .from(client)
-        .target(format!("user {}", request.username));
-    let user = match sign_in::check(&state, &request).await {
-        Ok(SignIn::Accepted(user)) => user,
-        Ok(SignIn::MustEnrolMfa(user)) => {
-            audit::record(&state.store, event.with_outcome(outcome::OK, "password right; must enrol in MFA")).await?;
-            return credentials_api::enrolment_required(&state, &user).await;
-        }
-        Err(refusal) => {
-            if refusal.reply.status == StatusCode::UNAUTHORIZED {
-                // The trail says why (locked, wrong code, ...); the reply says the same for all.
-                audit::record(&state.store, event.with_outcome(outcome::FAILED, refusal.reason)).await?;
-            }
-            return Err(refusal.reply);
-        }
+    let user = match sign_in::check_audited(&state, client, &request).await? {
+        sign_in::Audited::Accepted(user) => user,
+        sign_in::Audited::MustEnrol(reply) => return Ok(reply),
     };
-    audit::record(&state.store, event.detail(user.role.as_str())).await?;
-    let mut response = sign_in::start_session(&state, &user).await?;
+    let origin = if device.is_some() { SessionOrigin::Device } else { SessionOrigin::Api };
+    let mut response = sign_in::start_session_from(&state, &user, origin, device.as_deref()).await?;
     if let Some(device_id) = device {
         // A device holds one credential per officer: a new sign-in supersedes the last (which
         // the device may have lost, or forgotten offline).
@@ -225,9 +222,11 @@ pub async fn login(
 pub async fn push(
     State(state): State<AppState>,
     crate::identity::PushCaller(pusher): crate::identity::PushCaller,
+    report: crate::device_report::ReportHeaders,
     // The wire form of PushRequest: bodies stay the bytes that were sent (hashed, not re-parsed).
     ApiJson(request): ApiJson<RawPushRequest>,
 ) -> Result<ApiJson<PushResponse>, ApiError> {
+    crate::device_report::note(&state, &pusher.device_id, report).await;
     let records = check_records_from(request.records, &pusher);
     Ok(ApiJson(state.store.push(&pusher, records).await?))
 }
@@ -251,21 +250,18 @@ pub struct PullQuery {
 pub async fn pull(
     State(state): State<AppState>,
     DeviceCaller(device_id): DeviceCaller,
-    headers: HeaderMap,
+    report: crate::device_report::ReportHeaders,
     ApiQuery(query): ApiQuery<PullQuery>,
 ) -> Result<ApiJson<RawPullResponse>, ApiError> {
-    // The configuration version the device uses, for the admin's device list (a header that is
-    // not a number is ignored: it must not stop a device from syncing).
-    let reported = headers.get(waypoint_protocol::CONFIG_VERSION_HEADER).and_then(|v| v.to_str().ok());
-    if let Some(version) = reported.and_then(|v| v.trim().parse::<u32>().ok()).filter(|v| *v <= i32::MAX as u32) {
-        state.store.note_device_config_version(&device_id, version, Utc::now()).await?;
-    }
+    crate::device_report::note(&state, &device_id, report).await;
     // Feed positions are stored as signed 64-bit integers: a larger cursor would wrap around.
     if query.cursor > i64::MAX as u64 {
         return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "bad_request", "cursor is out of range"));
     }
     let max_bytes =
         query.max_bytes.unwrap_or(state.settings.default_pull_bytes).clamp(1024, state.settings.max_pull_bytes);
+    // The cursor is the last page the device applied: the review results up to it reached it.
+    state.store.confirm_pulled(&device_id, query.cursor, Utc::now()).await?;
     Ok(ApiJson(state.store.pull_page(&device_id, query.cursor, max_bytes).await?))
 }
 
@@ -302,21 +298,4 @@ pub async fn capacity(
         .detail(format!("available {} of {:?}", update.available, update.maximum));
     let seq = audit::recorded(&state.store, event, state.store.append_changes(vec![change])).await?;
     Ok(ApiJson(FeedPosition { seq }))
-}
-
-/// Admin: a one-time code to enroll one device (as `waypoint-server device enroll` prints).
-#[utoipa::path(post, path = "/v1/admin/enrollments", security(("bearer" = [])), responses(
-    (status = 200, body = EnrollmentCode),
-    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-))]
-pub async fn create_enrollment(
-    State(state): State<AppState>,
-    AdminCaller(admin): AdminCaller,
-    client: ClientAddr,
-) -> Result<ApiJson<EnrollmentCode>, ApiError> {
-    // The code itself is a credential: it is not in the trail.
-    let event = AuditEvent::new(admin, action::ENROLLMENT_CODE_ISSUED, outcome::OK).from(client);
-    let code = audit::recorded(&state.store, event, auth::create_enrollment(&state.store)).await?;
-    let expires_at = Utc::now() + chrono::Duration::hours(auth::ENROLLMENT_TTL_HOURS);
-    Ok(ApiJson(EnrollmentCode { code, expires_at: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true) }))
 }

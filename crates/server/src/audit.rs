@@ -28,7 +28,11 @@ pub mod action {
     pub const DIRECTORY_IMPORT: &str = "directory_import";
     pub const EXPORT: &str = "export";
     pub const AUDIT_EXPORT: &str = "audit_export";
+    /// A page of the trail read through the admin API.
+    pub const AUDIT_READ: &str = "audit_read";
+    pub const AUDIT_VERIFY: &str = "audit_verify";
     pub const USER_ADDED: &str = "user_added";
+    pub const ROLE_CHANGED: &str = "role_changed";
     pub const USER_DISABLED: &str = "user_disabled";
     pub const USER_ENABLED: &str = "user_enabled";
     pub const USER_UNLOCKED: &str = "user_unlocked";
@@ -36,6 +40,8 @@ pub mod action {
     pub const PASSWORD_RESET: &str = "password_reset";
     pub const DEVICE_REVOKED: &str = "device_revoked";
     pub const DEVICE_TOKEN_ROTATED: &str = "device_token_rotated";
+    /// An admin revoked a device's token and issued a code that re-enrols the same device id.
+    pub const DEVICE_ROTATION: &str = "device_rotation";
     pub const SIGN_OUT: &str = "sign_out";
     pub const OFFICER_SIGN_OUT: &str = "officer_sign_out";
     pub const MFA_ENROLMENT_STARTED: &str = "mfa_enrolment_started";

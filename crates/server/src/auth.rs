@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use waypoint_protocol::{Role, ERROR_DEVICE_REVOKED};
+use waypoint_protocol::{Role, CSRF_HEADER, ERROR_CSRF, ERROR_DEVICE_REVOKED, SESSION_COOKIE};
 
 use crate::error::ApiError;
 use crate::store::{SessionState, SharedStore, StoreResult};
@@ -78,6 +78,75 @@ pub fn bearer_token(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
         .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <token>`"))
 }
 
+/// A credential as a request presents it.
+#[derive(Debug, Clone, Copy)]
+pub enum Presented<'a> {
+    /// `Authorization: Bearer <token>`: devices, scripts, the records system.
+    Bearer(&'a str),
+    /// The console's session cookie ([`SESSION_COOKIE`]): a user session only, and a request
+    /// that changes something must also carry its CSRF token.
+    Cookie(&'a str),
+}
+
+impl<'a> Presented<'a> {
+    pub fn token(self) -> &'a str {
+        match self {
+            Presented::Bearer(token) | Presented::Cookie(token) => token,
+        }
+    }
+}
+
+/// The request's credential: the bearer header when there is one, else the console's cookie.
+pub fn presented_credential(headers: &axum::http::HeaderMap) -> Result<Presented<'_>, ApiError> {
+    if headers.contains_key(axum::http::header::AUTHORIZATION) {
+        return bearer_token(headers).map(Presented::Bearer);
+    }
+    session_cookie(headers).map(Presented::Cookie).ok_or_else(|| {
+        ApiError::unauthorized("missing credential: sign in (Authorization: Bearer, or the console's session)")
+    })
+}
+
+/// The console session cookie's value, if the request carries one.
+fn session_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim())
+        .filter(|value| !value.is_empty())
+}
+
+/// The CSRF token of a console session: derived from the session's secret token, so it needs no
+/// storage and dies with the session; a page of another origin can read neither.
+pub fn csrf_token(session_token: &str) -> String {
+    token_hash(&format!("waypoint-csrf:{session_token}"))
+}
+
+/// A cookie-authenticated request that changes something must carry the session's CSRF token
+/// (`SameSite=Strict` already keeps other sites' requests from sending the cookie; this is the
+/// second lock).
+fn check_csrf(parts: &Parts, session_token: &str) -> Result<(), ApiError> {
+    if matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD) {
+        return Ok(());
+    }
+    let expected = csrf_token(session_token);
+    let sent = parts.headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok()).unwrap_or("");
+    // Compared in constant time: the token is a secret.
+    let same =
+        sent.len() == expected.len() && sent.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "this request needs the console's {CSRF_HEADER} header (reload the console and try again)"
+        ))
+        .with_kind(ERROR_CSRF))
+    }
+}
+
 /// Whether a last-use time is old enough to write again.
 fn stale(last: Option<DateTime<Utc>>, now: DateTime<Utc>, grain: Duration) -> bool {
     !matches!(last, Some(last) if now - last < grain)
@@ -131,7 +200,7 @@ pub fn dummy_password_hash() -> &'static str {
     HASH.get_or_init(|| hash_password("no such user").expect("argon2 hashes"))
 }
 
-/// Who is calling, from the `Authorization: Bearer` header. Missing or unknown credentials are
+/// Who is calling, from the `Authorization: Bearer` header or the console's session cookie. Missing or unknown credentials are
 /// rejected here with 401; what a known caller may do is checked by the handler (403).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
@@ -166,9 +235,16 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(&parts.headers)?;
+        let presented = presented_credential(&parts.headers)?;
+        let token = presented.token();
         let hash = token_hash(token);
         let now = Utc::now();
+        if let Presented::Cookie(_) = presented {
+            // The cookie carries user sessions only; the CSRF check comes once the session is known.
+            if !token.starts_with(SESSION_TOKEN_PREFIX) {
+                return Err(ApiError::unauthorized("unknown or revoked credential"));
+            }
+        }
         if token.starts_with(DEVICE_TOKEN_PREFIX) {
             if let Some(device) = state.store.device_credential(&hash).await? {
                 if device.revoked_at.is_some() {
@@ -193,6 +269,9 @@ impl FromRequestParts<AppState> for Caller {
                 }
                 // Finer than the idle timeout, so a short one (tests) is still measured well.
                 let grain = LAST_USE_GRAIN.min(state.settings.session_idle_timeout / 4);
+                if let Presented::Cookie(_) = presented {
+                    check_csrf(parts, token)?;
+                }
                 if stale(session.last_used_at, now, grain) {
                     state.store.touch_session(&hash, now).await?;
                 }

@@ -22,6 +22,18 @@ use crate::AppState;
 
 const NO_DIRECTORY: &str = "the server has no directory yet: import one with `waypoint-server directory import`";
 
+/// The local fact a refusal's dotted path (`hours.periods.0.days`) is about, for [`ApiError::on_field`]
+/// (the message keeps the whole path).
+fn fact_field(path: &str) -> &'static str {
+    match path.split('.').next().unwrap_or("") {
+        "accepts_dropoffs" => "accepts_dropoffs",
+        "hours" => "hours",
+        "intake_phone" => "intake_phone",
+        "officer_note" => "officer_note",
+        _ => "facts",
+    }
+}
+
 fn internal(error: anyhow::Error) -> ApiError {
     tracing::error!("directory: {error:#}");
     ApiError::internal("directory error")
@@ -138,7 +150,7 @@ pub async fn put_local_facts(
         Err(problem) => {
             let message = format!("{}: {}", problem.field, problem.message);
             audit::record(&state.store, event.with_outcome(outcome::FAILED, message.clone())).await?;
-            return Err(ApiError::invalid(message));
+            return Err(ApiError::invalid(message).on_field(fact_field(&problem.field)));
         }
     };
     let id = service_id.clone();

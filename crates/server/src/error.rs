@@ -19,11 +19,18 @@ pub struct ApiError {
     pub status: StatusCode,
     pub kind: &'static str,
     pub message: String,
+    /// The request field it is about, when it is about one (see [`ApiError::on_field`]).
+    pub field: Option<&'static str>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, kind, message: message.into() }
+        ApiError { status, kind, message: message.into(), field: None }
+    }
+
+    /// The same error, about the request's field `field`: the console shows it beside that field.
+    pub fn on_field(self, field: &'static str) -> Self {
+        ApiError { field: Some(field), ..self }
     }
 
     /// The same error with another stable kind (e.g. a specific 401).
@@ -101,7 +108,7 @@ impl From<PathRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: self.kind.to_string(), message: self.message };
+        let body = ErrorBody { error: self.kind.to_string(), message: self.message, field: self.field.map(String::from) };
         let mut response = (self.status, axum::Json(body)).into_response();
         match self.status {
             StatusCode::UNAUTHORIZED => {

@@ -11,17 +11,25 @@ pub mod agency_config;
 pub mod agency_config_api;
 pub mod api;
 pub mod audit;
+pub mod audit_admin_api;
 pub mod audit_api;
 pub mod auth;
+pub mod console_api;
+pub mod console_assets;
 pub mod credentials_api;
 pub mod database_key;
+pub mod demo;
+pub mod device_report;
 pub mod directory_admin_api;
 pub mod directory_feed;
 pub mod directory_local;
+pub mod enrolment_api;
 pub mod error;
 pub mod export;
+pub mod export_api;
 pub mod identity;
 pub mod mfa;
+pub mod new_user;
 pub mod openapi;
 pub mod password_work;
 pub mod postgres_store;
@@ -86,6 +94,9 @@ pub struct Settings {
     /// Roles the agency allows to add versions to other officers' reports (none by default: a
     /// report is amended only by the officer who filed it, on the device it was filed from).
     pub amend_others_roles: Vec<waypoint_protocol::Role>,
+    /// SHA-256 of the TLS certificate served (what enrolling devices pin), for the enrolment
+    /// codes the admin API hands out; `None` without TLS.
+    pub certificate_fingerprint: Option<String>,
 }
 
 impl Default for Settings {
@@ -105,6 +116,7 @@ impl Default for Settings {
             max_pull_bytes: 4 * 1024 * 1024,
             directory_snapshot_dir: None,
             amend_others_roles: Vec::new(),
+            certificate_fingerprint: None,
         }
     }
 }
@@ -130,6 +142,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The bound on concurrent Argon2 work.
     pub password_work: Arc<password_work::PasswordWork>,
+    /// What devices last reported with their sync requests, as last written ([`device_report`]).
+    pub device_reports: Arc<device_report::RecentReports>,
 }
 
 /// The whole HTTP application: every route of [`api::route_table`] with limits, timeouts and
@@ -140,7 +154,7 @@ pub fn app(store: SharedStore, settings: Settings) -> Router {
     let password_work =
         Arc::new(password_work::PasswordWork::new(settings.password_work_permits, settings.password_work_wait));
     let sign_in_limit = rate_limit::layer(settings.sign_in_rate);
-    let state = AppState { store, settings: Arc::new(settings), password_work };
+    let state = AppState { store, settings: Arc::new(settings), password_work, device_reports: Default::default() };
     let mut router = Router::new();
     for (_, path, handler) in api::route_table() {
         let handler =
@@ -148,6 +162,7 @@ pub fn app(store: SharedStore, settings: Settings) -> Router {
         router = router.route(path, handler);
     }
     router
+        .merge(console_assets::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -172,6 +187,7 @@ pub fn app(store: SharedStore, settings: Settings) -> Router {
                 .compress_when(DefaultPredicate::new().and(NotForContentType::const_new(snapshot::CONTENT_TYPE))),
         )
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn(console_assets::security_headers))
 }
 
 /// Serves `app` on an already bound listener until `handle` is told to shut down. Handlers and

@@ -11,7 +11,8 @@ use waypoint_server::audit::{self, AuditEvent};
 use waypoint_server::database_key::{self, DatabaseKey};
 use waypoint_server::directory_feed::{self, DirectorySource};
 use waypoint_server::export::{self, Format};
-use waypoint_server::store::{self, SharedStore, UserRecord};
+use waypoint_server::new_user::NewAccount;
+use waypoint_server::store::{self, SharedStore};
 use waypoint_server::{auth, private_files, tls, Settings};
 
 mod admin_commands;
@@ -57,6 +58,18 @@ enum Command {
     Export(ExportCommand),
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The demo agency of `scripts/run.sh` (never on a real server).
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Adds demo.officer, demo.sergeant and demo.admin (password `demo-password`; the sergeant's
+    /// and admin's authenticator enrolled with a demo secret).
+    Users,
+    /// Prints a demo account's current authenticator code.
+    Code { username: String },
 }
 
 #[derive(Subcommand)]
@@ -298,7 +311,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             let store = cli.store().await?;
-            let settings = Settings {
+            let mut settings = Settings {
                 body_limit_bytes: args.body_limit,
                 request_timeout: std::time::Duration::from_secs(args.request_timeout),
                 directory_snapshot_dir: Some(cli.data_dir.clone()),
@@ -322,6 +335,8 @@ async fn main() -> anyhow::Result<()> {
                     let names = tls::self_signed_names(&cli.data_dir).unwrap_or_default();
                     tracing::info!("self-signed certificate for {}", names.join(", "));
                 }
+                // What the admin API's enrolment codes tell devices to pin.
+                settings.certificate_fingerprint = Some(tls::fingerprint(&cert)?);
                 Some(tls::server_config(&cert, &key)?)
             };
             let listener =
@@ -339,26 +354,27 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Add { username, role, officer_id, password_stdin }) => {
             let store = cli.store().await?;
-            let officer_id = officer_id.as_deref().map(str::trim).filter(|id| !id.is_empty()).unwrap_or(username);
             let password = read_password(*password_stdin)?;
+            // The same rules as POST /v1/admin/users.
+            let account =
+                NewAccount::check(username, *role, officer_id.as_deref(), &password).map_err(anyhow::Error::msg)?;
             let password_hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
-            let user = UserRecord {
-                username: username.clone(),
-                officer_id: officer_id.to_string(),
-                role: *role,
-                password_hash,
-            };
-            let event = AuditEvent::by_cli(audit::action::USER_ADDED, audit::outcome::OK)
-                .target(format!("user {username}"))
-                .detail(format!("{} (officer id {officer_id})", role.as_str()));
-            audit::recorded(&store, event, store.add_user(user)).await?;
+            let (username, officer_id) = (account.username.clone(), account.officer_id.clone());
+            let event = AuditEvent::by_cli(audit::action::USER_ADDED, audit::outcome::OK);
+            account.add(&store, password_hash, event).await?;
             println!("added {} {username} (officer id {officer_id})", role.as_str());
+        }
+        Command::Demo(DemoCommand::Users) => waypoint_server::demo::add_demo_users(&cli.store().await?).await?,
+        Command::Demo(DemoCommand::Code { username }) => {
+            println!("{}", waypoint_server::demo::demo_code(&cli.store().await?, username).await?)
         }
         Command::User(command) => admin_commands::run_user(&cli.store().await?, command).await?,
         Command::Device(DeviceCommand::List) => admin_commands::list_devices(&cli.store().await?).await?,
         Command::Device(DeviceCommand::Revoke { device_id }) => {
             let store = cli.store().await?;
-            store.revoke_device(device_id, chrono::Utc::now()).await?;
+            let event = AuditEvent::by_cli(audit::action::DEVICE_REVOKED, audit::outcome::OK)
+                .target(format!("device {device_id}"));
+            audit::recorded(&store, event, store.revoke_device(device_id, chrono::Utc::now())).await?;
             store.revoke_officer_credentials(None, Some(device_id)).await?;
             println!("revoked device {device_id}");
         }

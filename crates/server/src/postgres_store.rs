@@ -23,8 +23,10 @@ use crate::store::migrations;
 use crate::store::*;
 
 mod accounts;
+mod admin;
 mod agency_config;
 mod audit;
+mod delivery;
 mod directory_admin;
 mod identity;
 mod review;
@@ -505,7 +507,10 @@ impl Store for PostgresStore {
             )
             .await?;
         if used == 0 {
-            return Ok(false);
+            // Perhaps a code that re-enrols this very device (a rotation, see enrolment_api).
+            let reenrolled = admin::reenrol(&tx, code_hash, now, device_id, token_hash).await?;
+            tx.commit().await?;
+            return Ok(reenrolled);
         }
         let added = tx
             .execute(

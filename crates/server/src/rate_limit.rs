@@ -17,7 +17,8 @@ use crate::error::ApiError;
 use crate::SignInRate;
 
 /// The routes behind the limit (one bucket per address, shared by all of them).
-pub const LIMITED_PATHS: &[&str] = &["/v1/login", "/v1/enroll", "/v1/mfa/enrolment", "/v1/mfa/enrolment/confirm"];
+pub const LIMITED_PATHS: &[&str] =
+    &["/v1/login", "/v1/console/sign-in", "/v1/enroll", "/v1/mfa/enrolment", "/v1/mfa/enrolment/confirm"];
 
 /// The peer address. Without `ConnectInfo` (a router called in-process, as some tests do) every
 /// request shares one bucket, keyed 0.0.0.0. Behind a proxy every client shares the proxy's

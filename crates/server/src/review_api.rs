@@ -10,7 +10,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 use waypoint_protocol::{
-    ConflictPair, EncounterReview, ErrorBody, FeedPosition, Metrics, QueuePage, ReviewRequest, VersionDiff,
+    ConflictPair, EncounterReview, ErrorBody, FeedPosition, Metrics, QueuePage, ReviewCounts, ReviewRequest,
+    ReviewState, VersionDiff,
 };
 
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
@@ -92,6 +93,9 @@ pub async fn review(
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct QueueParams {
+    /// Which list: `submitted` (the queue, default), `returned` or `approved` (by the state of
+    /// each report's latest version).
+    pub state: Option<ReviewState>,
     /// Only this officer's reports (`officer_id`).
     pub officer: Option<String>,
     /// Submitted at or after (RFC 3339).
@@ -110,6 +114,9 @@ pub struct QueueParams {
     /// Only reports ending in an emergency detention.
     #[serde(default)]
     pub emergency_detention: bool,
+    /// Only reports ending in an arrest (`arrested` among the dispositions).
+    #[serde(default)]
+    pub arrest: bool,
     /// Only reports with force used or an injury.
     #[serde(default)]
     pub flagged: bool,
@@ -125,7 +132,8 @@ pub struct QueueParams {
     pub limit: Option<usize>,
 }
 
-/// The review queue: the latest version of every report not decided yet, oldest submitted first.
+/// The review queue: the latest version of every report not decided yet, oldest submitted first
+/// (`state=returned|approved`: those lists, in the same order).
 #[utoipa::path(get, path = "/v1/review/queue", params(QueueParams), security(("bearer" = [])), responses(
     (status = 200, body = QueuePage),
     (status = 400, description = "A parameter is malformed (a time, a flag, the cursor)", body = ErrorBody),
@@ -144,6 +152,7 @@ pub async fn queue(
         None => None,
     };
     let query = QueueQuery {
+        state: params.state.unwrap_or(ReviewState::Submitted),
         officer_id: params.officer.filter(|o| !o.is_empty()),
         submitted_from: params.submitted_from,
         submitted_to: params.submitted_to,
@@ -151,6 +160,7 @@ pub async fn queue(
         injury: params.injury,
         weapon: params.weapon,
         emergency_detention: params.emergency_detention,
+        arrest: params.arrest,
         flagged: params.flagged,
         text: params.q,
         order: params.order,
@@ -158,6 +168,16 @@ pub async fn queue(
         limit: params.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE),
     };
     Ok(ApiJson(state.store.review_queue(query).await?))
+}
+
+/// How many reports stand in each state (by their latest version): the desk's tab counts.
+#[utoipa::path(get, path = "/v1/review/counts", security(("bearer" = [])), responses(
+    (status = 200, body = ReviewCounts),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 503, description = "The database is saturated: retry after `Retry-After` seconds", body = ErrorBody),
+))]
+pub async fn counts(State(state): State<AppState>, _reviewer: Reviewer) -> Result<ApiJson<ReviewCounts>, ApiError> {
+    Ok(ApiJson(state.store.review_counts().await?))
 }
 
 /// One encounter: every version held (bodies) with its decisions.

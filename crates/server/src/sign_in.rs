@@ -9,7 +9,7 @@
 //!   enrolment reply. A wrong code is the same 401 as a wrong password and counts as a failure.
 
 use chrono::{SecondsFormat, Utc};
-use waypoint_protocol::{LoginRequest, LoginResponse, Role, ERROR_MFA_REQUIRED};
+use waypoint_protocol::{LoginRequest, LoginResponse, Role, SessionOrigin, ERROR_MFA_REQUIRED};
 
 use crate::auth;
 use crate::error::ApiError;
@@ -110,8 +110,19 @@ pub async fn check(state: &AppState, request: &LoginRequest) -> Result<SignIn, R
     Ok(SignIn::Accepted(account))
 }
 
-/// A new session for a user who signed in, used as of now (the idle clock starts).
+/// A new session for a user who signed in, used as of now (the idle clock starts), started
+/// neither from a device nor from the console (see [`start_session_from`]).
 pub async fn start_session(state: &AppState, user: &UserAccount) -> Result<LoginResponse, ApiError> {
+    start_session_from(state, user, SessionOrigin::Api, None).await
+}
+
+/// [`start_session`], recording where it was started (the admin console lists sessions so).
+pub async fn start_session_from(
+    state: &AppState,
+    user: &UserAccount,
+    origin: SessionOrigin,
+    device_id: Option<&str>,
+) -> Result<LoginResponse, ApiError> {
     let token = auth::new_session_token();
     let hash = auth::token_hash(&token);
     let now = Utc::now();
@@ -121,6 +132,7 @@ pub async fn start_session(state: &AppState, user: &UserAccount) -> Result<Login
         .add_session(&hash, SessionRecord { username: user.username.clone(), role: user.role, expires_at })
         .await?;
     state.store.touch_session(&hash, now).await?;
+    state.store.describe_session(&hash, now, origin, device_id).await?;
     // The officer id (badge number) a device checks its profile against.
     let officer_id = state.store.user(&user.username).await?.map_or_else(|| user.username.clone(), |u| u.officer_id);
     Ok(LoginResponse {
@@ -130,4 +142,42 @@ pub async fn start_session(state: &AppState, user: &UserAccount) -> Result<Login
         officer_id,
         officer_token: None,
     })
+}
+
+/// What an audited password sign-in ended in.
+pub enum Audited {
+    /// Start a session for this user.
+    Accepted(UserAccount),
+    /// The reply to send as is: 202, the user must enrol in MFA first.
+    MustEnrol(axum::response::Response),
+}
+
+/// [`check`] with its row in the audit trail, shared by every password sign-in (a device's
+/// `/v1/login` and the console's): the row says why a sign-in failed, the reply stays one for all.
+pub async fn check_audited(
+    state: &AppState,
+    client: crate::audit::ClientAddr,
+    request: &LoginRequest,
+) -> Result<Audited, ApiError> {
+    use crate::audit::{self, action, outcome, AuditEvent};
+    // The name as typed is the target either way; the trail is for the agency.
+    let event = AuditEvent::new(request.username.clone(), action::SIGN_IN, outcome::OK)
+        .from(client)
+        .target(format!("user {}", request.username));
+    match check(state, request).await {
+        Ok(SignIn::Accepted(user)) => {
+            audit::record(&state.store, event.detail(user.role.as_str())).await?;
+            Ok(Audited::Accepted(user))
+        }
+        Ok(SignIn::MustEnrolMfa(user)) => {
+            audit::record(&state.store, event.with_outcome(outcome::OK, "password right; must enrol in MFA")).await?;
+            Ok(Audited::MustEnrol(crate::credentials_api::enrolment_required(state, &user).await?))
+        }
+        Err(refusal) => {
+            if refusal.reply.status == axum::http::StatusCode::UNAUTHORIZED {
+                audit::record(&state.store, event.with_outcome(outcome::FAILED, refusal.reason)).await?;
+            }
+            Err(refusal.reply)
+        }
+    }
 }

@@ -25,8 +25,10 @@ use crate::store::migrations;
 use crate::store::*;
 
 mod accounts;
+mod admin;
 mod agency_config;
 mod audit;
+mod delivery;
 mod directory_admin;
 mod identity;
 mod review;
@@ -532,7 +534,8 @@ impl Store for SqliteStore {
                 params![code_hash, text(now), device_id],
             )?;
             if used == 0 {
-                return Ok(false);
+                // Perhaps a code that re-enrols this very device (a rotation, see enrolment_api).
+                return admin::reenrol(tx, &code_hash, now, &device_id, &token_hash);
             }
             let added = tx.execute(
                 "INSERT INTO devices (device_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3)

@@ -18,8 +18,10 @@ use waypoint_protocol::{ChangeKind, PullResponse, PushResponse, RawChange, RawPu
 
 pub mod accounts;
 pub(crate) mod ack;
+pub mod admin;
 pub mod agency_config;
 pub mod audit;
+pub mod delivery;
 pub mod directory_admin;
 pub(crate) mod group_commit;
 pub mod identity;
@@ -176,8 +178,10 @@ pub type PublishedDirectory = HashMap<String, String>;
 pub trait Store:
     OfficerCredentialStore
     + ReviewStore
+    + delivery::DeliveryStore
     + AccountStore
     + audit::AuditStore
+    + admin::AdminStore
     + AgencyConfigStore
     + DirectoryAdminStore
     + Send

@@ -191,6 +191,19 @@ async fn a_change_is_checked_numbered_audited_and_broadcast(backend: Backend) {
         let version = held.iter().find(|v| v.device_id == device_id).map(|v| v.config_version);
         assert_eq!(version, expect, "after `{header}`");
     }
+    // The admin's device list shows it.
+    let devices: Vec<waypoint_protocol::DeviceInfo> = d
+        .client
+        .get(d.server.url("/v1/admin/devices"))
+        .bearer_auth(&d.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = devices.iter().find(|device| device.device_id == device_id).expect("the device is listed");
+    assert_eq!(listed.config_version, Some(1), "{listed:?}");
 }
 
 async fn codes_in_use_are_refused_unless_mapped(backend: Backend) {

@@ -28,8 +28,8 @@ enum Access {
     Users(&'static [Role]),
     /// The short-lived credential of a user enrolling in MFA (nothing else).
     MfaEnrolment,
-    /// An enrolled device's credential, or a user session of any role.
-    DeviceOrUser,
+    /// Any live credential: a device's or a user session of any role.
+    AnyCredential,
 }
 
 const REVIEWERS: &[Role] = &[Role::Supervisor, Role::Admin];
@@ -46,24 +46,36 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         ("POST", "/v1/sync/push") | ("POST", "/v1/officer/sign-out") => DeviceOfficer,
         ("POST", "/v1/reviews") | ("POST", "/v1/directory/capacity") => Users(REVIEWERS),
         ("GET", "/v1/review/queue")
+        | ("GET", "/v1/review/counts")
         | ("GET", "/v1/review/encounters/{id}")
         | ("GET", "/v1/review/encounters/{id}/diff")
         | ("GET", "/v1/metrics") => Users(REVIEWERS),
         ("POST", "/v1/logout") => Users(EVERY_ROLE),
+        ("POST", "/v1/console/sign-in") => Public,
+        ("POST", "/v1/console/adopt") | ("GET", "/v1/console/session") | ("POST", "/v1/console/sign-out") => {
+            Users(EVERY_ROLE)
+        }
+        ("GET", "/v1/agency/config") => AnyCredential,
         ("POST", "/v1/device/token") => Device,
         ("POST", "/v1/mfa/enrolment") | ("POST", "/v1/mfa/enrolment/confirm") => MfaEnrolment,
         ("POST", "/v1/admin/enrollments")
         | ("GET", "/v1/admin/conflicts")
         | ("GET", "/v1/admin/users")
+        | ("POST", "/v1/admin/users")
+        | ("POST", "/v1/admin/users/{username}/role")
         | ("POST", "/v1/admin/users/{username}/disable")
         | ("POST", "/v1/admin/users/{username}/enable")
         | ("POST", "/v1/admin/users/{username}/unlock")
         | ("POST", "/v1/admin/users/{username}/reset-mfa")
         | ("POST", "/v1/admin/users/{username}/reset-password")
         | ("GET", "/v1/admin/devices")
-        | ("POST", "/v1/admin/devices/{device_id}/revoke") => Users(ADMINS),
-        ("GET", "/v1/agency/config") => DeviceOrUser,
-        ("PUT", "/v1/admin/config")
+        | ("POST", "/v1/admin/devices/{device_id}/revoke")
+        | ("POST", "/v1/admin/devices/{device_id}/rotate")
+        | ("GET", "/v1/admin/audit")
+        | ("GET", "/v1/admin/audit/verify")
+        | ("GET", "/v1/admin/audit/export")
+        | ("GET", "/v1/admin/export")
+        | ("PUT", "/v1/admin/config")
         | ("GET", "/v1/admin/config/versions")
         | ("POST", "/v1/admin/config/check")
         | ("GET", "/v1/admin/directory/imports")
@@ -99,6 +111,14 @@ enum CallerKind {
     Officer,
     Supervisor,
     Admin,
+    /// The console's session cookie (with its CSRF header) of an officer, a supervisor, an admin.
+    OfficerCookie,
+    SupervisorCookie,
+    AdminCookie,
+    /// An admin's console cookie without the CSRF header: reads only.
+    AdminCookieWithoutCsrf,
+    /// A device token where the console's session cookie goes.
+    DeviceTokenInCookie,
 }
 
 const CALLERS: &[CallerKind] = &[
@@ -117,23 +137,33 @@ const CALLERS: &[CallerKind] = &[
     CallerKind::Officer,
     CallerKind::Supervisor,
     CallerKind::Admin,
+    CallerKind::OfficerCookie,
+    CallerKind::SupervisorCookie,
+    CallerKind::AdminCookie,
+    CallerKind::AdminCookieWithoutCsrf,
+    CallerKind::DeviceTokenInCookie,
 ];
 
 /// What `caller` must get from a route that admits `access`: `None` when admitted (any status but
 /// 401 and 403), else the refusal.
-fn refusal(access: Access, caller: CallerKind) -> Option<StatusCode> {
+fn refusal(access: Access, method: &reqwest::Method, caller: CallerKind) -> Option<StatusCode> {
     use CallerKind::*;
     let role = match caller {
-        Officer => Some(Role::Officer),
-        Supervisor => Some(Role::Supervisor),
-        Admin => Some(Role::Admin),
+        Officer | OfficerCookie => Some(Role::Officer),
+        Supervisor | SupervisorCookie => Some(Role::Supervisor),
+        Admin | AdminCookie | AdminCookieWithoutCsrf => Some(Role::Admin),
         _ => None,
     };
     match (access, caller) {
         (Access::Public, _) => None,
+        // The enrolment credential is a bearer token; a cookie is none.
         (Access::MfaEnrolment, MfaEnrolmentToken) => None,
-        // Anything else is no enrolment credential: sign in again.
         (Access::MfaEnrolment, _) => Some(StatusCode::UNAUTHORIZED),
+        (_, DeviceTokenInCookie) => Some(StatusCode::UNAUTHORIZED),
+        // A cookie change without the CSRF header stops at the credential, whatever the route.
+        (_, AdminCookieWithoutCsrf) if *method != reqwest::Method::GET => Some(StatusCode::FORBIDDEN),
+        (Access::AnyCredential, Device | DeviceWithOfficer | DeviceWithForeignOfficer) => None,
+        (Access::AnyCredential, _) if role.is_some() => None,
         (
             _,
             Nobody | Garbage | UnknownDeviceToken | UnknownSession | ExpiredSession | IdleSession | DisabledUserSession
@@ -145,13 +175,10 @@ fn refusal(access: Access, caller: CallerKind) -> Option<StatusCode> {
         // The device is known but no officer of its own is signed in: sign in (401).
         (Access::DeviceOfficer, Device | DeviceWithForeignOfficer) => Some(StatusCode::UNAUTHORIZED),
         (Access::DeviceOfficer, _) => Some(StatusCode::FORBIDDEN),
-        (
-            Access::DeviceOrUser,
-            Device | DeviceWithOfficer | DeviceWithForeignOfficer | Officer | Supervisor | Admin,
-        ) => None,
-        (Access::DeviceOrUser, _) => Some(StatusCode::FORBIDDEN),
         (Access::Users(roles), _) if role.is_some_and(|r| roles.contains(&r)) => None,
         (Access::Users(_), _) => Some(StatusCode::FORBIDDEN),
+        // Every live credential is admitted above; what is left is no credential.
+        (Access::AnyCredential, _) => Some(StatusCode::UNAUTHORIZED),
     }
 }
 
@@ -185,6 +212,20 @@ impl Minter {
         self.store.add_session(&hash, record).await.unwrap();
         self.store.touch_session(&hash, last_used).await.unwrap();
         token
+    }
+
+    /// The session cookie of one request as `caller`, and whether it carries its CSRF header.
+    async fn cookie(&self, caller: CallerKind) -> Option<(String, bool)> {
+        use CallerKind::*;
+        let now = chrono::Utc::now();
+        Some(match caller {
+            OfficerCookie => (self.session("officer.kim", Role::Officer, now).await, true),
+            SupervisorCookie => (self.session("sgt.reyes", Role::Supervisor, now).await, true),
+            AdminCookie => (self.session("admin.ng", Role::Admin, now).await, true),
+            AdminCookieWithoutCsrf => (self.session("admin.ng", Role::Admin, now).await, false),
+            DeviceTokenInCookie => (enroll_device(&self.store).await.1, true),
+            _ => return None,
+        })
     }
 
     /// The bearer token of one request as `caller`.
@@ -228,6 +269,7 @@ impl Minter {
             Officer => Some(self.session("officer.kim", Role::Officer, now).await),
             Supervisor => Some(self.session("sgt.reyes", Role::Supervisor, now).await),
             Admin => Some(self.session("admin.ng", Role::Admin, now).await),
+            OfficerCookie | SupervisorCookie | AdminCookie | AdminCookieWithoutCsrf | DeviceTokenInCookie => None,
         };
         bearer
     }
@@ -287,18 +329,25 @@ async fn every_route_answers_every_caller_as_the_matrix_says(backend: Backend) {
             if let Some(officer) = officer {
                 request = request.header(OFFICER, officer);
             }
+            if let Some((token, with_csrf)) = minter.cookie(caller).await {
+                if with_csrf {
+                    request = request.header(waypoint_protocol::CSRF_HEADER, waypoint_server::auth::csrf_token(&token));
+                }
+                request =
+                    request.header(reqwest::header::COOKIE, format!("{}={token}", waypoint_protocol::SESSION_COOKIE));
+            }
             if *method != reqwest::Method::GET {
                 request = request.json(&serde_json::json!({}));
             }
             let status = request.send().await.unwrap().status();
-            let ok = match refusal(access, caller) {
+            let ok = match refusal(access, method, caller) {
                 None => status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
                 Some(expected) => status == expected,
             };
             if !ok {
                 wrong.push(format!(
                     "{method} {path} as {caller:?}: got {status}, expected {}",
-                    refusal(access, caller).map_or("neither 401 nor 403".to_string(), |s| s.to_string())
+                    refusal(access, method, caller).map_or("neither 401 nor 403".to_string(), |s| s.to_string())
                 ));
             }
             checked += 1;

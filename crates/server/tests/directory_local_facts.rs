@@ -131,6 +131,8 @@ async fn local_facts_are_published_and_survive_a_reimport(backend: Backend) {
         assert_eq!(reply.status(), 422, "{body}");
         let error: ErrorBody = reply.json().await.unwrap();
         assert!(error.message.starts_with(named), "{body}: {}", error.message);
+        let fact = named.split('.').next().unwrap();
+        assert_eq!(error.field.as_deref(), Some(fact), "{body}: the field a form shows it beside");
     }
     for body in [json!({"accepts_dropoffs": "yes please"}), json!({"sql": "'; DROP TABLE services; --"}), json!([1, 2])]
     {

@@ -227,7 +227,10 @@ async fn check_intact(t: &TestStore, filled: &Filled) {
 /// `(version, name)` of each recorded migration, after checking each has its time.
 async fn tracked(t: &TestStore) -> Vec<(u32, String)> {
     let rows =
-        sql_rows(t, "SELECT CAST(version AS TEXT), name, applied_at FROM schema_migrations ORDER BY version").await;
+        // Ordered by the number, not by the text the cast names `version` too (PostgreSQL would
+        // sort "10" before "9").
+        sql_rows(t, "SELECT CAST(version AS TEXT), name, applied_at FROM schema_migrations ORDER BY schema_migrations.version")
+            .await;
     rows.into_iter()
         .map(|row| {
             assert!(!row[2].is_empty(), "applied_at recorded: {row:?}");

@@ -149,7 +149,9 @@ async fn a_device_syncs_offline_work_and_receives_reviews(backend: Backend) {
         assert_eq!(reply.status(), 200, "{}", reply.text().await.unwrap());
     }
 
-    tokio::task::spawn_blocking(move || {
+    let checked = ids.clone();
+    let (device, transport) = tokio::task::spawn_blocking(move || {
+        let ids = checked;
         let mut transport = transport;
         let report = device.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut no_directory).unwrap();
         assert_eq!(report.pulled, 2, "{report:?}");
@@ -159,10 +161,29 @@ async fn a_device_syncs_offline_work_and_receives_reviews(backend: Backend) {
         assert_eq!(returned.status, EncounterStatus::Returned);
         assert_eq!(returned.review.unwrap().comment.as_deref(), Some("add the subject's age"));
         assert_eq!(device.get(ids[2]).unwrap().current.status, EncounterStatus::Submitted, "not reviewed yet");
-        // Pulled once only: the stored cursor moved past them.
-        let again = device.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut no_directory).unwrap();
-        assert_eq!(again.pulled, 0);
+        (device, transport)
     })
     .await
     .unwrap();
+    // The page with the decisions was sent; the device confirms it applied it on its next pull.
+    let delivered = |review: waypoint_protocol::EncounterReview| {
+        review.versions.last().unwrap().decisions.iter().map(|d| d.delivered_at.is_some()).collect::<Vec<_>>()
+    };
+    assert_eq!(delivered(t.store.encounter_review(ids[1]).await.unwrap().unwrap()), [false]);
+
+    let again = tokio::task::spawn_blocking(move || {
+        let mut transport = transport;
+        // Pulled once only: the stored cursor moved past them.
+        device.sync_once(&mut transport, DEFAULT_BATCH_BYTES, &mut no_directory).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(again.pulled, 0);
+    for id in [ids[0], ids[1]] {
+        assert_eq!(
+            delivered(t.store.encounter_review(id).await.unwrap().unwrap()),
+            [true],
+            "the console shows it delivered"
+        );
+    }
 }

@@ -13,8 +13,8 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use waypoint_protocol::audit::{AuditPushRequest, AuditPushResponse};
 use waypoint_protocol::{
-    EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushResponse, RawPushRequest, CONFIG_VERSION_HEADER,
-    OFFICER_CREDENTIAL_HEADER, SIGN_IN_REQUIRED,
+    EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushResponse, RawPushRequest, APP_VERSION_HEADER,
+    CONFIG_VERSION_HEADER, OFFICER_CREDENTIAL_HEADER, PENDING_RECORDS_HEADER, SIGN_IN_REQUIRED,
 };
 
 use super::transport::{Transport, TransportError};
@@ -64,10 +64,16 @@ pub struct HttpTransport {
     device_token: String,
     /// The signed-in officer's device-bound credential: pushes need it, pulls do not.
     officer_token: Option<String>,
-    /// The agency configuration version in use, sent with every pull ([`CONFIG_VERSION_HEADER`]).
+    /// Records the outbox holds unacknowledged, told to the server with every request (the admin
+    /// console shows it); `None`: not reported. Lowered as pushes are acknowledged.
+    pending_records: Option<u64>,
+    /// The agency configuration version in use, sent with every request ([`CONFIG_VERSION_HEADER`]).
     config_version: Option<u32>,
     pub counters: WireCounters,
 }
+
+/// This app's version, told to the server with every sync request.
+pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn client_for(config: &HttpConfig) -> Result<Client, TransportError> {
     // rustls needs a process-wide crypto provider; ring is the one the workspace builds.
@@ -172,9 +178,28 @@ impl HttpTransport {
             base_url: config.base_url.clone(),
             device_token: device_token.into(),
             officer_token: None,
+            pending_records: None,
             config_version: None,
             counters: WireCounters::default(),
         })
+    }
+
+    /// Tells the server, with each request, that `pending` records wait in the outbox.
+    pub fn with_pending_records(mut self, pending: u64) -> Self {
+        self.pending_records = Some(pending);
+        self
+    }
+
+    /// The device's report headers on `request`: app version, records pending, configuration version.
+    fn report(&self, request: reqwest::blocking::RequestBuilder) -> reqwest::blocking::RequestBuilder {
+        let mut request = request.header(APP_VERSION_HEADER, APP_VERSION);
+        if let Some(pending) = self.pending_records {
+            request = request.header(PENDING_RECORDS_HEADER, pending.to_string());
+        }
+        if let Some(version) = self.config_version {
+            request = request.header(CONFIG_VERSION_HEADER, version.to_string());
+        }
+        request
     }
 
     /// Pushes as the officer holding `officer_token` (from their sign-in on this device).
@@ -183,7 +208,7 @@ impl HttpTransport {
         self
     }
 
-    /// Tells the server, with every pull, which agency configuration version this device uses.
+    /// Tells the server, with every request, which agency configuration version this device uses.
     pub fn with_config_version(mut self, version: u32) -> Self {
         self.config_version = Some(version);
         self
@@ -201,7 +226,7 @@ impl HttpTransport {
         let body = zstd::encode_all(&json[..], ZSTD_LEVEL).map_err(|e| TransportError::Server(e.to_string()))?;
         self.counters.requests += 1;
         self.counters.bytes_up += body.len() as u64;
-        let mut request = self.client.post(url(&self.base_url, path));
+        let mut request = self.report(self.client.post(url(&self.base_url, path)));
         if let Some(officer_token) = &self.officer_token {
             request = request.header(OFFICER_CREDENTIAL_HEADER, officer_token);
         }
@@ -220,7 +245,10 @@ impl HttpTransport {
 
 impl Transport for HttpTransport {
     fn push(&mut self, request: &RawPushRequest) -> Result<PushResponse, TransportError> {
-        self.post_json("/v1/sync/push", request)
+        let reply: PushResponse = self.post_json("/v1/sync/push", request)?;
+        // Every ack settles a record (rejected ones wait for a person, not for the server).
+        self.pending_records = self.pending_records.map(|n| n.saturating_sub(reply.acks.len() as u64));
+        Ok(reply)
     }
 
     fn push_audit(&mut self, request: &AuditPushRequest) -> Result<AuditPushResponse, TransportError> {
@@ -229,12 +257,10 @@ impl Transport for HttpTransport {
 
     fn pull(&mut self, cursor: u64, max_bytes: usize) -> Result<PullResponse, TransportError> {
         self.counters.requests += 1;
-        let mut request =
-            self.client.get(url(&self.base_url, &format!("/v1/sync/pull?cursor={cursor}&max_bytes={max_bytes}")));
-        if let Some(version) = self.config_version {
-            request = request.header(CONFIG_VERSION_HEADER, version.to_string());
-        }
-        let response = request
+        let response = self
+            .report(
+                self.client.get(url(&self.base_url, &format!("/v1/sync/pull?cursor={cursor}&max_bytes={max_bytes}"))),
+            )
             .header(AUTHORIZATION, format!("Bearer {}", self.device_token))
             .header(ACCEPT, "application/json")
             .header(ACCEPT_ENCODING, "zstd")

@@ -48,6 +48,13 @@ pub fn outbox_batch(store: &Store, after: u64, max_bytes: usize) -> Result<Vec<R
     Ok(batch)
 }
 
+/// Records waiting for the server's acknowledgement (what the device reports with each sync).
+pub fn pending_count(store: &Store) -> Result<u64> {
+    let count: i64 =
+        store.connection().query_row("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?;
+    Ok(count.max(0) as u64)
+}
+
 /// Settles the records the server acknowledged, in one transaction. Acks for records this device
 /// does not hold pending are ignored (a duplicate reply). Not forced to disk (no fsync): the
 /// server holds the records durably before it acknowledges, so if a power cut undoes this

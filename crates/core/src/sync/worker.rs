@@ -115,7 +115,11 @@ impl Waypoint {
             runtime.last_attempt_at = Some(Utc::now());
         }
         let result = self.take_directory_snapshot(&settings).and_then(|snapshot_services| {
+            // What the server shows the agency's admin for this device: records still to send, and
+            // the agency configuration version in use.
+            let pending = self.with_store(super::outbox::pending_count).unwrap_or(0);
             let transport = HttpTransport::new(&settings.http_config(), settings.device_token.clone())?
+                .with_pending_records(pending)
                 .with_config_version(self.config().config_version);
             let mut directory = |changes: &[Change]| self.apply_directory_changes(changes);
             let mut report = match &officer_token {

@@ -8,8 +8,8 @@ use serde_json::Value;
 use tokio_postgres::types::{Json, ToSql};
 use uuid::Uuid;
 use waypoint_protocol::{
-    ChangeKind, ConflictPair, DecisionRecord, EncounterReview, Metrics, QueueItem, QueuePage, ReviewFlags,
-    ReviewResultBody, ReviewState, ReviewedVersion, VersionCopy,
+    ChangeKind, ConflictPair, DecisionRecord, EncounterReview, Metrics, QueueItem, QueuePage, ReviewCounts,
+    ReviewFlags, ReviewResultBody, ReviewState, ReviewedVersion, VersionCopy,
 };
 
 use super::PostgresStore;
@@ -79,7 +79,7 @@ impl ReviewStore for PostgresStore {
             at: now,
         };
         let change = NewChange {
-            audience: Audience::Device(target.device_id),
+            audience: Audience::Device(target.device_id.clone()),
             kind: ChangeKind::ReviewResult,
             key: input.encounter_id.to_string(),
             body: serde_json::to_value(body)?,
@@ -87,8 +87,8 @@ impl ReviewStore for PostgresStore {
         let feed_seq = PostgresStore::append_changes_in(&tx, &[change]).await?;
         let version = input.version as i32;
         tx.execute(
-            "INSERT INTO review_decisions (encounter_id, version, decision, comment, reason, reviewer, decided_at, feed_seq)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO review_decisions (encounter_id, version, decision, comment, reason, reviewer, decided_at, feed_seq,
+             device_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
                 &input.encounter_id,
                 &version,
@@ -98,6 +98,7 @@ impl ReviewStore for PostgresStore {
                 &input.reviewer,
                 &now,
                 &(feed_seq as i64),
+                &target.device_id,
             ],
         )
         .await?;
@@ -113,9 +114,10 @@ impl ReviewStore for PostgresStore {
     async fn review_queue(&self, query: QueueQuery) -> StoreResult<QueuePage> {
         let mut sql = String::from(
             "SELECT i.encounter_id, i.version, i.officer_id, i.occurred_at, i.submitted_at, i.force_used, i.injury,
-             i.weapon, i.emergency_detention, i.flag_rank FROM review_index i WHERE i.state = 'submitted'",
+             i.weapon, i.emergency_detention, i.arrest, i.flag_rank, i.call_type, i.dispositions
+             FROM review_index i WHERE i.state = $1",
         );
-        let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+        let mut args: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(query.state.as_str().to_string())];
         let mut arg = |sql: &mut String, clause: &str, value: Box<dyn ToSql + Sync + Send>| {
             args.push(value);
             sql.push_str(&clause.replace('?', &format!("${}", args.len())));
@@ -134,6 +136,7 @@ impl ReviewStore for PostgresStore {
             (query.injury, "injury"),
             (query.weapon, "weapon"),
             (query.emergency_detention, "emergency_detention"),
+            (query.arrest, "arrest"),
         ] {
             if wanted {
                 sql.push_str(&format!(" AND i.{column}"));
@@ -186,9 +189,13 @@ impl ReviewStore for PostgresStore {
                         injury: r.get(6),
                         weapon: r.get(7),
                         emergency_detention: r.get(8),
+                        arrest: r.get(9),
                     },
+                    call_type: r.get(11),
+                    dispositions: r.get(12),
+                    state: query.state,
                 };
-                (item, r.get(9))
+                (item, r.get(10))
             })
             .collect();
         let more = rows.len() > query.limit;
@@ -231,7 +238,7 @@ impl ReviewStore for PostgresStore {
             .collect();
         let decisions_sql = client
             .prepare_cached(
-                "SELECT version, decision, comment, reason, reviewer, decided_at FROM review_decisions
+                "SELECT version, decision, comment, reason, reviewer, decided_at, delivered_at FROM review_decisions
                  WHERE encounter_id = $1 ORDER BY id",
             )
             .await?;
@@ -249,6 +256,7 @@ impl ReviewStore for PostgresStore {
                         reason: r.get(3),
                         reviewer: r.get(4),
                         decided_at,
+                        delivered_at: r.get(6),
                     },
                 ))
             })
@@ -300,5 +308,11 @@ impl ReviewStore for PostgresStore {
             )
             .await?;
         Ok(Metrics { conflicts: row.get::<_, i64>(0) as u64, review_queue: row.get::<_, i64>(1) as u64 })
+    }
+
+    async fn review_counts(&self) -> StoreResult<ReviewCounts> {
+        let client = self.pool().get().await?;
+        let rows = client.query("SELECT state, count(*) FROM review_index GROUP BY state", &[]).await?;
+        Ok(counts_of(rows.iter().map(|r| (r.get(0), r.get(1)))))
     }
 }

@@ -9,9 +9,9 @@ use crate::audit::{self as trail, DeviceChain, Placement};
 use crate::store::audit::{AuditRow, AuditStore, DeviceAuditStatus, NewAuditEvent};
 use crate::store::StoreResult;
 
-const ROW_COLUMNS: &str = "seq, at, actor, client, action, target, outcome, detail, prev_hash, hash";
+pub(super) const ROW_COLUMNS: &str = "seq, at, actor, client, action, target, outcome, detail, prev_hash, hash";
 
-fn audit_row(r: &rusqlite::Row) -> rusqlite::Result<AuditRow> {
+pub(super) fn audit_row(r: &rusqlite::Row) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
         seq: r.get::<_, i64>(0)? as u64,
         at: r.get(1)?,

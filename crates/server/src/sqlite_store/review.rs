@@ -7,8 +7,8 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use uuid::Uuid;
 use waypoint_protocol::{
-    ChangeKind, ConflictPair, DecisionRecord, EncounterReview, Metrics, QueueItem, QueuePage, ReviewFlags,
-    ReviewResultBody, ReviewState, ReviewedVersion, VersionCopy,
+    ChangeKind, ConflictPair, DecisionRecord, EncounterReview, Metrics, QueueItem, QueuePage, ReviewCounts,
+    ReviewFlags, ReviewResultBody, ReviewState, ReviewedVersion, VersionCopy,
 };
 
 use super::{parse_time, parse_uuid, text, SqliteStore};
@@ -59,6 +59,7 @@ fn flags(r: &rusqlite::Row, from: usize) -> rusqlite::Result<ReviewFlags> {
         injury: r.get(from + 1)?,
         weapon: r.get(from + 2)?,
         emergency_detention: r.get(from + 3)?,
+        arrest: r.get(from + 4)?,
     })
 }
 
@@ -84,7 +85,7 @@ impl ReviewStore for SqliteStore {
                 at: now,
             };
             let change = NewChange {
-                audience: Audience::Device(target.device_id),
+                audience: Audience::Device(target.device_id.clone()),
                 kind: ChangeKind::ReviewResult,
                 key: input.encounter_id.to_string(),
                 body: serde_json::to_value(body)?,
@@ -93,7 +94,7 @@ impl ReviewStore for SqliteStore {
             let id = input.encounter_id.to_string();
             tx.execute(
                 "INSERT INTO review_decisions (encounter_id, version, decision, comment, reason, reviewer, decided_at,
-                 feed_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 feed_seq, device_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     id,
                     input.version,
@@ -102,7 +103,8 @@ impl ReviewStore for SqliteStore {
                     input.reason,
                     input.reviewer,
                     text(now),
-                    feed_seq as i64
+                    feed_seq as i64,
+                    target.device_id
                 ],
             )?;
             tx.execute(
@@ -118,9 +120,10 @@ impl ReviewStore for SqliteStore {
         self.run(move |conn| {
             let mut sql = String::from(
                 "SELECT i.encounter_id, i.version, i.officer_id, i.occurred_at, i.submitted_at, i.force_used, i.injury,
-                 i.weapon, i.emergency_detention, i.flag_rank FROM review_index i WHERE i.state = 'submitted'",
+                 i.weapon, i.emergency_detention, i.arrest, i.flag_rank, i.call_type, i.dispositions
+                 FROM review_index i WHERE i.state = ?1",
             );
-            let mut args: Vec<SqlValue> = Vec::new();
+            let mut args: Vec<SqlValue> = vec![query.state.as_str().to_string().into()];
             let mut arg = |sql: &mut String, clause: &str, value: SqlValue| {
                 args.push(value);
                 sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
@@ -139,6 +142,7 @@ impl ReviewStore for SqliteStore {
                 (query.injury, "injury"),
                 (query.weapon, "weapon"),
                 (query.emergency_detention, "emergency_detention"),
+                (query.arrest, "arrest"),
             ] {
                 if wanted {
                     sql.push_str(&format!(" AND i.{column} = 1"));
@@ -188,8 +192,11 @@ impl ReviewStore for SqliteStore {
                         occurred_at: parse_time(&r.get::<_, String>(3)?)?,
                         submitted_at: parse_time(&r.get::<_, String>(4)?)?,
                         flags: flags(r, 5)?,
+                        call_type: r.get(11)?,
+                        dispositions: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
+                        state: query.state,
                     };
-                    Ok((item, r.get::<_, i64>(9)? as i16))
+                    Ok((item, r.get::<_, i64>(10)? as i16))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let more = rows.len() > query.limit;
@@ -228,7 +235,7 @@ impl ReviewStore for SqliteStore {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut stmt = conn.prepare_cached(
-                "SELECT version, decision, comment, reason, reviewer, decided_at FROM review_decisions
+                "SELECT version, decision, comment, reason, reviewer, decided_at, delivered_at FROM review_decisions
                  WHERE encounter_id = ?1 ORDER BY id",
             )?;
             let decisions = stmt
@@ -240,15 +247,25 @@ impl ReviewStore for SqliteStore {
                         r.get(3)?,
                         r.get(4)?,
                         r.get::<_, String>(5)?,
+                        r.get::<_, Option<String>>(6)?,
                     ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?
                 .into_iter()
-                .map(|(version, decision, comment, reason, reviewer, at)| {
-                    let decided_at = parse_time(&at).map_err(|e| StoreError::Database(e.to_string()))?;
+                .map(|(version, decision, comment, reason, reviewer, at, delivered)| {
+                    let time = |t: &str| parse_time(t).map_err(|e| StoreError::Database(e.to_string()));
+                    let decided_at = time(&at)?;
+                    let delivered_at = delivered.as_deref().map(time).transpose()?;
                     Ok((
                         version,
-                        DecisionRecord { decision: decision_of(&decision)?, comment, reason, reviewer, decided_at },
+                        DecisionRecord {
+                            decision: decision_of(&decision)?,
+                            comment,
+                            reason,
+                            reviewer,
+                            decided_at,
+                            delivered_at,
+                        },
                     ))
                 })
                 .collect::<StoreResult<Vec<_>>>()?;
@@ -298,6 +315,15 @@ impl ReviewStore for SqliteStore {
             let queue: i64 =
                 conn.query_row("SELECT count(*) FROM review_index WHERE state = 'submitted'", [], |r| r.get(0))?;
             Ok(Metrics { conflicts: conflicts as u64, review_queue: queue as u64 })
+        })
+        .await
+    }
+
+    async fn review_counts(&self) -> StoreResult<ReviewCounts> {
+        self.run(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT state, count(*) FROM review_index GROUP BY state")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(counts_of(rows))
         })
         .await
     }

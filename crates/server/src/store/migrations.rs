@@ -24,12 +24,9 @@ pub const SQLITE: &[Migration] = &[
     Migration { version: 3, name: "review", sql: include_str!("../../migrations/sqlite/0003_review.sql") },
     Migration { version: 4, name: "accounts", sql: include_str!("../../migrations/sqlite/0004_accounts.sql") },
     Migration { version: 5, name: "audit", sql: include_str!("../../migrations/sqlite/0005_audit.sql") },
-    // i15-config's number; 6 and 7 belong to other branches (the lead renumbers at merge).
-    Migration {
-        version: 8,
-        name: "agency_config",
-        sql: include_str!("../../migrations/sqlite/0008_agency_config.sql"),
-    },
+    Migration { version: 6, name: "review_desk", sql: include_str!("../../migrations/sqlite/0006_review_desk.sql") },
+    Migration { version: 7, name: "admin", sql: include_str!("../../migrations/sqlite/0007_admin.sql") },
+    Migration { version: 8, name: "agency_config", sql: include_str!("../../migrations/sqlite/0008_agency_config.sql") },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -40,12 +37,9 @@ pub const POSTGRES: &[Migration] = &[
     Migration { version: 5, name: "review", sql: include_str!("../../migrations/postgres/0005_review.sql") },
     Migration { version: 6, name: "accounts", sql: include_str!("../../migrations/postgres/0006_accounts.sql") },
     Migration { version: 7, name: "audit", sql: include_str!("../../migrations/postgres/0007_audit.sql") },
-    // i15-config's number; 8 and 9 belong to other branches (the lead renumbers at merge).
-    Migration {
-        version: 10,
-        name: "agency_config",
-        sql: include_str!("../../migrations/postgres/0010_agency_config.sql"),
-    },
+    Migration { version: 8, name: "review_desk", sql: include_str!("../../migrations/postgres/0008_review_desk.sql") },
+    Migration { version: 9, name: "admin", sql: include_str!("../../migrations/postgres/0009_admin.sql") },
+    Migration { version: 10, name: "agency_config", sql: include_str!("../../migrations/postgres/0010_agency_config.sql") },
 ];
 
 /// The highest version in `migrations`: the schema this server writes.

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use waypoint_protocol::{ConflictPair, EncounterReview, Metrics, QueuePage};
+use waypoint_protocol::{ConflictPair, EncounterReview, Metrics, QueuePage, ReviewCounts, ReviewState};
 
 use super::{StoreError, StoreResult};
 use crate::review_rules::{DecisionInput, ReviewRefusal};
@@ -47,8 +47,10 @@ impl QueueCursor {
 }
 
 /// A queue request: every filter set narrows it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct QueueQuery {
+    /// Which list: the queue (`submitted`), or the returned or approved reports.
+    pub state: ReviewState,
     pub officer_id: Option<String>,
     /// On the version's `submitted_at`: from (inclusive), to (exclusive).
     pub submitted_from: Option<DateTime<Utc>>,
@@ -57,6 +59,8 @@ pub struct QueueQuery {
     pub injury: bool,
     pub weapon: bool,
     pub emergency_detention: bool,
+    /// `arrested` among the dispositions.
+    pub arrest: bool,
     /// Force used or injury.
     pub flagged: bool,
     /// Words that must all be in the narrative (stemmed).
@@ -64,6 +68,27 @@ pub struct QueueQuery {
     pub order: QueueOrder,
     pub after: Option<QueueCursor>,
     pub limit: usize,
+}
+
+impl Default for QueueQuery {
+    fn default() -> Self {
+        QueueQuery {
+            state: ReviewState::Submitted,
+            officer_id: None,
+            submitted_from: None,
+            submitted_to: None,
+            force_used: false,
+            injury: false,
+            weapon: false,
+            emergency_detention: false,
+            arrest: false,
+            flagged: false,
+            text: None,
+            order: QueueOrder::default(),
+            after: None,
+            limit: 50,
+        }
+    }
 }
 
 impl QueueQuery {
@@ -96,7 +121,7 @@ pub trait ReviewStore: Send + Sync {
     /// result for the device that pushed the version, in one transaction.
     async fn decide(&self, input: DecisionInput) -> StoreResult<Decided>;
 
-    /// One page of submitted latest versions.
+    /// One page of latest versions in `query.state` (submitted: the queue).
     async fn review_queue(&self, query: QueueQuery) -> StoreResult<QueuePage>;
 
     /// Every version held of the encounter with its decisions; `None` when none is held.
@@ -106,6 +131,24 @@ pub trait ReviewStore: Send + Sync {
     async fn conflict_pairs(&self) -> StoreResult<Vec<ConflictPair>>;
 
     async fn review_metrics(&self) -> StoreResult<Metrics>;
+
+    /// Reports by the state of their latest version.
+    async fn review_counts(&self) -> StoreResult<ReviewCounts>;
+}
+
+/// Counts from `(state, count)` rows.
+pub(crate) fn counts_of(rows: impl IntoIterator<Item = (String, i64)>) -> ReviewCounts {
+    let mut counts = ReviewCounts::default();
+    for (state, count) in rows {
+        let count = count.max(0) as u64;
+        match ReviewState::parse(&state) {
+            Some(ReviewState::Submitted) => counts.submitted = count,
+            Some(ReviewState::Returned) => counts.returned = count,
+            Some(ReviewState::Approved) => counts.approved = count,
+            None => {}
+        }
+    }
+    counts
 }
 
 pub(crate) fn decision_of(text: &str) -> StoreResult<waypoint_protocol::ReviewDecision> {

@@ -1,6 +1,8 @@
 // The local-facts form's values and the JSON the server takes. Checking is the server's (it
 // names the field of any refusal); this only turns form fields into the document and back.
-import type { LocalFacts, LocalHours, WeeklyPeriod } from "./wire";
+import type { LocalFacts } from "../bindings/LocalFacts";
+import type { LocalHours } from "../bindings/LocalHours";
+import type { WeeklyPeriod } from "../bindings/WeeklyPeriod";
 
 export const DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"] as const;
 
