@@ -40,6 +40,7 @@ impl LocalFacts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[ts(tag = "kind", rename_all = "snake_case")]
 pub enum LocalHours {
     /// Open 24 hours, every day.
     AlwaysOpen,

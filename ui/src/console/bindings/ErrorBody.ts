@@ -7,4 +7,9 @@ export type ErrorBody = {
 /**
  * Stable machine-readable kind, e.g. `unauthorized`, `forbidden`, `payload_too_large`.
  */
-error: string, message: string, };
+error: string, message: string, 
+/**
+ * The request field the error is about (`comment`, `password`, ...), where it is about one:
+ * a form shows the message beside that field.
+ */
+field?: string, };

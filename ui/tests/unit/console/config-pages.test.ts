@@ -8,7 +8,7 @@ import { config } from "./review-fixtures";
 
 describe("the configuration draft", () => {
   it("lists a relabel, an addition and a removal, and leaves the saved copy alone", () => {
-    const [first, second] = config.vocabularies.call_types;
+    const [first, second] = config.vocabularies.call_types!;
     let draft = withLabel(config, "call_types", first.code, "Renamed");
     draft = withTerm(draft, "call_types", { code: " new_code ", label: " New " });
     draft = withoutTerm(draft, "call_types", second.code);
@@ -17,7 +17,7 @@ describe("the configuration draft", () => {
       { vocabulary: "call_types", code: "new_code", kind: "added", after: "New" },
       { vocabulary: "call_types", code: second.code, kind: "removed", before: second.label },
     ]);
-    expect(config.vocabularies.call_types[0].label).toBe(first.label);
+    expect(config.vocabularies.call_types![0].label).toBe(first.label);
     expect(changesBetween(config, config)).toEqual([]);
   });
 });
@@ -25,7 +25,7 @@ describe("the configuration draft", () => {
 describe("the codes in use", () => {
   it("lists the reports and offers every current code of the vocabulary as the mapping", async () => {
     const onchoose = vi.fn();
-    const [kept] = config.vocabularies.call_types;
+    const [kept] = config.vocabularies.call_types!;
     render(CodesInUseList, {
       props: {
         check: {
@@ -45,7 +45,7 @@ describe("the codes in use", () => {
     expect(within(screen.getByTestId("config-use")).getByText("call.call_type")).toBeInTheDocument();
     expect(screen.getByTestId("config-error-mapping")).toHaveTextContent("call_types.x");
     const select = screen.getByTestId("config-mapping-select") as HTMLSelectElement;
-    expect(select.options.length).toBe(config.vocabularies.call_types.length + 1);
+    expect(select.options.length).toBe(config.vocabularies.call_types!.length + 1);
     await fireEvent.change(select, { target: { value: kept.code } });
     expect(onchoose).toHaveBeenCalledWith("call_types", "gone", kept.code);
   });
