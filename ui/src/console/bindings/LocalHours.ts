@@ -4,9 +4,9 @@ import type { WeeklyPeriod } from "./WeeklyPeriod";
 /**
  * Opening hours known locally.
  */
-export type LocalHours = "AlwaysOpen" | { "Weekly": { periods: Array<WeeklyPeriod>, 
+export type LocalHours = { "kind": "always_open" } | { "kind": "weekly", periods: Array<WeeklyPeriod>, 
 /**
  * IANA name ("America/Chicago"): required (national listings carry none a device
  * could read the hours in).
  */
-timezone?: string, } };
+timezone?: string, };
