@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 use serde_json::Value;
+use ts_rs::TS;
 use uuid::Uuid;
 
 /// The key of every `agency_config` change in the pull feed (there is one configuration).

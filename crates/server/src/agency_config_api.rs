@@ -168,11 +168,15 @@ async fn judge(state: &AppState, request: &SaveAgencyConfig) -> Result<Result<Ju
         )));
     }
     if request.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS || n.chars().any(char::is_control)) {
-        return Ok(Err(ApiError::invalid(format!("note: at most {MAX_NOTE_CHARS} printable characters")).on_field("note")));
+        return Ok(Err(
+            ApiError::invalid(format!("note: at most {MAX_NOTE_CHARS} printable characters")).on_field("note")
+        ));
     }
     let edited: AgencyConfig = match serde_json::from_value(request.config.clone()) {
         Ok(config) => config,
-        Err(error) => return Ok(Err(ApiError::invalid(format!("not a valid configuration: {error}")).on_field("config"))),
+        Err(error) => {
+            return Ok(Err(ApiError::invalid(format!("not a valid configuration: {error}")).on_field("config")))
+        }
     };
     let unused = unused_mapping(&previous_config, &request.mapping);
     if !unused.is_empty() {

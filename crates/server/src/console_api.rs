@@ -8,9 +8,7 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::SecondsFormat;
-use waypoint_protocol::{
-    ConsoleSession, ErrorBody, LoginRequest, Role, SessionOrigin, SESSION_COOKIE,
-};
+use waypoint_protocol::{ConsoleSession, ErrorBody, LoginRequest, Role, SessionOrigin, SESSION_COOKIE};
 
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::auth::{self, Caller};

@@ -90,7 +90,8 @@ mod tests {
     #[test]
     fn an_unchanged_report_is_not_written_again() {
         let recent = RecentReports::default();
-        let report = DeviceReport { app_version: Some("1.2.0".into()), pending_records: Some(3), config_version: Some(1) };
+        let report =
+            DeviceReport { app_version: Some("1.2.0".into()), pending_records: Some(3), config_version: Some(1) };
         assert!(recent.take_if_new("d1", &report));
         assert!(!recent.take_if_new("d1", &report));
         assert!(recent.take_if_new("d2", &report));

@@ -108,7 +108,8 @@ impl From<PathRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: self.kind.to_string(), message: self.message, field: self.field.map(String::from) };
+        let body =
+            ErrorBody { error: self.kind.to_string(), message: self.message, field: self.field.map(String::from) };
         let mut response = (self.status, axum::Json(body)).into_response();
         match self.status {
             StatusCode::UNAUTHORIZED => {

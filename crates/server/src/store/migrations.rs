@@ -26,7 +26,11 @@ pub const SQLITE: &[Migration] = &[
     Migration { version: 5, name: "audit", sql: include_str!("../../migrations/sqlite/0005_audit.sql") },
     Migration { version: 6, name: "review_desk", sql: include_str!("../../migrations/sqlite/0006_review_desk.sql") },
     Migration { version: 7, name: "admin", sql: include_str!("../../migrations/sqlite/0007_admin.sql") },
-    Migration { version: 8, name: "agency_config", sql: include_str!("../../migrations/sqlite/0008_agency_config.sql") },
+    Migration {
+        version: 8,
+        name: "agency_config",
+        sql: include_str!("../../migrations/sqlite/0008_agency_config.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -39,7 +43,11 @@ pub const POSTGRES: &[Migration] = &[
     Migration { version: 7, name: "audit", sql: include_str!("../../migrations/postgres/0007_audit.sql") },
     Migration { version: 8, name: "review_desk", sql: include_str!("../../migrations/postgres/0008_review_desk.sql") },
     Migration { version: 9, name: "admin", sql: include_str!("../../migrations/postgres/0009_admin.sql") },
-    Migration { version: 10, name: "agency_config", sql: include_str!("../../migrations/postgres/0010_agency_config.sql") },
+    Migration {
+        version: 10,
+        name: "agency_config",
+        sql: include_str!("../../migrations/postgres/0010_agency_config.sql"),
+    },
 ];
 
 /// The highest version in `migrations`: the schema this server writes.
