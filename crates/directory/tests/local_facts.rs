@@ -100,7 +100,7 @@ fn a_device_ranks_by_the_local_facts_it_receives() {
 fn the_overlay_is_stable_and_leaves_what_is_not_known_alone() {
     let mut server = Directory::open_in_memory().unwrap();
     let record = detox("one", "Riverside Detox", 1.0);
-    server.put_records(&[record.clone()], "test").unwrap();
+    server.put_records(std::slice::from_ref(&record), "test").unwrap();
     let listed = server.export_service(&record.service.id).unwrap();
     let facts = check(&known()).unwrap();
     let once = {
