@@ -41,8 +41,7 @@ async fn published(t: &TestStore) -> (u64, Value) {
     let last = feed
         .changes
         .iter()
-        .filter(|c| c.kind == ChangeKind::DirectoryUpsert && c.key == SERVICE)
-        .next_back()
+        .rfind(|c| c.kind == ChangeKind::DirectoryUpsert && c.key == SERVICE)
         .expect("the service was published");
     (last.seq, last.body.clone())
 }
