@@ -2,7 +2,7 @@
 //! Each Tauri command is a one-line call of one method here.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,8 @@ pub struct AppStatus {
     pub officer_id: Option<String>,
     pub device_id: Option<String>,
     pub agency_name: String,
+    /// The agency configuration version in use (the settings screen shows it).
+    pub config_version: u32,
     /// Submitted versions not yet acknowledged by the server.
     pub pending_sync: u32,
 }
@@ -52,7 +54,11 @@ pub const MIN_PASSPHRASE_CHARS: usize = 6;
 
 pub struct Waypoint {
     data_dir: PathBuf,
-    config: AgencyConfig,
+    /// The configuration the app was built with (`assets/agency.json`).
+    bundled_config: AgencyConfig,
+    /// The one in use: the newest of the bundled one and the one the agency server sent last
+    /// (read from the encrypted store at unlock, replaced when a pull brings a newer one).
+    config: RwLock<AgencyConfig>,
     kdf: KdfParams,
     store: Mutex<Option<Store>>,
     /// The service directory (public data, its own unencrypted file), opened on first use.
@@ -77,7 +83,8 @@ impl Waypoint {
         restrict_dir(&data_dir)?;
         Ok(Waypoint {
             data_dir,
-            config,
+            bundled_config: config.clone(),
+            config: RwLock::new(config),
             kdf,
             store: Mutex::new(None),
             directory: Mutex::new(None),
@@ -92,8 +99,22 @@ impl Waypoint {
         &self.data_dir
     }
 
+    /// The agency configuration in use (see [`Waypoint::refresh_config`]).
     pub fn config(&self) -> AgencyConfig {
-        self.config.clone()
+        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Takes the configuration the store holds when it is newer than the bundled one (at unlock,
+    /// and after a pull that brought one), and stamps new drafts with its version.
+    pub(crate) fn refresh_config(&self, store: &Store) -> Result<()> {
+        let received = crate::agency_config::stored(store.connection())?;
+        let in_use = match received {
+            Some(received) if received.config_version >= self.bundled_config.config_version => received,
+            _ => self.bundled_config.clone(),
+        };
+        store.set_config_version(in_use.config_version);
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = in_use;
+        Ok(())
     }
 
     pub fn status(&self) -> Result<AppStatus> {
@@ -103,12 +124,17 @@ impl Waypoint {
             Some(store) => store.pending_outbox()?,
             None => 0,
         };
+        let (agency_name, config_version) = {
+            let config = self.config.read().unwrap_or_else(|p| p.into_inner());
+            (config.agency_name.clone(), config.config_version)
+        };
         Ok(AppStatus {
             initialized: key_file.is_some(),
             unlocked: guard.is_some(),
             officer_id: key_file.as_ref().map(|k| k.officer_id.clone()),
             device_id: key_file.as_ref().map(|k| k.device_id.clone()),
-            agency_name: self.config.agency_name.clone(),
+            agency_name,
+            config_version,
             pending_sync,
         })
     }
@@ -132,7 +158,8 @@ impl Waypoint {
         let device_id = Uuid::now_v7().to_string();
         let (key_file, data_key) = KeyFile::create(officer_id, &device_id, passphrase, &self.kdf)?;
         key_file.write(&self.data_dir)?;
-        let store = Store::open(&self.data_dir, &data_key, &key_file, &self.config)?;
+        let store = Store::open(&self.data_dir, &data_key, &key_file, &self.bundled_config)?;
+        self.refresh_config(&store)?;
         store.audit("setup", None, "ok")?;
         *self.lock_store() = Some(store);
         self.status()
@@ -152,7 +179,8 @@ impl Waypoint {
                 return Err(error);
             }
         };
-        let store = Store::open(&self.data_dir, &data_key, &key_file, &self.config)?;
+        let store = Store::open(&self.data_dir, &data_key, &key_file, &self.bundled_config)?;
+        self.refresh_config(&store)?;
         for at in crate::keys::read_failed_unlocks(&self.data_dir)? {
             store.audit_at(at, "unlock", None, "failed: wrong passphrase")?;
         }
@@ -187,14 +215,14 @@ impl Waypoint {
     pub fn save_draft(&self, encounter: Encounter) -> Result<SaveOutcome> {
         self.with_store(|s| {
             let encounter = s.save_draft(&encounter, Utc::now())?;
-            let issues = validate::check(&encounter, &self.config, Utc::now()).iter().map(AppError::from).collect();
+            let issues = validate::check(&encounter, &self.config(), Utc::now()).iter().map(AppError::from).collect();
             Ok(SaveOutcome { encounter, issues })
         })
     }
 
     /// What would still block submit, without saving.
     pub fn check(&self, encounter: Encounter) -> Vec<AppError> {
-        validate::check(&encounter, &self.config, Utc::now()).iter().map(AppError::from).collect()
+        validate::check(&encounter, &self.config(), Utc::now()).iter().map(AppError::from).collect()
     }
 
     /// Saves the draft, then submits it if it is complete. On a validation error the draft is
@@ -202,7 +230,7 @@ impl Waypoint {
     pub fn submit(&self, encounter: Encounter) -> Result<Encounter> {
         self.with_store(|s| {
             let saved = s.save_draft(&encounter, Utc::now())?;
-            if let Some(problem) = validate::check(&saved, &self.config, Utc::now()).into_iter().next() {
+            if let Some(problem) = validate::check(&saved, &self.config(), Utc::now()).into_iter().next() {
                 return Err(problem);
             }
             s.submit(saved.id, saved.version, Utc::now())

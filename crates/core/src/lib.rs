@@ -2,6 +2,7 @@
 //!
 //! The one surface every caller (the Tauri shell, benchmarks, tests) uses is [`api::Waypoint`].
 
+pub mod agency_config;
 pub mod api;
 pub mod audit;
 pub mod bindings;

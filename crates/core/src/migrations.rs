@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (2, "search", include_str!("../migrations/0002_search.sql")),
     (3, "outbox_body", include_str!("../migrations/0003_outbox_body.sql")),
     (4, "outbox_body_apart", include_str!("../migrations/0004_outbox_body_apart.sql")),
+    (5, "agency_config", include_str!("../migrations/0005_agency_config.sql")),
 ];
 
 /// Applies the migrations above `target` that are not applied yet, each in its own transaction.

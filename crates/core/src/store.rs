@@ -2,7 +2,7 @@
 //! Drafts are committed with `synchronous=NORMAL` (durable across a crash of the app); submits and
 //! amendments with `synchronous=FULL` (durable across a power cut too).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration as StdDuration, Instant};
@@ -32,7 +32,8 @@ pub struct Store {
     _checkpointer: Checkpointer,
     officer_id: String,
     device_id: String,
-    config_version: u32,
+    /// The agency configuration version new drafts are stamped with (the one in use).
+    config_version: Cell<u32>,
     last_edit_audit: RefCell<HashMap<(Uuid, u32), Instant>>,
 }
 
@@ -68,7 +69,7 @@ impl Store {
             _checkpointer: checkpointer,
             officer_id: key_file.officer_id.clone(),
             device_id: key_file.device_id.clone(),
-            config_version: config.config_version,
+            config_version: Cell::new(config.config_version),
             last_edit_audit: RefCell::new(HashMap::new()),
         })
     }
@@ -79,6 +80,11 @@ impl Store {
 
     pub fn device_id(&self) -> &str {
         &self.device_id
+    }
+
+    /// The configuration version new drafts and edits are stamped with from now on.
+    pub fn set_config_version(&self, version: u32) {
+        self.config_version.set(version);
     }
 
     pub fn connection(&self) -> &Connection {
@@ -115,7 +121,7 @@ impl Store {
     }
 
     pub fn create_draft(&self, now: DateTime<Utc>) -> Result<Encounter> {
-        let encounter = Encounter::new_draft(&self.device_id, &self.officer_id, self.config_version, now);
+        let encounter = Encounter::new_draft(&self.device_id, &self.officer_id, self.config_version.get(), now);
         let tx = self.conn.unchecked_transaction()?;
         insert_version(&tx, &encounter)?;
         audit::append(&tx, now, &self.officer_id, &self.device_id, "create", Some(&record_ref(&encounter)), "ok")?;
@@ -161,7 +167,7 @@ impl Store {
                 merged.created_at = stored.created_at;
                 merged.submitted_at = None;
                 merged.review = stored.review.clone();
-                merged.config_version = self.config_version;
+                merged.config_version = self.config_version.get();
                 merged.updated_at = now;
                 update_version(&tx, &merged, None)?;
                 if self.should_audit_edit(merged.id, merged.version) {

@@ -151,7 +151,8 @@ fn apply_change(tx: &Connection, change: &Change, report: &mut ImportReport) -> 
             remove_orphans(tx, &locations, organization.as_deref())?;
         }
         ChangeKind::CapacityUpdate => apply_capacity(tx, &change.body)?,
-        ChangeKind::ReviewResult => {}
+        // Not directory changes: the device's store applies them.
+        ChangeKind::ReviewResult | ChangeKind::AgencyConfig => {}
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod card;
 pub mod error;
 pub mod feed;
 pub mod hsds;
+pub mod local_facts;
 pub mod model;
 pub mod samhsa;
 pub mod schedule;
@@ -29,6 +30,17 @@ pub use store::{stable_id, Outcome};
 pub use suggest::{Strategy, SuggestionRules};
 
 pub use error::{Error, Result};
+
+/// One service an admin's search finds ([`Directory::find_services`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceMatch {
+    pub service_id: String,
+    pub name: String,
+    pub organization: String,
+    pub city: Option<String>,
+    /// The listing's own answer.
+    pub law_enforcement_dropoff: Option<bool>,
+}
 
 /// A service with everything ranking and the resource card need, at one location.
 /// What tests, the synthetic benchmark and the bundled directory write through.
@@ -167,6 +179,46 @@ impl Directory {
     /// Services whose name (or organization, or city) matches the words typed, best first.
     pub fn search_by_name(&self, text: &str, limit: u32) -> Result<Vec<ServiceHit>> {
         self.search_by_name_near(text, None, limit)
+    }
+
+    /// Services (not places) whose name, organization or city matches the words typed, best
+    /// first, whether or not they have a position on the map: what an admin looks for.
+    pub fn find_services(&self, text: &str, limit: u32) -> Result<Vec<ServiceMatch>> {
+        let query: Vec<String> =
+            text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| format!("\"{w}\"*")).collect();
+        if query.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Places best first (bm25 cannot be aggregated in SQL), each service kept once.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.id, s.name, COALESCE(o.name, ''),
+                    (SELECT a.city FROM address a WHERE a.location_id = sal.location_id LIMIT 1),
+                    s.law_enforcement_dropoff
+             FROM service_fts f
+             JOIN service_at_location sal ON sal.sal_key = f.rowid
+             JOIN service s ON s.id = sal.service_id
+             LEFT JOIN organization o ON o.id = s.organization_id
+             WHERE service_fts MATCH ?1
+             ORDER BY bm25(service_fts, 10.0, 3.0, 1.0), s.id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![query.join(" "), limit.saturating_mul(8)], |r| {
+            Ok(ServiceMatch {
+                service_id: r.get(0)?,
+                name: r.get(1)?,
+                organization: r.get(2)?,
+                city: r.get(3)?,
+                law_enforcement_dropoff: r.get(4)?,
+            })
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for row in rows {
+            let row = row?;
+            if seen.insert(row.service_id.clone()) && out.len() < limit as usize {
+                out.push(row);
+            }
+        }
+        Ok(out)
     }
 
     /// As [`Self::search_by_name`]; with a position, every match is ranked by distance from it

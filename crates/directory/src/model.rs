@@ -287,6 +287,8 @@ pub struct Suggestion {
     pub hours: String,
     pub capacity: Option<CapacityInfo>,
     pub law_enforcement_dropoff: Option<bool>,
+    /// The agency's note for officers ("call ahead; use the ambulance bay"), from its local facts.
+    pub officer_note: Option<String>,
     pub phones: Vec<PhoneInfo>,
     pub website: Option<String>,
     pub score: f64,

@@ -123,6 +123,8 @@ pub struct DeviceInfo {
     #[ts(type = "number | null")]
     pub pending_records: Option<u64>,
     pub reported_at: Option<String>,
+    /// The agency configuration version it last reported using (none before it reported one).
+    pub config_version: Option<u32>,
     /// Until when an unused re-enrolment code (a rotation) waits for this device.
     pub reenrolment_until: Option<String>,
 }

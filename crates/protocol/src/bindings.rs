@@ -11,7 +11,7 @@ use crate::*;
 /// Writes every type the console reads (and the types they use) into `dir`, and `constants.ts`.
 pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     ConsoleSession::export_all_to(dir)?;
-    AgencyConfigDocument::export_all_to(dir)?;
+    AgencyConfigVersion::export_all_to(dir)?;
     LoginRequest::export_all_to(dir)?;
     LoginResponse::export_all_to(dir)?;
     ErrorBody::export_all_to(dir)?;
@@ -36,6 +36,18 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     VersionDiff::export_all_to(dir)?;
     ConflictPair::export_all_to(dir)?;
     Metrics::export_all_to(dir)?;
+    // The agency configuration and directory pages.
+    SaveAgencyConfig::export_all_to(dir)?;
+    AgencyConfigSaved::export_all_to(dir)?;
+    AgencyConfigCheck::export_all_to(dir)?;
+    AgencyConfigRecord::export_all_to(dir)?;
+    CodesInUse::export_all_to(dir)?;
+    LocalFacts::export_all_to(dir)?;
+    LocalFactsRecord::export_all_to(dir)?;
+    LocalFactsSaved::export_all_to(dir)?;
+    DirectoryServiceInfo::export_all_to(dir)?;
+    DirectoryImportInfo::export_all_to(dir)?;
+    DirectoryConflict::export_all_to(dir)?;
     std::fs::write(dir.join(CONSTANTS_FILE), constants_ts())?;
     Ok(())
 }
@@ -49,6 +61,8 @@ fn constants_ts() -> String {
          export const CSRF_HEADER = {CSRF_HEADER:?};\n\
          export const ERROR_CSRF = {ERROR_CSRF:?};\n\
          export const ERROR_MFA_REQUIRED = {ERROR_MFA_REQUIRED:?};\n\
-         export const ERROR_RATE_LIMITED = {ERROR_RATE_LIMITED:?};\n"
+         export const ERROR_RATE_LIMITED = {ERROR_RATE_LIMITED:?};\n\
+         export const ERROR_CODES_IN_USE = {ERROR_CODES_IN_USE:?};\n\
+         export const ERROR_STALE_CONFIG = {ERROR_STALE_CONFIG:?};\n"
     )
 }

@@ -2,7 +2,6 @@
 //! `/console/`): its cookie session and what it reads that no device needs.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use ts_rs::TS;
 
 use crate::Role;
@@ -31,15 +30,4 @@ pub struct ConsoleSession {
     pub expires_at: String,
     /// Minutes without use after which the session ends.
     pub idle_timeout_minutes: u32,
-}
-
-/// `GET /v1/agency/config`: the agency configuration devices and the console label reports
-/// with, and its version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct AgencyConfigDocument {
-    pub version: u32,
-    /// The configuration (the core's `AgencyConfig`: vocabularies, required fields).
-    #[ts(type = "import(\"../../lib/bindings/AgencyConfig\").AgencyConfig")]
-    pub config: Value,
 }

@@ -23,6 +23,10 @@ pub use console::*;
 mod admin;
 pub mod bindings;
 pub use admin::*;
+mod agency;
+pub use agency::*;
+mod directory_admin;
+pub use directory_admin::*;
 
 /// One version of one encounter as the device sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +104,9 @@ pub enum ChangeKind {
     DirectoryDelete,
     /// A service's capacity changed (body: the capacity update).
     CapacityUpdate,
+    /// The agency saved a new configuration version (body: [`AgencyConfigVersion`]; key
+    /// [`AGENCY_CONFIG_KEY`]). Every device takes the newest it receives.
+    AgencyConfig,
 }
 
 impl ChangeKind {
@@ -109,6 +116,7 @@ impl ChangeKind {
             ChangeKind::DirectoryUpsert => "directory_upsert",
             ChangeKind::DirectoryDelete => "directory_delete",
             ChangeKind::CapacityUpdate => "capacity_update",
+            ChangeKind::AgencyConfig => "agency_config",
         }
     }
 
@@ -118,6 +126,7 @@ impl ChangeKind {
             "directory_upsert" => ChangeKind::DirectoryUpsert,
             "directory_delete" => ChangeKind::DirectoryDelete,
             "capacity_update" => ChangeKind::CapacityUpdate,
+            "agency_config" => ChangeKind::AgencyConfig,
             _ => return None,
         })
     }
@@ -253,6 +262,10 @@ pub struct LoginResponse {
 /// The header a push carries the signed-in officer's credential in, beside the device's own
 /// `Authorization: Bearer wpd_...`.
 pub const OFFICER_CREDENTIAL_HEADER: &str = "waypoint-officer";
+
+/// The header every pull carries the version of the agency configuration the device uses in
+/// (a decimal number): the server keeps it per device for the admin's device list.
+pub const CONFIG_VERSION_HEADER: &str = "waypoint-config-version";
 
 /// Officer credentials (device-bound, issued at sign-in) start with this.
 pub const OFFICER_TOKEN_PREFIX: &str = "wpo_";
@@ -510,6 +523,7 @@ mod tests {
             ChangeKind::DirectoryUpsert,
             ChangeKind::DirectoryDelete,
             ChangeKind::CapacityUpdate,
+            ChangeKind::AgencyConfig,
         ] {
             assert_eq!(ChangeKind::parse(kind.as_str()), Some(kind));
             assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));

@@ -84,6 +84,7 @@ pub fn device_info(device: DeviceDetail) -> DeviceInfo {
         app_version: device.app_version,
         pending_records: device.pending_records,
         reported_at: device.reported_at.map(rfc3339),
+        config_version: device.config_version,
         reenrolment_until: device.reenrolment_until.map(rfc3339),
     }
 }

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, post, put, MethodRouter};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -61,12 +61,28 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/console/adopt", post(console_api::adopt)),
         (Method::GET, "/v1/console/session", get(console_api::session)),
         (Method::POST, "/v1/console/sign-out", post(console_api::sign_out)),
-        (Method::GET, "/v1/agency/config", get(console_api::agency_config)),
         (Method::POST, "/v1/admin/devices/{device_id}/rotate", post(crate::enrolment_api::rotate_device)),
         (Method::GET, "/v1/admin/audit", get(crate::audit_admin_api::browse)),
         (Method::GET, "/v1/admin/audit/verify", get(crate::audit_admin_api::verify)),
         (Method::GET, "/v1/admin/audit/export", get(crate::audit_admin_api::export)),
         (Method::GET, "/v1/admin/export", get(crate::export_api::export)),
+        (Method::GET, "/v1/agency/config", get(crate::agency_config_api::current)),
+        (Method::PUT, "/v1/admin/config", put(crate::agency_config_api::save)),
+        (Method::GET, "/v1/admin/config/versions", get(crate::agency_config_api::versions)),
+        (Method::POST, "/v1/admin/config/check", post(crate::agency_config_api::check)),
+        (Method::GET, "/v1/admin/directory/imports", get(crate::directory_admin_api::imports)),
+        (Method::GET, "/v1/admin/directory/services", get(crate::directory_admin_api::search_services)),
+        (
+            Method::GET,
+            "/v1/admin/directory/services/{service_id}/local-facts",
+            get(crate::directory_admin_api::get_local_facts),
+        ),
+        (
+            Method::PUT,
+            "/v1/admin/directory/services/{service_id}/local-facts",
+            put(crate::directory_admin_api::put_local_facts),
+        ),
+        (Method::GET, "/v1/admin/directory/conflicts", get(crate::directory_admin_api::conflicts)),
         (Method::GET, "/openapi.json", get(crate::openapi::serve_document)),
     ]
 }
@@ -227,7 +243,7 @@ pub struct PullQuery {
 }
 
 /// Server -> device: the next page of review results, directory and capacity changes.
-#[utoipa::path(get, path = "/v1/sync/pull", params(PullQuery), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/v1/sync/pull", params(PullQuery, ("waypoint-config-version" = Option<u32>, Header, description = "The agency configuration version the device uses")), security(("bearer" = [])), responses(
     (status = 200, body = PullResponse),
     (status = 400, description = "A query parameter is not a number in range", body = ErrorBody),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

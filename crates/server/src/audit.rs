@@ -50,6 +50,12 @@ pub mod action {
     pub const REPORT_READ: &str = "report_read";
     /// A device's pushed audit log does not continue the chain the server holds.
     pub const DEVICE_AUDIT_BREAK: &str = "device_audit_break";
+    /// A new version of the agency configuration saved (or refused: codes in use, stale, invalid).
+    pub const AGENCY_CONFIG_SAVED: &str = "agency_config_saved";
+    /// A change checked before saving (the listing names the reports using codes it removes).
+    pub const AGENCY_CONFIG_CHECKED: &str = "agency_config_checked";
+    /// A service's local facts (drop-offs, hours, intake phone, note) set or cleared.
+    pub const DIRECTORY_LOCAL_FACTS: &str = "directory_local_facts";
 }
 
 /// Outcome values.

@@ -8,9 +8,7 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::SecondsFormat;
-use waypoint_protocol::{
-    AgencyConfigDocument, ConsoleSession, ErrorBody, LoginRequest, Role, SessionOrigin, SESSION_COOKIE,
-};
+use waypoint_protocol::{ConsoleSession, ErrorBody, LoginRequest, Role, SessionOrigin, SESSION_COOKIE};
 
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::auth::{self, Caller};
@@ -126,17 +124,4 @@ pub async fn sign_out(
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(SET_COOKIE, session_cookie("", 0));
     Ok(response)
-}
-
-/// The agency configuration reports are labelled and checked with (any signed-in user or
-/// enrolled device).
-#[utoipa::path(get, path = "/v1/agency/config", security(("bearer" = [])), responses(
-    (status = 200, body = AgencyConfigDocument),
-    (status = 401, body = ErrorBody),
-))]
-pub async fn agency_config(_caller: Caller) -> Result<ApiJson<AgencyConfigDocument>, ApiError> {
-    let config = waypoint_core::AgencyConfig::demo();
-    let version = config.config_version;
-    let config = serde_json::to_value(config).map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(ApiJson(AgencyConfigDocument { version, config }))
 }

@@ -1,6 +1,7 @@
-//! What a device says about itself on each sync request (its app version and the records its
-//! outbox still holds, in [`APP_VERSION_HEADER`] and [`PENDING_RECORDS_HEADER`]), kept for the
-//! admin console's device list.
+//! What a device says about itself on each sync request (its app version, the records its
+//! outbox still holds and the agency configuration version it uses, in [`APP_VERSION_HEADER`],
+//! [`PENDING_RECORDS_HEADER`] and [`CONFIG_VERSION_HEADER`]), kept for the admin console's device
+//! list.
 //!
 //! Written only when it changed since this server last wrote it for that device, or a minute
 //! later: a round's many pull pages carry the same report and cost no write.
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::Utc;
-use waypoint_protocol::{APP_VERSION_HEADER, PENDING_RECORDS_HEADER};
+use waypoint_protocol::{APP_VERSION_HEADER, CONFIG_VERSION_HEADER, PENDING_RECORDS_HEADER};
 
 use crate::store::admin::DeviceReport;
 use crate::AppState;
@@ -35,7 +36,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ReportHeaders {
             .filter(|v| !v.is_empty() && v.chars().count() <= MAX_VERSION_CHARS && !v.chars().any(char::is_control))
             .map(str::to_string);
         let pending_records = header(PENDING_RECORDS_HEADER).and_then(|v| v.parse::<u64>().ok());
-        Ok(ReportHeaders(DeviceReport { app_version, pending_records }))
+        // Stored as a signed 32-bit integer: a larger one is not a version this server wrote.
+        let config_version =
+            header(CONFIG_VERSION_HEADER).and_then(|v| v.parse::<u32>().ok()).filter(|v| *v <= i32::MAX as u32);
+        Ok(ReportHeaders(DeviceReport { app_version, pending_records, config_version }))
     }
 }
 
@@ -68,7 +72,12 @@ pub async fn note(state: &AppState, device_id: &str, ReportHeaders(report): Repo
     if report == DeviceReport::default() || !state.device_reports.take_if_new(device_id, &report) {
         return;
     }
-    if let Err(error) = state.store.record_device_report(device_id, &report, Utc::now()).await {
+    let now = Utc::now();
+    let mut written = state.store.record_device_report(device_id, &report, now).await;
+    if let (Ok(()), Some(version)) = (&written, report.config_version) {
+        written = state.store.note_device_config_version(device_id, version, now).await;
+    }
+    if let Err(error) = written {
         state.device_reports.forget(device_id);
         tracing::warn!(device_id, %error, "could not store the device's report");
     }
@@ -81,11 +90,14 @@ mod tests {
     #[test]
     fn an_unchanged_report_is_not_written_again() {
         let recent = RecentReports::default();
-        let report = DeviceReport { app_version: Some("1.2.0".into()), pending_records: Some(3) };
+        let report =
+            DeviceReport { app_version: Some("1.2.0".into()), pending_records: Some(3), config_version: Some(1) };
         assert!(recent.take_if_new("d1", &report));
         assert!(!recent.take_if_new("d1", &report));
         assert!(recent.take_if_new("d2", &report));
         let fewer = DeviceReport { pending_records: Some(0), ..report };
         assert!(recent.take_if_new("d1", &fewer));
+        let newer_config = DeviceReport { config_version: Some(2), ..fewer };
+        assert!(recent.take_if_new("d1", &newer_config));
     }
 }

@@ -55,8 +55,59 @@ pub async fn import(
         Ok((report, directory.export_hsds(None)?))
     })
     .await??;
+    let mut services = services;
+    // The agency's local facts go over the fresh listing: a re-import never loses them.
+    crate::directory_local::overlay_all(store, &mut services).await?;
     let (publication, manifest) = publish_with_snapshot(store, data_dir, services).await?;
     Ok((report, publication, manifest))
+}
+
+/// Records an import for the admin's directory page: what, when, by whom, what it published, and
+/// the importer's report (its rejected and repaired rows capped at [`REPORT_ROWS_KEPT`] each).
+pub async fn record_import(
+    store: &SharedStore,
+    source: String,
+    by: &str,
+    report: &ImportReport,
+    publication: &Publication,
+) -> anyhow::Result<u64> {
+    let mut kept = report.clone();
+    kept.rejected.truncate(REPORT_ROWS_KEPT);
+    kept.warnings.truncate(REPORT_ROWS_KEPT);
+    let mut report_json = serde_json::to_value(&kept)?;
+    report_json["rejected_total"] = report.rejected.len().into();
+    report_json["warnings_total"] = report.warnings.len().into();
+    let info = waypoint_protocol::DirectoryImportInfo {
+        id: 0,
+        finished_at: chrono::Utc::now(),
+        source,
+        by: by.to_string(),
+        upserts: publication.upserts as u64,
+        deletes: publication.deletes as u64,
+        report: report_json,
+    };
+    Ok(store.record_directory_import(info).await?)
+}
+
+/// Rejected (and, apart, repaired) rows an import's record keeps.
+pub const REPORT_ROWS_KEPT: usize = 200;
+
+/// Publishes the documents among `services` that differ from their last publication, and
+/// nothing else (no service is withdrawn): one service changed by an admin's local facts.
+pub async fn publish_upserts(store: &SharedStore, services: Vec<Value>) -> anyhow::Result<Option<u64>> {
+    let published = store.published_directory().await?;
+    let mut upserts = Vec::new();
+    for service in services {
+        let key = service["id"].as_str().context("a service document has no id")?.to_string();
+        let hash = waypoint_protocol::content_hash(&service);
+        if published.get(&key) != Some(&hash) {
+            upserts.push((key, hash, service));
+        }
+    }
+    if upserts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(store.publish_directory(upserts, Vec::new()).await?))
 }
 
 /// [`publish`], then writes `services` and the capacities in effect as the directory snapshot in

@@ -7,6 +7,8 @@
 //! - [`directory_feed`], [`export`]: what the admin CLI (`src/main.rs`) does besides serving.
 
 pub mod admin_api;
+pub mod agency_config;
+pub mod agency_config_api;
 pub mod api;
 pub mod audit;
 pub mod audit_admin_api;
@@ -18,7 +20,9 @@ pub mod credentials_api;
 pub mod database_key;
 pub mod demo;
 pub mod device_report;
+pub mod directory_admin_api;
 pub mod directory_feed;
+pub mod directory_local;
 pub mod enrolment_api;
 pub mod error;
 pub mod export;

@@ -281,7 +281,10 @@ async fn main() -> anyhow::Result<()> {
     private_files::ensure_private_dir(&cli.data_dir).with_context(|| format!("creating {}", cli.data_dir.display()))?;
     match &cli.command {
         Command::Init { no_tls, tls_names } => {
-            cli.store().await?;
+            let store = cli.store().await?;
+            if waypoint_server::agency_config::seed(&store).await? {
+                println!("agency configuration: the bundled assets/agency.json stored as version 1");
+            }
             if cli.database_key_file.is_none() && !store::is_postgres(&cli.database()) {
                 println!(
                     "database key: {} (back it up apart from the database)",
@@ -394,10 +397,11 @@ async fn main() -> anyhow::Result<()> {
                 (None, Some(dir)) => DirectorySource::Hsds(dir.clone()),
                 (None, None) => unreachable!("clap requires one"),
             };
-            let event = AuditEvent::by_cli(audit::action::DIRECTORY_IMPORT, "started").target(match &source {
+            let what = match &source {
                 DirectorySource::Samhsa(dir) => format!("SAMHSA listings {}", dir.display()),
                 DirectorySource::Hsds(dir) => format!("HSDS package {}", dir.display()),
-            });
+            };
+            let event = AuditEvent::by_cli(audit::action::DIRECTORY_IMPORT, "started").target(what.clone());
             audit::record(&store, event.clone()).await?;
             let imported = directory_feed::import(&store, &cli.data_dir, source).await;
             let (report, published, snapshot) = match imported {
@@ -419,6 +423,7 @@ async fn main() -> anyhow::Result<()> {
                 report.rejected.len()
             );
             audit::record(&store, event.with_outcome(audit::outcome::OK, summary)).await?;
+            directory_feed::record_import(&store, what, audit::CLI_ACTOR, &report, &published).await?;
             println!(
                 "{}: {} rows read, {} created, {} updated, {} unchanged, {} rejected; published {} changes and {} removals; snapshot {} services, {} bytes, cursor {}",
                 report.source,

@@ -24,8 +24,10 @@ use crate::store::*;
 
 mod accounts;
 mod admin;
+mod agency_config;
 mod audit;
 mod delivery;
+mod directory_admin;
 mod identity;
 mod review;
 

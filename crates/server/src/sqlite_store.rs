@@ -28,8 +28,10 @@ use crate::store::*;
 
 mod accounts;
 mod admin;
+mod agency_config;
 mod audit;
 mod delivery;
+mod directory_admin;
 mod identity;
 mod pool;
 mod review;

@@ -19,14 +19,19 @@ use waypoint_protocol::{ChangeKind, PullResponse, PushResponse, RawChange, RawPu
 pub mod accounts;
 pub(crate) mod ack;
 pub mod admin;
+pub mod agency_config;
 pub mod audit;
 pub mod delivery;
+pub mod directory_admin;
 pub(crate) mod group_commit;
 pub mod identity;
 pub mod migrations;
 pub mod review;
 
 pub use review::ReviewStore;
+
+pub use agency_config::AgencyConfigStore;
+pub use directory_admin::DirectoryAdminStore;
 
 pub use identity::{CredentialHolder, OfficerCredential, OfficerCredentialStore, Owner, Pusher};
 
@@ -177,6 +182,8 @@ pub trait Store:
     + AccountStore
     + audit::AuditStore
     + admin::AdminStore
+    + AgencyConfigStore
+    + DirectoryAdminStore
     + Send
     + Sync
 {

@@ -74,7 +74,15 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         | ("GET", "/v1/admin/audit")
         | ("GET", "/v1/admin/audit/verify")
         | ("GET", "/v1/admin/audit/export")
-        | ("GET", "/v1/admin/export") => Users(ADMINS),
+        | ("GET", "/v1/admin/export")
+        | ("PUT", "/v1/admin/config")
+        | ("GET", "/v1/admin/config/versions")
+        | ("POST", "/v1/admin/config/check")
+        | ("GET", "/v1/admin/directory/imports")
+        | ("GET", "/v1/admin/directory/services")
+        | ("GET", "/v1/admin/directory/services/{service_id}/local-facts")
+        | ("PUT", "/v1/admin/directory/services/{service_id}/local-facts")
+        | ("GET", "/v1/admin/directory/conflicts") => Users(ADMINS),
         _ => return None,
     })
 }

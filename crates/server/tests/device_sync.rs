@@ -960,3 +960,121 @@ fn the_device_audit_log_reaches_the_server_and_a_rewritten_one_is_flagged() {
     let trail = agency.rt.block_on(agency.store().audit_rows(0, 1000)).unwrap();
     assert!(trail.iter().any(|r| r.action == "device_audit_break" && r.actor == device_id), "{trail:?}");
 }
+
+/// An admin's session on the agency's server (over HTTPS, with the admin's TOTP code).
+fn admin_session(agency: &Agency) -> String {
+    const ADMIN: &str = "admin.okafor";
+    const PASSWORD: &str = "a long admin password";
+    agency.rt.block_on(add_user(agency.store(), ADMIN, Role::Admin, PASSWORD));
+    let reply = agency
+        .rt
+        .block_on(
+            agency
+                .client()
+                .post(format!("{}/v1/login", agency.url()))
+                .json(&serde_json::json!({"username": ADMIN, "password": PASSWORD, "totp": test_totp_code(ADMIN)}))
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    agency.rt.block_on(reply.json::<waypoint_protocol::LoginResponse>()).unwrap().session_token
+}
+
+/// Saves `config` as the next version through `PUT /v1/admin/config`; returns the version.
+fn save_config(agency: &Agency, admin: &str, config: &AgencyConfig) -> u32 {
+    let reply = agency
+        .rt
+        .block_on(
+            agency
+                .client()
+                .put(format!("{}/v1/admin/config", agency.url()))
+                .bearer_auth(admin)
+                .json(&serde_json::json!({"config": config}))
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    agency.rt.block_on(reply.json::<waypoint_protocol::AgencyConfigSaved>()).unwrap().version
+}
+
+fn device_config_version(agency: &Agency, device_id: &str) -> Option<u32> {
+    let held = agency.rt.block_on(agency.store().device_config_versions()).unwrap();
+    held.into_iter().find(|v| v.device_id == device_id).map(|v| v.config_version)
+}
+
+#[test]
+fn a_changed_label_reaches_the_device_and_the_server_learns_its_version() {
+    let agency = Agency::start();
+    let admin = admin_session(&agency);
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    let status = enroll_and_sign_in(&device, &agency);
+    let device_id = status.device_id.clone().unwrap();
+    round(&device);
+    assert_eq!(device.config().config_version, 1);
+    assert_eq!(device_config_version(&agency, &device_id), Some(1), "the pull said which version it uses");
+
+    // The admin relabels a call type and adds a disposition, once, on the server.
+    let mut edited = AgencyConfig::demo();
+    edited.vocabularies.get_mut("call_types").unwrap().iter_mut().find(|t| t.code == "text").unwrap().label =
+        "Text message to 911".into();
+    edited.vocabularies.get_mut("dispositions").unwrap().push(waypoint_core::Term {
+        code: "mobile_crisis_handoff".into(),
+        label: "Handed to the mobile crisis team".into(),
+    });
+    assert_eq!(save_config(&agency, &admin, &edited), 2);
+
+    // The device's next round brings it: labels, validation and new drafts use it at once.
+    round(&device);
+    let config = device.config();
+    assert_eq!(config.config_version, 2);
+    assert_eq!(config.label("call_types", "text"), "Text message to 911");
+    assert_eq!(device.status().unwrap().config_version, 2, "what the settings screen shows");
+    let mut draft = complete(device.new_encounter().unwrap(), "handed over to the mobile team");
+    assert_eq!(draft.config_version, 2);
+    draft.dispositions = vec!["mobile_crisis_handoff".into()];
+    let id = device.submit(draft).unwrap().id;
+    round(&device);
+    let held = agency.held();
+    let stored = held.iter().find(|v| v.encounter_id == id).expect("the report reached the server");
+    assert_eq!(stored.body["config_version"], 2);
+    assert_eq!(stored.body["dispositions"][0], "mobile_crisis_handoff");
+    assert_eq!(device_config_version(&agency, &device_id), Some(2), "the admin's device list can show it");
+
+    // Kept in the device's encrypted store across a restart of the app.
+    drop(device);
+    let reopened = Waypoint::open_with_kdf(dir.path(), AgencyConfig::demo(), KdfParams::insecure_fast()).unwrap();
+    reopened.unlock(PASSWORD_OF_DEVICE).unwrap();
+    assert_eq!(reopened.config().label("call_types", "text"), "Text message to 911");
+}
+
+const PASSWORD_OF_DEVICE: &str = PASSPHRASE;
+
+#[test]
+fn a_fresh_device_takes_the_configuration_saved_before_its_snapshot() {
+    let agency = Agency::start();
+    let admin = admin_session(&agency);
+    let mut edited = AgencyConfig::demo();
+    edited.agency_name = "Demo County Sheriff's Office, North Precinct".into();
+    assert_eq!(save_config(&agency, &admin, &edited), 2);
+    // The directory is published after: the snapshot's cursor is past the configuration change.
+    let (_, manifest) = agency
+        .rt
+        .block_on(waypoint_server::directory_feed::publish_with_snapshot(
+            agency.store(),
+            agency._tls_dir.path(),
+            vec![example_service("Quillon Withdrawal Management", Some(true))],
+        ))
+        .unwrap();
+    let feed = agency.rt.block_on(agency.store().pull("nobody", 0, 1 << 20)).unwrap();
+    let config_seq = feed.changes.iter().find(|c| c.kind == waypoint_protocol::ChangeKind::AgencyConfig).unwrap().seq;
+    assert!(manifest.cursor > config_seq, "the snapshot skips the change");
+
+    let dir = tempfile::tempdir().unwrap();
+    let device = device(dir.path());
+    enroll(&device, &agency);
+    let first = round(&device);
+    assert_eq!(first.snapshot_services, 1);
+    assert_eq!(device.config().config_version, 2, "taken from GET /v1/agency/config with the snapshot");
+    assert_eq!(device.status().unwrap().agency_name, "Demo County Sheriff's Office, North Precinct");
+}

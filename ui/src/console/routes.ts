@@ -8,6 +8,8 @@ import AdminUsers from "./admin/Users.svelte";
 import AdminDevices from "./admin/Devices.svelte";
 import AdminAudit from "./admin/Audit.svelte";
 import AdminExports from "./admin/Exports.svelte";
+import AdminConfig from "./config/ConfigPage.svelte";
+import AdminDirectory from "./directory/DirectoryPage.svelte";
 
 export interface ConsoleRoute {
   /** The hash route, e.g. `#/review`; a page may take more after it (`#/review/ID`). */
@@ -29,6 +31,8 @@ export const routes: ConsoleRoute[] = [
   { path: "#/admin/devices", title: "Devices", roles: ADMINS, component: AdminDevices },
   { path: "#/admin/audit", title: "Audit log", roles: ADMINS, component: AdminAudit },
   { path: "#/admin/exports", title: "Exports", roles: ADMINS, component: AdminExports },
+  { path: "#/admin/config", title: "Configuration", roles: ADMINS, component: AdminConfig },
+  { path: "#/admin/directory", title: "Directory", roles: ADMINS, component: AdminDirectory },
 ];
 
 /** The route for a location hash, and what follows its path. */

@@ -5,10 +5,14 @@ export function terms(config: AgencyConfig, vocabulary: string): Term[] {
   return config.vocabularies[vocabulary] ?? [];
 }
 
-/** The agency's label for a code; the code itself when the vocabulary no longer has it. */
+/**
+ * The agency's label for a code: a code the agency renamed reads with its new code's label (the
+ * report keeps the old code); the code itself when the vocabulary no longer has it.
+ */
 export function label(config: AgencyConfig, vocabulary: string, code: string | null | undefined): string {
   if (code === null || code === undefined || code === "") return "—";
-  return terms(config, vocabulary).find((t) => t.code === code)?.label ?? code;
+  const current = config.renamed_codes?.[vocabulary]?.[code] ?? code;
+  return terms(config, vocabulary).find((t) => t.code === current)?.label ?? code;
 }
 
 export function labels(config: AgencyConfig, vocabulary: string, codes: string[]): string {

@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
-import { CORE_FIXTURES, MemoryBackend } from "../../src/lib/backend/memory";
+import { CORE_FIXTURES, DEMO_CONFIG, MemoryBackend } from "../../src/lib/backend/memory";
 import SettingsScreen from "../../src/lib/settings/SettingsScreen.svelte";
 
 async function open() {
@@ -85,5 +85,13 @@ describe("Settings: verify the audit log", () => {
     await fireEvent.click(screen.getByTestId("audit-verify"));
     await waitFor(() => expect(screen.getByTestId("audit-error")).toHaveTextContent(CORE_FIXTURES.locked.message));
     expect(screen.queryByTestId("audit-result")).toBeNull();
+  });
+});
+
+describe("Settings: agency configuration", () => {
+  it("shows the configuration version in use", async () => {
+    await open();
+    expect(await screen.findByTestId("agency-config-version")).toHaveTextContent(String(DEMO_CONFIG.config_version));
+    expect(screen.getByTestId("agency-config-name")).toHaveTextContent(DEMO_CONFIG.agency_name);
   });
 });

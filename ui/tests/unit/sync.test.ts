@@ -23,6 +23,7 @@ function status(overrides: Partial<SyncStatus> = {}): SyncStatus {
     syncing: false,
     next_attempt_at: null,
     last_report: null,
+    config_version: 1,
     ...overrides,
   };
 }

@@ -1,5 +1,6 @@
-//! The pull side of sync: pulled pages (review results, directory changes) are applied with
-//! their cursor in one transaction, and the feed position is kept in the store's meta table.
+//! The pull side of sync: pulled pages (review results, agency configurations, directory
+//! changes) are applied with their cursor in one transaction, and the feed position is kept in
+//! the store's meta table.
 
 use chrono::Utc;
 use rusqlite::{params, OptionalExtension};
@@ -20,34 +21,48 @@ pub fn cursor(store: &Store) -> Result<u64> {
     Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-/// Splits a pulled page into its directory changes (everything but review results), to be applied
+/// Whether a change goes to the encrypted store (review results, the agency configuration) rather
+/// than to the directory.
+fn for_the_store(kind: ChangeKind) -> bool {
+    matches!(kind, ChangeKind::ReviewResult | ChangeKind::AgencyConfig)
+}
+
+/// Splits a pulled page into its directory changes (everything but review results and agency
+/// configurations), to be applied
 /// together (one index refresh per page) before [`apply_pull`] stores the page's cursor, and the
-/// page with only its review results. Directory changes are applied idempotently: they are
+/// page with only the changes for the store. Directory changes are applied idempotently: they are
 /// re-sent if that commit is lost. They go to the directory, not the encrypted store, so they are
 /// applied without holding the store's lock. Moves the changes (no copy of their bodies).
 pub fn split_page(page: PullResponse) -> (Vec<Change>, PullResponse) {
     let PullResponse { changes, cursor, more } = page;
-    let (reviews, directory): (Vec<Change>, Vec<Change>) =
-        changes.into_iter().partition(|c| c.kind == ChangeKind::ReviewResult);
+    let (reviews, directory): (Vec<Change>, Vec<Change>) = changes.into_iter().partition(|c| for_the_store(c.kind));
     (directory, PullResponse { changes: reviews, cursor, more })
 }
 
-/// Applies one pulled page's review results and stores its cursor in the same transaction (its
+/// Applies one pulled page's review results and agency configurations (the newest is kept) and
+/// stores its cursor in the same transaction (its
 /// directory changes, see [`split_page`], are applied first, by the caller). Not forced to disk: a page undone by
 /// a power cut is pulled and applied again (applying is idempotent).
 pub fn apply_pull(store: &Store, page: &PullResponse) -> Result<u32> {
     store.transaction(|tx| {
         let mut applied = 0;
-        for change in page.changes.iter().filter(|c| c.kind == ChangeKind::ReviewResult) {
-            match apply_review_change(store, tx, change) {
+        for change in page.changes.iter().filter(|c| for_the_store(c.kind)) {
+            match apply_change(store, tx, change) {
                 Ok(()) => applied += 1,
                 // A report made on another device: nothing to update here.
                 Err(Error::NotFound(_)) => {}
-                // A review this device cannot apply (malformed, or for a version in a state that
-                // does not take it) is kept in the audit log and skipped: the feed goes on.
-                Err(error @ (Error::InvalidState(_) | Error::Json(_) | Error::Validation { .. })) => {
-                    tracing::warn!(seq = change.seq, %error, "skipped a review result");
-                    let outcome = format!("review result {} skipped: {error}", change.seq);
+                // A change this device cannot apply (a malformed review or configuration, a review
+                // for a version in a state that does not take it) is kept in the audit log and
+                // skipped: the feed goes on.
+                Err(
+                    error @ (Error::InvalidState(_) | Error::Json(_) | Error::Validation { .. } | Error::Config(_)),
+                ) => {
+                    tracing::warn!(seq = change.seq, %error, "skipped a pulled change");
+                    let what = match change.kind {
+                        ChangeKind::AgencyConfig => "agency configuration",
+                        _ => "review result",
+                    };
+                    let outcome = format!("{what} {} skipped: {error}", change.seq);
                     audit::append(
                         tx,
                         Utc::now(),
@@ -67,6 +82,14 @@ pub fn apply_pull(store: &Store, page: &PullResponse) -> Result<u32> {
         )?;
         Ok(applied)
     })
+}
+
+fn apply_change(store: &Store, tx: &rusqlite::Transaction, change: &Change) -> Result<()> {
+    if change.kind == ChangeKind::AgencyConfig {
+        crate::agency_config::apply_change(tx, change)?;
+        return Ok(());
+    }
+    apply_review_change(store, tx, change)
 }
 
 fn apply_review_change(store: &Store, tx: &rusqlite::Transaction, change: &Change) -> Result<()> {

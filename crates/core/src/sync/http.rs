@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use waypoint_protocol::audit::{AuditPushRequest, AuditPushResponse};
 use waypoint_protocol::{
     EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushResponse, RawPushRequest, APP_VERSION_HEADER,
-    OFFICER_CREDENTIAL_HEADER, PENDING_RECORDS_HEADER, SIGN_IN_REQUIRED,
+    CONFIG_VERSION_HEADER, OFFICER_CREDENTIAL_HEADER, PENDING_RECORDS_HEADER, SIGN_IN_REQUIRED,
 };
 
 use super::transport::{Transport, TransportError};
@@ -67,6 +67,8 @@ pub struct HttpTransport {
     /// Records the outbox holds unacknowledged, told to the server with every request (the admin
     /// console shows it); `None`: not reported. Lowered as pushes are acknowledged.
     pending_records: Option<u64>,
+    /// The agency configuration version in use, sent with every request ([`CONFIG_VERSION_HEADER`]).
+    config_version: Option<u32>,
     pub counters: WireCounters,
 }
 
@@ -177,6 +179,7 @@ impl HttpTransport {
             device_token: device_token.into(),
             officer_token: None,
             pending_records: None,
+            config_version: None,
             counters: WireCounters::default(),
         })
     }
@@ -187,18 +190,27 @@ impl HttpTransport {
         self
     }
 
-    /// The device's report headers on `request`: app version, records pending.
+    /// The device's report headers on `request`: app version, records pending, configuration version.
     fn report(&self, request: reqwest::blocking::RequestBuilder) -> reqwest::blocking::RequestBuilder {
-        let request = request.header(APP_VERSION_HEADER, APP_VERSION);
-        match self.pending_records {
-            Some(pending) => request.header(PENDING_RECORDS_HEADER, pending.to_string()),
-            None => request,
+        let mut request = request.header(APP_VERSION_HEADER, APP_VERSION);
+        if let Some(pending) = self.pending_records {
+            request = request.header(PENDING_RECORDS_HEADER, pending.to_string());
         }
+        if let Some(version) = self.config_version {
+            request = request.header(CONFIG_VERSION_HEADER, version.to_string());
+        }
+        request
     }
 
     /// Pushes as the officer holding `officer_token` (from their sign-in on this device).
     pub fn with_officer(mut self, officer_token: impl Into<String>) -> Self {
         self.officer_token = Some(officer_token.into());
+        self
+    }
+
+    /// Tells the server, with every request, which agency configuration version this device uses.
+    pub fn with_config_version(mut self, version: u32) -> Self {
+        self.config_version = Some(version);
         self
     }
 }
@@ -286,6 +298,22 @@ impl Transport for HttpTransport {
             .map_err(unreachable)?;
         read_reply(response, &mut self.counters)
     }
+}
+
+/// The agency configuration the server has in force (`GET /v1/agency/config`): what a device
+/// that took the directory snapshot, and so skips the feed before it, starts from.
+pub fn agency_config(
+    config: &HttpConfig,
+    device_token: &str,
+) -> Result<waypoint_protocol::AgencyConfigVersion, TransportError> {
+    let client = client_for(config)?;
+    let response = client
+        .get(url(&config.base_url, "/v1/agency/config"))
+        .header(AUTHORIZATION, format!("Bearer {device_token}"))
+        .header(ACCEPT, "application/json")
+        .send()
+        .map_err(unreachable)?;
+    read_reply(response, &mut WireCounters::default())
 }
 
 /// Signs an officer in: the server checks the password and returns a session. With this device's

@@ -224,7 +224,12 @@ impl Waypoint {
                 if !directory_changes.is_empty() {
                     directory(&directory_changes)?;
                 }
+                let new_config = reviews.changes.iter().any(|c| c.kind == waypoint_protocol::ChangeKind::AgencyConfig);
                 report.pulled += self.with_store(|s| apply_pull(s, &reviews))?;
+                if new_config {
+                    // Validation, vocabularies and the form use it from the next call on.
+                    self.with_store(|s| self.refresh_config(s))?;
+                }
             }
             Ok(())
         })

@@ -36,6 +36,9 @@ pub struct SyncStatus {
     pub syncing: bool,
     pub next_attempt_at: Option<String>,
     pub last_report: Option<SyncReport>,
+    /// The agency configuration version in use: when a pull brings a newer one, the UI sees it
+    /// change here and reloads the configuration.
+    pub config_version: u32,
 }
 
 impl Waypoint {
@@ -67,6 +70,7 @@ impl Waypoint {
             syncing: runtime.syncing,
             next_attempt_at: runtime.next_attempt_at.map(timestamp),
             last_report: runtime.last_report.clone(),
+            config_version: self.config().config_version,
         })
     }
 }

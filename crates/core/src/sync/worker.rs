@@ -115,10 +115,12 @@ impl Waypoint {
             runtime.last_attempt_at = Some(Utc::now());
         }
         let result = self.take_directory_snapshot(&settings).and_then(|snapshot_services| {
-            // What the server shows the agency's admin for this device: records still to send.
+            // What the server shows the agency's admin for this device: records still to send, and
+            // the agency configuration version in use.
             let pending = self.with_store(super::outbox::pending_count).unwrap_or(0);
             let transport = HttpTransport::new(&settings.http_config(), settings.device_token.clone())?
-                .with_pending_records(pending);
+                .with_pending_records(pending)
+                .with_config_version(self.config().config_version);
             let mut directory = |changes: &[Change]| self.apply_directory_changes(changes);
             let mut report = match &officer_token {
                 Some(token) => {
@@ -197,6 +199,19 @@ impl Waypoint {
             guard.as_mut().expect("directory_guard opens the directory").apply_snapshot(&bytes).map_err(Error::from)?
         };
         tracing::info!(summary = %report.summary(), cursor = info.cursor, "applied the server's directory snapshot");
+        // The feed before the snapshot's cursor is skipped, and with it any agency configuration
+        // saved before: take the one in force now (a server without the endpoint: none yet).
+        match http::agency_config(&settings.http_config(), &settings.device_token) {
+            Ok(body) => {
+                let config = crate::agency_config::from_wire(body)?;
+                self.with_store(|s| {
+                    crate::agency_config::keep_if_newer(s.connection(), &config)?;
+                    self.refresh_config(s)
+                })?;
+            }
+            Err(TransportError::Server(message)) if message.starts_with("404") => {}
+            Err(other) => return Err(other.into()),
+        }
         self.with_store(|s| feed::set_cursor(s, info.cursor))?;
         let _ = std::fs::remove_file(&dest);
         Ok(services)

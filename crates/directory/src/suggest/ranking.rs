@@ -175,15 +175,17 @@ impl Directory {
             }
         }
         let address = address.and_then(|(_, text)| text);
-        // The service-at-location's own numbers first, then the service's, then the location's.
+        // The agency's intake line first (a local fact), then the service-at-location's own
+        // numbers, then the service's, then the location's.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT number, extension, type, description, service_at_location_id IS NULL, service_id IS NULL, id
+            "SELECT number, extension, type, description, service_at_location_id IS NULL, service_id IS NULL, id,
+                    description IS NOT ?4
              FROM phone WHERE service_at_location_id = ?1 OR service_id = ?2 OR location_id = ?3",
         )?;
-        let mut phones: Vec<((bool, bool, String), PhoneInfo)> = stmt
-            .query_map(params![sal_id, service_id, location_id], |r| {
+        let mut phones: Vec<((bool, bool, bool, String), PhoneInfo)> = stmt
+            .query_map(params![sal_id, service_id, location_id, crate::local_facts::INTAKE_PHONE_DESCRIPTION], |r| {
                 Ok((
-                    (r.get(4)?, r.get(5)?, r.get(6)?),
+                    (r.get(7)?, r.get(4)?, r.get(5)?, r.get(6)?),
                     PhoneInfo { number: r.get(0)?, extension: r.get(1)?, kind: r.get(2)?, description: r.get(3)? },
                 ))
             })?
@@ -192,6 +194,15 @@ impl Directory {
         let mut phones: Vec<PhoneInfo> = phones.into_iter().map(|(_, phone)| phone).collect();
         phones.dedup_by(|a, b| a.number == b.number && a.extension == b.extension);
         let types: Vec<String> = self.codes_of(e.cand.mask);
+        let officer_note: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT a.value FROM attribute a JOIN taxonomy_term t ON t.id = a.taxonomy_term_id
+                 WHERE a.link_id = ?1 AND t.code = ?2 LIMIT 1",
+            )?
+            .query_row(params![service_id, crate::local_facts::OFFICER_NOTE_CODE], |r| r.get(0))
+            .optional()?
+            .flatten();
         let dropoff = match e.cand.flags & (FLAG_DROPOFF_YES | FLAG_DROPOFF_NO) {
             FLAG_DROPOFF_YES => Some(true),
             FLAG_DROPOFF_NO => Some(false),
@@ -232,6 +243,7 @@ impl Directory {
             hours: e.state.text,
             capacity: e.capacity,
             law_enforcement_dropoff: dropoff,
+            officer_note,
             phones,
             website,
             score: (e.score * 100.0).round() / 100.0,

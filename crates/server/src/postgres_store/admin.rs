@@ -135,8 +135,10 @@ impl AdminStore for PostgresStore {
                 "SELECT d.device_id, d.enrolled_at, d.last_seen_at, d.revoked_at, o.username, o.issued_at,
                         d.app_version, d.pending_records, d.reported_at,
                         (SELECT max(r.expires_at) FROM reenrolments r
-                         WHERE r.device_id = d.device_id AND r.used_at IS NULL AND r.expires_at > $1)
+                         WHERE r.device_id = d.device_id AND r.used_at IS NULL AND r.expires_at > $1),
+                        v.config_version
                  FROM devices d
+                 LEFT JOIN device_config_versions v ON v.device_id = d.device_id
                  LEFT JOIN LATERAL (
                      SELECT username, issued_at FROM officer_credentials c WHERE c.device_id = d.device_id
                      ORDER BY issued_at DESC LIMIT 1) o ON true
@@ -157,6 +159,7 @@ impl AdminStore for PostgresStore {
                 pending_records: r.get::<_, Option<i64>>(7).map(|n| n.max(0) as u64),
                 reported_at: r.get(8),
                 reenrolment_until: r.get(9),
+                config_version: r.get::<_, Option<i32>>(10).map(|v| v.max(0) as u32),
             })
             .collect())
     }

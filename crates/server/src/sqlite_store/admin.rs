@@ -138,8 +138,10 @@ impl AdminStore for SqliteStore {
                 "SELECT d.device_id, d.enrolled_at, d.last_seen_at, d.revoked_at, o.username, o.issued_at,
                         d.app_version, d.pending_records, d.reported_at,
                         (SELECT max(r.expires_at) FROM reenrolments r
-                         WHERE r.device_id = d.device_id AND r.used_at IS NULL AND r.expires_at > ?1)
+                         WHERE r.device_id = d.device_id AND r.used_at IS NULL AND r.expires_at > ?1),
+                        v.config_version
                  FROM devices d
+                 LEFT JOIN device_config_versions v ON v.device_id = d.device_id
                  LEFT JOIN officer_credentials o ON o.rowid = (
                      SELECT rowid FROM officer_credentials WHERE device_id = d.device_id
                      ORDER BY issued_at DESC, rowid DESC LIMIT 1)
@@ -158,6 +160,7 @@ impl AdminStore for SqliteStore {
                         pending_records: r.get::<_, Option<i64>>(7)?.map(|n| n.max(0) as u64),
                         reported_at: optional_time(r.get(8)?)?,
                         reenrolment_until: optional_time(r.get(9)?)?,
+                        config_version: r.get(10)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

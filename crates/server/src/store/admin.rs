@@ -34,6 +34,8 @@ pub struct DeviceDetail {
     pub app_version: Option<String>,
     pub pending_records: Option<u64>,
     pub reported_at: Option<DateTime<Utc>>,
+    /// The agency configuration version it last reported using (`device_config_versions`).
+    pub config_version: Option<u32>,
     /// The latest expiry of an unused re-enrolment code bound to it.
     pub reenrolment_until: Option<DateTime<Utc>>,
 }
@@ -43,6 +45,8 @@ pub struct DeviceDetail {
 pub struct DeviceReport {
     pub app_version: Option<String>,
     pub pending_records: Option<u64>,
+    /// The agency configuration version it uses (`CONFIG_VERSION_HEADER`).
+    pub config_version: Option<u32>,
 }
 
 /// An audit search: each filter set narrows it; newest first.

@@ -31,6 +31,11 @@ pub const SQLITE: &[Migration] = &[
         name: "review_queue_covering",
         sql: include_str!("../../migrations/sqlite/0008_review_queue_covering.sql"),
     },
+    Migration {
+        version: 9,
+        name: "agency_config",
+        sql: include_str!("../../migrations/sqlite/0009_agency_config.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -47,6 +52,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 10,
         name: "review_queue_covering",
         sql: include_str!("../../migrations/postgres/0010_review_queue_covering.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "agency_config",
+        sql: include_str!("../../migrations/postgres/0011_agency_config.sql"),
     },
 ];
 

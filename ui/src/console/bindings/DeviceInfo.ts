@@ -18,6 +18,10 @@ last_officer: string | null, last_officer_signed_in_at: string | null,
  */
 app_version: string | null, pending_records: number | null, reported_at: string | null, 
 /**
+ * The agency configuration version it last reported using (none before it reported one).
+ */
+config_version: number | null, 
+/**
  * Until when an unused re-enrolment code (a rotation) waits for this device.
  */
 reenrolment_until: string | null, };

@@ -187,6 +187,7 @@ export class MemoryBackend implements Backend {
       officer_id: this.credentials?.officerId ?? null,
       device_id: this.credentials ? "demo-device" : null,
       agency_name: this.config.agency_name,
+      config_version: this.config.config_version,
       pending_sync: this.countSync("pending"),
     };
   }
@@ -213,6 +214,7 @@ export class MemoryBackend implements Backend {
       syncing: false,
       next_attempt_at: null,
       last_report: null,
+      config_version: this.config.config_version,
     };
   }
 

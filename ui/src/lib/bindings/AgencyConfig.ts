@@ -9,4 +9,10 @@ config_version: number, vocabularies: { [key in string]?: Array<Term> },
 /**
  * Dotted field paths that must be filled before a report can be submitted.
  */
-required_on_submit: Array<string>, };
+required_on_submit: Array<string>, 
+/**
+ * Codes taken out of a vocabulary and mapped to the code that replaces them: vocabulary ->
+ * old code -> current code. Reports keep the old code as filed; it reads with the current
+ * code's label. New reports and amendments must use a current code.
+ */
+renamed_codes?: { [key in string]?: { [key in string]?: string } }, };

@@ -9,6 +9,10 @@ export type AppStatus = {
  */
 initialized: boolean, unlocked: boolean, officer_id: string | null, device_id: string | null, agency_name: string, 
 /**
+ * The agency configuration version in use (the settings screen shows it).
+ */
+config_version: number, 
+/**
  * Submitted versions not yet acknowledged by the server.
  */
 pending_sync: number, };

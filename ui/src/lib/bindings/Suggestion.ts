@@ -11,7 +11,11 @@ types: Array<string>, open_now: OpenNow,
 /**
  * "open 24/7", "open until 06:00", "closed, opens Mon 08:00", "hours unknown".
  */
-hours: string, capacity: CapacityInfo | null, law_enforcement_dropoff: boolean | null, phones: Array<PhoneInfo>, website: string | null, score: number, 
+hours: string, capacity: CapacityInfo | null, law_enforcement_dropoff: boolean | null, 
+/**
+ * The agency's note for officers ("call ahead; use the ambulance bay"), from its local facts.
+ */
+officer_note: string | null, phones: Array<PhoneInfo>, website: string | null, score: number, 
 /**
  * One line: why it is ranked here.
  */

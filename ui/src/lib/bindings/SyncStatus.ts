@@ -29,4 +29,9 @@ needs_attention: number, last_synced_at: string | null, last_attempt_at: string 
 /**
  * Why the last round failed (cleared by a successful one).
  */
-last_error: string | null, syncing: boolean, next_attempt_at: string | null, last_report: SyncReport | null, };
+last_error: string | null, syncing: boolean, next_attempt_at: string | null, last_report: SyncReport | null, 
+/**
+ * The agency configuration version in use: when a pull brings a newer one, the UI sees it
+ * change here and reloads the configuration.
+ */
+config_version: number, };
