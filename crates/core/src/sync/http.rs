@@ -265,6 +265,7 @@ impl Transport for HttpTransport {
             officer_token: self.officer_token.clone(),
             counters: WireCounters::default(),
             pending_records: self.pending_records,
+            config_version: self.config_version,
         };
         let (first, second) = std::thread::scope(|scope| {
             let second = scope.spawn(|| other.push(second));
