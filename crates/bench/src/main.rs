@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod console;
 mod load;
 mod net;
 mod review;
@@ -33,6 +34,8 @@ enum Bench {
     Load(load::Args),
     /// 1,000,000 encounters; 50 supervisors paging the review queue and opening reports, on SQLite and PostgreSQL.
     Review(review::Args),
+    /// The console in headless Chromium: time to an interactive review queue (first, warm) vs a blank page; JS+CSS gzip.
+    Console(console::Args),
 }
 
 fn main() {
@@ -44,6 +47,7 @@ fn main() {
         Bench::Sync(args) => sync::run(args),
         Bench::Load(args) => load::run(args),
         Bench::Review(args) => review::run(args),
+        Bench::Console(args) => console::run(args),
     };
     match result {
         Ok(figures) => println!("{figures}"),

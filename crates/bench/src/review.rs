@@ -268,7 +268,7 @@ fn encounter(id: uuid::Uuid, version: u32, occurred: DateTime<Utc>, rng: &mut St
 }
 
 /// Stores `count` encounters (5 % with a second version) through the store's push path.
-async fn fill(store: &SharedStore, count: usize) -> Result<Vec<uuid::Uuid>, String> {
+pub(crate) async fn fill(store: &SharedStore, count: usize) -> Result<Vec<uuid::Uuid>, String> {
     let code = waypoint_server::auth::create_enrollment(store).await.map_err(err)?;
     let device = "bench-device".to_string();
     let token_hash = waypoint_server::auth::token_hash(&waypoint_server::auth::new_device_token());

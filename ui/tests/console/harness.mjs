@@ -57,9 +57,12 @@ function psql(sql) {
   if (result.status !== 0) throw new Error(`psql failed (PostgreSQL at ${POSTGRES} is required): ${result.stderr || result.error}`);
 }
 
-/** A running server on `store` ("sqlite" | "postgres"), with its CLI. */
-export async function startServer(store) {
-  const dataDir = mkdtempSync(join(tmpdir(), `waypoint-console-${store}-`));
+/**
+ * A running server on `store` ("sqlite" | "postgres"), with its CLI. With `existing`, the data
+ * folder of a server already set up (SQLite; the console benchmark's), served and kept.
+ */
+export async function startServer(store, { existing = null } = {}) {
+  const dataDir = existing ?? mkdtempSync(join(tmpdir(), `waypoint-console-${store}-`));
   const globalArgs = ["--data-dir", dataDir];
   let database = null;
   if (store === "postgres") {
@@ -72,9 +75,12 @@ export async function startServer(store) {
     if (result.status !== 0) throw new Error(`waypoint-server ${args.join(" ")}: ${result.stderr}`);
     return result.stdout;
   };
-  const initialized = cli(["init"]);
-  const fingerprint = /certificate SHA-256: (\S+)/.exec(initialized)?.[1];
-  assert.ok(fingerprint, `init printed no certificate fingerprint:\n${initialized}`);
+  let fingerprint = null;
+  if (!existing) {
+    const initialized = cli(["init"]);
+    fingerprint = /certificate SHA-256: (\S+)/.exec(initialized)?.[1];
+    assert.ok(fingerprint, `init printed no certificate fingerprint:\n${initialized}`);
+  }
   const port = await freePort();
   const log = [];
   const child = spawn(
@@ -109,7 +115,7 @@ export async function startServer(store) {
     async stop() {
       child.kill("SIGTERM");
       await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", resolve)));
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!existing) rmSync(dataDir, { recursive: true, force: true });
       if (database) psql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     },
   };
