@@ -140,7 +140,8 @@ impl AgencyConfigStore for SqliteStore {
 
     async fn note_device_config_version(&self, device_id: &str, version: u32, at: DateTime<Utc>) -> StoreResult<()> {
         let device_id = device_id.to_string();
-        self.run(move |conn| {
+        // Through the writer: reads run on read-only connections.
+        self.write(move |conn| {
             // A no-op (and no write) when the device reports what it reported before.
             conn.prepare_cached(
                 "INSERT INTO device_config_versions (device_id, config_version, reported_at) VALUES (?1, ?2, ?3)
