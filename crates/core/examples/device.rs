@@ -12,6 +12,7 @@
 //! $D sync
 //! $D show ENCOUNTER_ID                # status, version, the review comment
 //! $D amend ENCOUNTER_ID --narrative "taken to St. Mary's"
+//! $D policy                          # the device policy of the configuration in use
 //! ```
 //!
 //! The PIN (`--pin`, default 482913) unlocks the store on every command. The store is made with a
@@ -265,9 +266,13 @@ fn run(args: &Args) -> Result<Value, Error> {
             let device = unlocked(args)?;
             Ok(serde_json::to_value(device.sync_status()?)?)
         }
-        _ => {
-            Err(usage("commands: init, enrol, sign-in, file, sync, show ID, amend ID, status (see the file's header)"))
+        "policy" => {
+            let device = unlocked(args)?;
+            Ok(serde_json::to_value(device.config().device_policy)?)
         }
+        _ => Err(usage(
+            "commands: init, enrol, sign-in, file, sync, show ID, amend ID, status, policy (see the file's header)",
+        )),
     }
 }
 

@@ -49,8 +49,9 @@ pub struct SaveOutcome {
     pub issues: Vec<AppError>,
 }
 
-/// The shortest passphrase or PIN accepted.
-pub const MIN_PASSPHRASE_CHARS: usize = 6;
+/// The shortest passphrase or PIN any agency policy accepts (the UI's first hint; the agency's
+/// [`crate::device_policy::DevicePolicy`] may ask for more, and the core checks that).
+pub const MIN_PASSPHRASE_CHARS: usize = crate::device_policy::MIN_SECRET_LENGTH as usize;
 
 pub struct Waypoint {
     data_dir: PathBuf,
@@ -149,7 +150,7 @@ impl Waypoint {
         if officer_id.is_empty() {
             return Err(Error::validation("officer_id", "Enter your officer ID or badge number."));
         }
-        check_passphrase_strength(passphrase)?;
+        self.config().device_policy.check_secret(passphrase)?;
         if KeyFile::read(&self.data_dir)?.is_some() {
             return Err(Error::AlreadyInitialized(
                 "Waypoint is already set up on this device: unlock it instead.".into(),
@@ -198,7 +199,7 @@ impl Waypoint {
 
     /// Re-wraps the data key: the database is not re-encrypted.
     pub fn change_passphrase(&self, old: &str, new: &str) -> Result<()> {
-        check_passphrase_strength(new)?;
+        self.config().device_policy.check_secret(new)?;
         let key_file = KeyFile::read(&self.data_dir)?
             .ok_or_else(|| Error::InvalidState("Waypoint is not set up on this device yet.".into()))?;
         let data_key = key_file.unwrap_data_key(old)?;
@@ -304,16 +305,6 @@ impl Waypoint {
         // A panic while holding the lock leaves the store as SQLite left it: still consistent.
         self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-fn check_passphrase_strength(passphrase: &str) -> Result<()> {
-    if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
-        return Err(Error::validation(
-            "passphrase",
-            format!("Use at least {MIN_PASSPHRASE_CHARS} characters or digits."),
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(unix)]

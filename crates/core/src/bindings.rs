@@ -10,6 +10,9 @@ use ts_rs::TS;
 
 use crate::api::{AppStatus, BootSnapshot, SaveOutcome, MIN_PASSPHRASE_CHARS};
 use crate::audit::{AuditEntry, AuditReport};
+use crate::device_policy::{
+    MAX_AUTO_LOCK_MINUTES, MAX_FAILED_UNLOCKS, MAX_SECRET_LENGTH, MIN_FAILED_UNLOCKS, MIN_PASSPHRASE_LENGTH,
+};
 use crate::directory::{Place, ResourceCard, ServiceHit, Suggestion, SuggestionRequest};
 use crate::error::{AppError, ErrorKind};
 use crate::gps::GpsReading;
@@ -61,7 +64,13 @@ fn constants_ts() -> String {
          /** Every kind of error a command can fail with. */\n\
          export const ERROR_KINDS: readonly ErrorKind[] = [{}];\n\n\
          /** The shortest passphrase or PIN the core accepts, in characters. */\n\
-         export const MIN_PASSPHRASE_CHARS = {MIN_PASSPHRASE_CHARS};\n",
+         export const MIN_PASSPHRASE_CHARS = {MIN_PASSPHRASE_CHARS};\n\n\
+         /** The bounds of an agency's device policy (the core checks them). */\n\
+         export const MAX_AUTO_LOCK_MINUTES = {MAX_AUTO_LOCK_MINUTES};\n\
+         export const MIN_PASSPHRASE_LENGTH = {MIN_PASSPHRASE_LENGTH};\n\
+         export const MAX_SECRET_LENGTH = {MAX_SECRET_LENGTH};\n\
+         export const MIN_FAILED_UNLOCKS = {MIN_FAILED_UNLOCKS};\n\
+         export const MAX_FAILED_UNLOCKS = {MAX_FAILED_UNLOCKS};\n",
         kinds.join(", ")
     )
 }

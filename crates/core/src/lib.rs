@@ -7,6 +7,7 @@ pub mod api;
 pub mod audit;
 pub mod bindings;
 pub mod checkpoint;
+pub mod device_policy;
 pub mod error;
 pub mod gps;
 pub mod keys;

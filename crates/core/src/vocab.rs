@@ -14,6 +14,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::device_policy::DevicePolicy;
 use crate::error::{Error, Result};
 
 /// The demo agency shipped with Waypoint.
@@ -69,6 +70,9 @@ pub struct AgencyConfig {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[ts(optional, as = "Option<BTreeMap<String, BTreeMap<String, String>>>")]
     pub renamed_codes: BTreeMap<String, BTreeMap<String, String>>,
+    /// Auto-lock, PIN or passphrase, wrong tries before a wipe (the defaults when absent).
+    #[serde(default)]
+    pub device_policy: DevicePolicy,
 }
 
 /// Longest code, label and agency name accepted (a configuration is typed by an admin and shown
@@ -254,7 +258,7 @@ impl AgencyConfig {
                 )));
             }
         }
-        Ok(())
+        self.device_policy.check()
     }
 
     pub fn terms(&self, vocabulary: &str) -> &[Term] {

@@ -171,3 +171,43 @@ fn the_rules_refuse_what_no_device_should_show() {
         .extend((0..501).map(|i| Term { code: format!("w{i}"), label: "w".into() })))
     .is_err());
 }
+
+#[test]
+fn a_pulled_device_policy_governs_the_next_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let wp = unlocked(dir.path());
+    assert_eq!(wp.config().device_policy, waypoint_core::device_policy::DevicePolicy::default());
+
+    // The agency asks for a PIN of 8 digits, a 5-minute lock and 5 tries.
+    let mut strict = AgencyConfig::demo();
+    strict.config_version = 2;
+    strict.device_policy = waypoint_core::device_policy::DevicePolicy {
+        auto_lock_minutes: 5,
+        secret_kind: waypoint_core::device_policy::SecretKind::Pin,
+        secret_min_length: 8,
+        max_failed_unlocks: 5,
+    };
+    pull(&wp, vec![vec![config_change(1, &strict)]]).unwrap();
+    assert_eq!(wp.config().device_policy, strict.device_policy);
+
+    let field_of = |r: waypoint_core::Result<()>| match r {
+        Err(waypoint_core::Error::Validation { field, message }) => (field, message),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let (field, message) = field_of(wp.change_passphrase(PIN, "correct horse battery"));
+    assert_eq!(field, "passphrase");
+    assert!(message.contains("PIN"), "{message}");
+    let (_, message) = field_of(wp.change_passphrase(PIN, "1234567"));
+    assert!(message.contains("at least 8 digits"), "{message}");
+    wp.change_passphrase(PIN, "20261202").unwrap();
+    wp.lock().unwrap();
+    assert!(wp.unlock(PIN).is_err(), "the old PIN no longer opens the store");
+    wp.unlock("20261202").unwrap();
+
+    // A policy out of bounds in a pulled version is skipped like any broken configuration.
+    let mut lax = strict.clone();
+    lax.config_version = 3;
+    lax.device_policy.auto_lock_minutes = 240;
+    pull(&wp, vec![vec![config_change(2, &lax)]]).unwrap();
+    assert_eq!(wp.config().device_policy.auto_lock_minutes, 5, "the 4-hour lock was not taken");
+}

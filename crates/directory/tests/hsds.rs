@@ -64,6 +64,34 @@ fn tabular_package_imports_with_a_report_and_reimport_changes_nothing() {
     assert_eq!(number, "+44 1234 234567");
 }
 
+/// HSDS 3.0 asks for UUIDs, but agencies' exports often carry their own ids ("svc-12"): the
+/// rows must still link (service to organization, location to service, the drop-off attribute).
+#[test]
+fn a_package_whose_ids_are_not_uuids_links_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write("organizations.csv", "id,name,description\norg-1,Eastside Crisis Services,Crisis care\n");
+    write("services.csv", "id,organization_id,name,status\nsvc-1,org-1,Eastside Crisis Stabilisation Unit,active\n");
+    write("locations.csv", "id,organization_id,name,latitude,longitude\nloc-1,org-1,Eastside campus,39.74,-104.99\n");
+    write("service_at_location.csv", "id,service_id,location_id\nsal-1,svc-1,loc-1\n");
+    write("taxonomy_terms.csv", "id,code,name\nterm-1,law_enforcement_dropoff,takes law-enforcement drop-offs\n");
+    write(
+        "attributes.csv",
+        "id,link_id,taxonomy_term_id,link_type,link_entity,value\nattr-1,svc-1,term-1,service,service,yes\n",
+    );
+    let mut directory = Directory::open_in_memory().unwrap();
+    let report = directory.import_hsds_package(dir.path()).unwrap();
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    assert!(!report.warnings.iter().any(|w| w.reason.contains("refers to no")), "{:?}", report.warnings);
+    let stats = directory.stats().unwrap();
+    assert_eq!((stats.organizations, stats.services, stats.locations, stats.service_at_locations), (1, 1, 1, 1));
+    let dropoff: Option<bool> =
+        directory.connection().query_row("SELECT law_enforcement_dropoff FROM service", [], |r| r.get(0)).unwrap();
+    assert_eq!(dropoff, Some(true), "the attribute found its service and its term");
+    let again = directory.import_hsds_package(dir.path()).unwrap();
+    assert_eq!(again.created, 0, "the same stable ids on a re-import");
+}
+
 #[test]
 fn json_documents_import_and_reimport_changes_nothing() {
     let mut dir = Directory::open_in_memory().unwrap();

@@ -25,7 +25,8 @@ pub enum SessionOrigin {
     Device,
     /// A sign-in to the web console.
     Console,
-    /// A sign-in with neither (a script, `curl`), or an MFA enrolment's first session.
+    /// A sign-in with neither (a script, `curl`), or an MFA enrolment's first session (until the
+    /// console adopts it into its cookie: then `Console`).
     Api,
     /// A session made before the server recorded where sessions come from.
     Unknown,

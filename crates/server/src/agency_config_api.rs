@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use waypoint_core::device_policy::POLICY_FIELDS;
 use waypoint_core::vocab::{self, AgencyConfig};
 use waypoint_protocol::{
     AgencyConfigCheck, AgencyConfigRecord, AgencyConfigSaved, AgencyConfigVersion, CodesInUse, ErrorBody,
@@ -188,6 +189,11 @@ async fn judge(state: &AppState, request: &SaveAgencyConfig) -> Result<Result<Ju
     }
     let next = match previous_config.successor(edited, previous.version + 1, &request.mapping) {
         Ok(next) => next,
+        // The device policy names its own field (`device_policy.auto_lock_minutes`).
+        Err(waypoint_core::Error::Validation { field, message }) => {
+            let named = POLICY_FIELDS.iter().find(|f| **f == field).copied().unwrap_or("config");
+            return Ok(Err(ApiError::invalid(message).on_field(named)));
+        }
         Err(error) => return Ok(Err(ApiError::invalid(error.to_string()).on_field("config"))),
     };
     let orphaned = vocab::orphaned_codes(&previous_config, &next);
@@ -225,5 +231,6 @@ fn describe_change(previous: &AgencyConfig, next: &AgencyConfig, request: &SaveA
     let mapped: usize = request.mapping.values().map(|m| m.len()).sum();
     let required =
         if previous.required_on_submit == next.required_on_submit { "" } else { "; required fields changed" };
-    format!("{added} codes added, {relabelled} relabelled, {removed} removed, {mapped} mapped{required}")
+    let policy = if previous.device_policy == next.device_policy { "" } else { "; device policy changed" };
+    format!("{added} codes added, {relabelled} relabelled, {removed} removed, {mapped} mapped{required}{policy}")
 }

@@ -88,7 +88,10 @@ pub async fn sign_in(
 ))]
 pub async fn adopt(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> Result<Response, ApiError> {
     caller.user_with(EVERY_ROLE)?;
-    with_cookie(&state, auth::presented_credential(&headers)?.token()).await
+    let token = auth::presented_credential(&headers)?.token();
+    // From now on the console uses it: the admin's session list says so.
+    state.store.set_session_origin(&auth::token_hash(token), SessionOrigin::Console).await?;
+    with_cookie(&state, token).await
 }
 
 /// Who is signed in, and the CSRF token to send with changes.

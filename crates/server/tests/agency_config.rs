@@ -19,7 +19,11 @@ use waypoint_protocol::{
 use waypoint_server::validation::check_records;
 use waypoint_server::Settings;
 
-on_both_stores!(a_change_is_checked_numbered_audited_and_broadcast, codes_in_use_are_refused_unless_mapped);
+on_both_stores!(
+    a_change_is_checked_numbered_audited_and_broadcast,
+    codes_in_use_are_refused_unless_mapped,
+    the_device_policy_is_bounded_and_delivered
+);
 
 const ADMIN: &str = "admin.lee";
 const PASSWORD: &str = "a long admin password";
@@ -294,4 +298,57 @@ async fn codes_in_use_are_refused_unless_mapped(backend: Backend) {
     let now = AgencyConfig::from_value(d.current(&d.admin).await.config).unwrap();
     assert_eq!(now.current_code("call_types", "text"), "emergency");
     assert_eq!(now.label("call_types", "text"), "911 call");
+}
+
+async fn the_device_policy_is_bounded_and_delivered(backend: Backend) {
+    use waypoint_core::device_policy::{DevicePolicy, SecretKind};
+    let d = desk(backend).await;
+    let (device_id, _device_token) = enroll_device(&d.t.store).await;
+    let first = AgencyConfig::from_value(d.current(&d.admin).await.config).unwrap();
+    assert_eq!(first.device_policy, DevicePolicy::default(), "version 1: the bundled defaults");
+
+    // Out of bounds: 422 naming the policy's field, nothing saved.
+    for (field, policy) in [
+        ("device_policy.auto_lock_minutes", DevicePolicy { auto_lock_minutes: 45, ..DevicePolicy::default() }),
+        ("device_policy.auto_lock_minutes", DevicePolicy { auto_lock_minutes: 0, ..DevicePolicy::default() }),
+        (
+            "device_policy.secret_min_length",
+            DevicePolicy { secret_kind: SecretKind::Passphrase, secret_min_length: 6, ..DevicePolicy::default() },
+        ),
+        ("device_policy.max_failed_unlocks", DevicePolicy { max_failed_unlocks: 1000, ..DevicePolicy::default() }),
+    ] {
+        let mut config = first.clone();
+        config.device_policy = policy;
+        let refusal = d.refused(json!({"config": config}), StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(refusal.error, "invalid");
+        assert_eq!(refusal.field.as_deref(), Some(field), "{}", refusal.message);
+    }
+    // Not a kind the core knows: the body does not parse.
+    let mut unknown = serde_json::to_value(&first).unwrap();
+    unknown["device_policy"]["secret_kind"] = json!("fingerprint");
+    let refusal = d.refused(json!({"config": unknown}), StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(refusal.field.as_deref(), Some("config"), "{}", refusal.message);
+
+    // Within bounds: version 2, audited as a policy change, in every device's feed.
+    let strict = DevicePolicy {
+        auto_lock_minutes: 5,
+        secret_kind: SecretKind::Pin,
+        secret_min_length: 8,
+        max_failed_unlocks: 5,
+    };
+    let mut config = first.clone();
+    config.device_policy = strict.clone();
+    let saved = d.save_ok(json!({"config": config, "base_version": 1, "note": "CJIS audit"})).await;
+    assert_eq!(saved.version, 2);
+    let feed = d.t.store.pull(&device_id, 0, 1 << 20).await.unwrap();
+    let change = feed.changes.iter().find(|c| c.kind == ChangeKind::AgencyConfig).expect("a configuration change");
+    let body: AgencyConfigVersion = serde_json::from_value(change.body.clone()).unwrap();
+    assert_eq!(AgencyConfig::from_value(body.config).unwrap().device_policy, strict);
+    let trail = d.t.store.audit_rows(0, 10_000).await.unwrap();
+    assert!(
+        trail.iter().any(|r| r.action == "agency_config_saved"
+            && r.outcome == "ok"
+            && r.detail.as_deref().unwrap().contains("device policy changed")),
+        "the save is audited as a policy change"
+    );
 }

@@ -154,6 +154,10 @@ async fn a_bearer_session_moves_into_the_cookie(backend: Backend) {
     assert_eq!(reply.status(), StatusCode::OK);
     let set_cookie = reply.headers().get(SET_COOKIE).unwrap().to_str().unwrap().to_string();
     assert!(set_cookie.contains(&token) && set_cookie.contains("HttpOnly"), "{set_cookie}");
+    // The session list says where it is used now: the console, not a script.
+    let sessions = c._store.store.live_sessions(chrono::Utc::now()).await.unwrap();
+    let adopted: Vec<_> = sessions.iter().filter(|s| s.username == "sergeant").map(|s| s.origin).collect();
+    assert_eq!(adopted, vec![waypoint_protocol::SessionOrigin::Console], "{sessions:?}");
 }
 
 async fn every_response_carries_the_strict_csp(backend: Backend) {

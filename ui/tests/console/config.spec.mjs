@@ -3,8 +3,10 @@
 // removing a code a stored report uses is refused with the list of reports, then saved with a
 // mapping; the device takes the new version and reports it (the Devices page shows it); a
 // service's local facts (open 24/7, an intake phone, a note) are refused beside the field when
-// wrong, then saved and shown. axe-core on every page, screenshots to tests/artifacts/console/.
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+// wrong, then saved and shown; the device policy is refused beside its field when out of bounds,
+// then saved and taken by the device; a capacity update is refused when out of range, then posted
+// and audited; a re-import whose listing contradicts a local fact shows the conflict. axe-core on every page, screenshots to tests/artifacts/console/.
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -93,6 +95,35 @@ export async function run(ctx) {
     ctx.check(configCells.length === 1 && configCells[0].trim() === "version 3", `the device's configuration version is shown: ${configCells}`);
     await ctx.axe(page, "devices with configuration versions");
 
+    // --- The device policy: refused beside its field when out of bounds, then delivered --------
+    await open(page, ctx, "#/admin/config", "config-policy");
+    const autoLock = page.getByTestId("policy-auto_lock_minutes");
+    ctx.check((await autoLock.inputValue()) === "15", `the default auto-lock is 15 minutes: ${await autoLock.inputValue()}`);
+    await autoLock.fill("45");
+    await autoLock.press("Tab");
+    await page.getByTestId("config-policy-change-auto_lock_minutes").waitFor();
+    await page.getByTestId("config-save").click();
+    await page.getByTestId("policy-error-auto_lock_minutes").waitFor();
+    const lockError = await page.getByTestId("policy-error-auto_lock_minutes").innerText();
+    ctx.check(lockError.includes("1 to 30 minutes"), `a 45-minute lock is refused beside its field: ${lockError}`);
+    ctx.check((await autoLock.getAttribute("aria-invalid")) === "true", "the field is marked invalid");
+    ctx.check((await page.getByTestId("config-version").innerText()).trim() === "3", "nothing was saved");
+    await ctx.axe(page, "configuration with a policy refused");
+    await autoLock.fill("5");
+    await autoLock.press("Tab");
+    await page.getByTestId("policy-secret_kind").selectOption("pin");
+    const minLength = page.getByTestId("policy-secret_min_length");
+    await minLength.fill("8");
+    await minLength.press("Tab");
+    await page.getByTestId("config-note").fill("CJIS: 5-minute lock, 8-digit PIN");
+    await page.getByTestId("config-save").click();
+    await page.getByTestId("config-status").filter({ hasText: "Saved as version 4" }).waitFor();
+    ctx.check(!(await page.getByTestId("policy-error-auto_lock_minutes").isVisible().catch(() => false)), "the field error is gone");
+    await ctx.screenshot(page, "console-config-policy");
+    device.sync();
+    const policy = device.run("policy");
+    ctx.check(policy.auto_lock_minutes === 5 && policy.secret_kind === "pin" && policy.secret_min_length === 8, `the device took the policy: ${JSON.stringify(policy)}`);
+
     // --- Directory local facts: refused beside the field, then saved and shown -------------------
     cpSync(HSDS_EXAMPLE, hsds, { recursive: true });
     server.cli(["directory", "import", "--hsds", hsds]);
@@ -127,6 +158,43 @@ export async function run(ctx) {
     ctx.check(facts?.hours?.kind === "always_open" && facts?.accepts_dropoffs === true && facts?.intake_phone === "+1 (303) 555-0142", `the server holds them: ${stored.text.slice(0, 300)}`);
     await ctx.axe(page, "directory with local facts");
     await ctx.screenshot(page, "console-directory");
+    const serviceId = stored.json?.[0]?.service_id;
+
+    // --- A capacity update: refused beside the form when out of range, then posted and audited ---
+    await page.getByTestId("capacity-form").waitFor();
+    await page.getByTestId("capacity-available").fill("9");
+    await page.getByTestId("capacity-maximum").fill("4");
+    await page.getByTestId("capacity-post").click();
+    await page.getByTestId("capacity-error").waitFor();
+    const capacityError = await page.getByTestId("capacity-error").innerText();
+    ctx.check(capacityError.includes("between 0 and maximum"), `9 free of 4 is refused: ${capacityError}`);
+    await page.getByTestId("capacity-available").fill("3");
+    await page.getByTestId("capacity-maximum").fill("12");
+    await page.getByTestId("capacity-post").click();
+    await page.getByTestId("capacity-notice").waitFor();
+    ctx.check((await page.getByTestId("capacity-notice").innerText()).includes("3 beds free"), "the posted capacity is confirmed");
+    ctx.check(!(await page.getByTestId("capacity-error").isVisible().catch(() => false)), "the refusal is gone");
+    const trail = await ctx.api("GET", "/v1/admin/audit?action=capacity_update&limit=10", { headers: { cookie: await cookieHeader(page) } });
+    const posted = (trail.json?.entries ?? []).filter((e) => e.outcome === "ok" && e.actor === ADMIN.username);
+    ctx.check(posted.length === 1 && posted[0].target === `service ${serviceId}` && posted[0].detail.includes("available 3 of Some(12)"), `the capacity update is audited once: ${trail.text.slice(0, 400)}`);
+
+    // --- Conflicts: a re-import whose listing says "no drop-offs" against the local "yes" --------
+    ctx.check((await page.getByTestId("directory-no-conflicts").count()) === 1, "no conflict before the re-import");
+    const listedId = readFileSync(join(hsds, "services.csv"), "utf8").split("\n")[1].split(",")[0];
+    appendFileSync(join(hsds, "taxonomy_terms.csv"), "dropoff-term-1,law_enforcement_dropoff,takes law-enforcement drop-offs,,,,,,\n");
+    appendFileSync(join(hsds, "attributes.csv"), `dropoff-attr-1,${listedId},dropoff-term-1,service,service,no\n`);
+    server.cli(["directory", "import", "--hsds", hsds]);
+    // The same address: a reload, so the page reads its lists again.
+    await page.reload();
+    await page.getByTestId("directory-page").waitFor();
+    const conflict = page.getByTestId("directory-conflict");
+    await conflict.first().waitFor();
+    const conflictText = await conflict.first().innerText();
+    ctx.check((await conflict.count()) === 1 && (await conflict.first().getAttribute("data-kind")) === "dropoffs_differ", `one conflict, about drop-offs: ${conflictText}`);
+    ctx.check(conflictText.includes("Community Counselling") && conflictText.includes("does not take police drop-offs"), `it names the service and what differs: ${conflictText}`);
+    ctx.check((await page.getByTestId("directory-import").count()) === 2, "both imports are listed");
+    await ctx.axe(page, "directory with a conflict");
+    await ctx.screenshot(page, "console-directory-conflict");
   } finally {
     device.remove();
     rmSync(hsds, { recursive: true, force: true });

@@ -25,6 +25,21 @@ pub(super) fn hsds_id(table: &str, raw: &str) -> String {
     }
 }
 
+/// The entity (and table) a file's rows are: what a reference to one of them names.
+fn entity_of(file_table: &str) -> &str {
+    match file_table {
+        "organizations" => "organization",
+        "services" => "service",
+        "locations" => "location",
+        "addresses" => "address",
+        "phones" => "phone",
+        "schedules" => "schedule",
+        "taxonomy_terms" => "taxonomy_term",
+        "attributes" => "attribute",
+        other => other,
+    }
+}
+
 pub(super) fn text(row: &Row, key: &str) -> Option<String> {
     row.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
@@ -48,7 +63,9 @@ pub(super) fn import_row(
     warn: &mut Vec<String>,
 ) -> Result<std::result::Result<Outcome, String>> {
     let Some(raw_id) = text(row, "id") else { return Ok(Err("no id".into())) };
-    let id = hsds_id(table, &raw_id);
+    // Named as references name it (`service`, not the file's `services`): a package whose ids
+    // are not UUIDs must link its rows to the same stable ids.
+    let id = hsds_id(entity_of(table), &raw_id);
     let reference = |key: &str, target: &str, warn: &mut Vec<String>| -> Result<Option<String>> {
         match text(row, key) {
             None => Ok(None),

@@ -87,6 +87,14 @@ impl AdminStore for PostgresStore {
         Ok(())
     }
 
+    async fn set_session_origin(&self, token_hash: &str, origin: SessionOrigin) -> StoreResult<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute("UPDATE sessions SET origin = $2 WHERE token_hash = $1", &[&token_hash, &origin.as_str()])
+            .await?;
+        Ok(())
+    }
+
     async fn officer_ids(&self) -> StoreResult<Vec<(String, String)>> {
         let client = self.pool.get().await?;
         let rows = client.query("SELECT username, officer_id FROM users", &[]).await?;

@@ -85,6 +85,15 @@ impl AdminStore for SqliteStore {
         .await
     }
 
+    async fn set_session_origin(&self, token_hash: &str, origin: SessionOrigin) -> StoreResult<()> {
+        let token_hash = token_hash.to_string();
+        self.write(move |tx| {
+            tx.execute("UPDATE sessions SET origin = ?2 WHERE token_hash = ?1", params![token_hash, origin.as_str()])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn officer_ids(&self) -> StoreResult<Vec<(String, String)>> {
         self.run(|conn| {
             let mut statement = conn.prepare("SELECT username, officer_id FROM users")?;

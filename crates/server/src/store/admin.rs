@@ -101,6 +101,10 @@ pub trait AdminStore: Send + Sync {
         device_id: Option<&str>,
     ) -> StoreResult<()>;
 
+    /// Records that the session `token_hash` is now used from `origin` (an MFA enrolment's first
+    /// session, adopted by the console into its cookie).
+    async fn set_session_origin(&self, token_hash: &str, origin: SessionOrigin) -> StoreResult<()>;
+
     /// Every user's officer id (badge number): (username, officer id).
     async fn officer_ids(&self) -> StoreResult<Vec<(String, String)>>;
 

@@ -2,6 +2,7 @@
 // document; every rule (codes, labels, what may be removed) is the server's, which answers the
 // check and the save.
 import type { AgencyConfig } from "$lib/bindings/AgencyConfig";
+import type { DevicePolicy } from "$lib/bindings/DevicePolicy";
 import type { Term } from "$lib/bindings/Term";
 
 /** vocabulary -> old code -> new code. */
@@ -66,3 +67,31 @@ export function vocabularyTitle(name: string): string {
   const words = name.replace(/_/g, " ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+export function withPolicy(config: AgencyConfig, patch: Partial<DevicePolicy>): AgencyConfig {
+  const next = structuredClone(config);
+  next.device_policy = { ...next.device_policy, ...patch };
+  return next;
+}
+
+/** One setting of the device policy the draft changes. */
+export interface PolicyChange {
+  field: keyof DevicePolicy;
+  before: string;
+  after: string;
+}
+
+export function policyChanges(saved: AgencyConfig, draft: AgencyConfig): PolicyChange[] {
+  const fields = Object.keys(draft.device_policy) as (keyof DevicePolicy)[];
+  return fields
+    .filter((field) => saved.device_policy[field] !== draft.device_policy[field])
+    .map((field) => ({ field, before: String(saved.device_policy[field]), after: String(draft.device_policy[field]) }));
+}
+
+/** A policy setting's name as the page shows it. */
+export const POLICY_TITLES: Record<keyof DevicePolicy, string> = {
+  auto_lock_minutes: "Auto-lock after (minutes)",
+  secret_kind: "Unlock with",
+  secret_min_length: "Shortest PIN or passphrase",
+  max_failed_unlocks: "Wrong tries before the device wipes itself",
+};

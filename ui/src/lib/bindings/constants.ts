@@ -6,3 +6,10 @@ export const ERROR_KINDS: readonly ErrorKind[] = ["validation", "wrong_passphras
 
 /** The shortest passphrase or PIN the core accepts, in characters. */
 export const MIN_PASSPHRASE_CHARS = 6;
+
+/** The bounds of an agency's device policy (the core checks them). */
+export const MAX_AUTO_LOCK_MINUTES = 30;
+export const MIN_PASSPHRASE_LENGTH = 8;
+export const MAX_SECRET_LENGTH = 64;
+export const MIN_FAILED_UNLOCKS = 3;
+export const MAX_FAILED_UNLOCKS = 20;
