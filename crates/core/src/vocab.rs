@@ -355,6 +355,17 @@ impl AgencyConfig {
     }
 }
 
+/// The device-policy field a refusal of [`AgencyConfig::check`] names, if any (the console shows
+/// the refusal beside that input).
+pub fn refused_field(error: &Error) -> Option<&'static str> {
+    match error {
+        Error::Validation { field, .. } => {
+            crate::device_policy::POLICY_FIELDS.iter().find(|known| **known == field.as_str()).copied()
+        }
+        _ => None,
+    }
+}
+
 /// Codes are identifiers: letters, digits, `_`, `-`, `.`, at most [`MAX_CODE_CHARS`].
 fn is_code(code: &str) -> bool {
     !code.is_empty()

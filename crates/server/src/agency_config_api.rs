@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use waypoint_core::device_policy::POLICY_FIELDS;
 use waypoint_core::vocab::{self, AgencyConfig};
 use waypoint_protocol::{
     AgencyConfigCheck, AgencyConfigRecord, AgencyConfigSaved, AgencyConfigVersion, CodesInUse, ErrorBody,
@@ -190,11 +189,10 @@ async fn judge(state: &AppState, request: &SaveAgencyConfig) -> Result<Result<Ju
     let next = match previous_config.successor(edited, previous.version + 1, &request.mapping) {
         Ok(next) => next,
         // The device policy names its own field (`device_policy.auto_lock_minutes`).
-        Err(waypoint_core::Error::Validation { field, message }) => {
-            let named = POLICY_FIELDS.iter().find(|f| **f == field).copied().unwrap_or("config");
-            return Ok(Err(ApiError::invalid(message).on_field(named)));
+        Err(error) => {
+            let field = vocab::refused_field(&error).unwrap_or("config");
+            return Ok(Err(ApiError::invalid(error.to_string()).on_field(field)));
         }
-        Err(error) => return Ok(Err(ApiError::invalid(error.to_string()).on_field("config"))),
     };
     let orphaned = vocab::orphaned_codes(&previous_config, &next);
     let removed = orphaned.iter().map(|(v, c)| VocabularyCode { vocabulary: v.clone(), code: c.clone() }).collect();
