@@ -30,6 +30,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     AuditPage::export_all_to(dir)?;
     AuditVerification::export_all_to(dir)?;
     CapacityUpdate::export_all_to(dir)?;
+    OutcomeReport::export_all_to(dir)?;
     QueuePage::export_all_to(dir)?;
     ReviewCounts::export_all_to(dir)?;
     EncounterReview::export_all_to(dir)?;

@@ -27,6 +27,8 @@ mod agency;
 pub use agency::*;
 mod directory_admin;
 pub use directory_admin::*;
+mod outcomes;
+pub use outcomes::*;
 
 /// One version of one encounter as the device sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -48,6 +48,8 @@ pub mod action {
     pub const MFA_ENROLLED: &str = "mfa_enrolled";
     /// A report (or a conflicting copy) read through the review desk or the admin API.
     pub const REPORT_READ: &str = "report_read";
+    /// The outcome figures were read (the detail holds the filters).
+    pub const OUTCOMES_READ: &str = "outcomes_read";
     /// A device's pushed audit log does not continue the chain the server holds.
     pub const DEVICE_AUDIT_BREAK: &str = "device_audit_break";
     /// A new version of the agency configuration saved (or refused: codes in use, stale, invalid).

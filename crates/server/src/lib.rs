@@ -31,6 +31,8 @@ pub mod identity;
 pub mod mfa;
 pub mod new_user;
 pub mod openapi;
+pub mod outcomes;
+pub mod outcomes_api;
 pub mod password_work;
 pub mod postgres_store;
 pub mod postgres_tls;

@@ -30,6 +30,7 @@ use crate::api;
         crate::review_api::diff,
         crate::review_api::conflicts,
         crate::review_api::metrics,
+        crate::outcomes_api::outcomes,
         crate::audit_api::push_audit,
         api::capacity,
         crate::snapshot::directory_snapshot,

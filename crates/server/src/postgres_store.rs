@@ -29,6 +29,7 @@ mod audit;
 mod delivery;
 mod directory_admin;
 mod identity;
+mod outcomes;
 mod review;
 
 /// Which migrations ran, and when (see [`crate::store::migrations`]).

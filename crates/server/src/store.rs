@@ -26,6 +26,7 @@ pub mod directory_admin;
 pub(crate) mod group_commit;
 pub mod identity;
 pub mod migrations;
+pub mod outcomes;
 pub mod review;
 
 pub use review::ReviewStore;
@@ -184,6 +185,7 @@ pub trait Store:
     + admin::AdminStore
     + AgencyConfigStore
     + DirectoryAdminStore
+    + outcomes::OutcomeStore
     + Send
     + Sync
 {

@@ -49,7 +49,8 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         | ("GET", "/v1/review/counts")
         | ("GET", "/v1/review/encounters/{id}")
         | ("GET", "/v1/review/encounters/{id}/diff")
-        | ("GET", "/v1/metrics") => Users(REVIEWERS),
+        | ("GET", "/v1/metrics")
+        | ("GET", "/v1/outcomes") => Users(REVIEWERS),
         ("POST", "/v1/logout") => Users(EVERY_ROLE),
         ("POST", "/v1/console/sign-in") => Public,
         ("POST", "/v1/console/adopt") | ("GET", "/v1/console/session") | ("POST", "/v1/console/sign-out") => {

@@ -1,0 +1,117 @@
+//! Wire types of the outcome figures (`GET /v1/outcomes`): what a CIT programme is judged by
+//! (SAMHSA's CIT data guide), for a period beside the period of the same length before it. Each
+//! figure carries its own label and definition, so the console shows them without knowing them.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Which reports count: approved only, or approved and those still waiting for a decision.
+/// Returned reports never count until they are amended and submitted again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeInclusion {
+    #[default]
+    Approved,
+    ApprovedAndSubmitted,
+}
+
+/// How a figure's value reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FigureUnit {
+    Count,
+    Percent,
+    Minutes,
+}
+
+/// One figure, this period and the one before. `null` where it cannot be computed (a rate with
+/// nothing to divide by, a median of no values).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Figure {
+    pub key: String,
+    pub label: String,
+    /// What counts and what is excluded.
+    pub definition: String,
+    pub unit: FigureUnit,
+    pub current: Option<f64>,
+    pub previous: Option<f64>,
+}
+
+/// A count by code (a disposition, a transport destination, a referral outcome).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CodeCount {
+    pub code: String,
+    pub label: String,
+    #[ts(type = "number")]
+    pub current: u64,
+    #[ts(type = "number")]
+    pub previous: u64,
+}
+
+/// A figure broken down by code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Breakdown {
+    pub key: String,
+    pub label: String,
+    pub definition: String,
+    pub rows: Vec<CodeCount>,
+}
+
+/// Calls in one week (starting Monday) or month of the period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrendPoint {
+    /// The first day of the week or month (`YYYY-MM-DD`).
+    pub start: String,
+    #[ts(type = "number")]
+    pub calls: u64,
+    #[ts(type = "number")]
+    pub force_used: u64,
+    #[ts(type = "number")]
+    pub arrests: u64,
+}
+
+/// Calls in one square of the map grid (its south-west corner; `cell_degrees` wide).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GridCell {
+    pub lat: f64,
+    pub lon: f64,
+    #[ts(type = "number")]
+    pub calls: u64,
+}
+
+/// `GET /v1/outcomes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OutcomeReport {
+    /// The period: first and last day, inclusive (`YYYY-MM-DD`, UTC).
+    pub from: String,
+    pub to: String,
+    /// The period of the same length just before it.
+    pub previous_from: String,
+    pub previous_to: String,
+    pub include: OutcomeInclusion,
+    /// Only this officer's reports, when the request named one.
+    pub officer: Option<String>,
+    pub figures: Vec<Figure>,
+    pub breakdowns: Vec<Breakdown>,
+    pub weekly: Vec<TrendPoint>,
+    pub monthly: Vec<TrendPoint>,
+    /// Calls in the period by day of week (0 = Monday) and hour of day (UTC): 7 rows of 24.
+    #[ts(type = "number[][]")]
+    pub by_day_and_hour: Vec<Vec<u64>>,
+    pub cell_degrees: f64,
+    /// Squares with fewer calls than `grid_minimum` are left out, so a lone call cannot be placed.
+    pub grid: Vec<GridCell>,
+    #[ts(type = "number")]
+    pub grid_minimum: u64,
+    /// Reports in the period that were left out because their body could not be read.
+    #[ts(type = "number")]
+    pub unreadable: u64,
+}

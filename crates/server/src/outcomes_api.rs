@@ -1,0 +1,119 @@
+//! `GET /v1/outcomes`: the outcome figures for a period beside the period before it, for
+//! supervisors and admins; as JSON, or as a CSV download. Every read is in the audit trail, with
+//! its filters, before a figure is sent.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{Duration, NaiveDate, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use waypoint_protocol::{ErrorBody, OutcomeInclusion, OutcomeReport};
+
+use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
+use crate::audit_admin_api::{attachment, ExportFormat};
+use crate::auth::Reviewer;
+use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::outcomes::{self, OutcomeRequest, Period};
+use crate::store::outcomes::OutcomeRange;
+use crate::AppState;
+
+/// The period when the request names none: the last 90 days, today included.
+const DEFAULT_DAYS: i64 = 90;
+/// The longest period one request may ask for (ten years and a few leap days).
+const MAX_DAYS: i64 = 3660;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct OutcomeQuery {
+    /// The period's first day (`YYYY-MM-DD`, UTC). Default: 89 days before `to`.
+    pub from: Option<String>,
+    /// The period's last day, included (`YYYY-MM-DD`, UTC). Default: today.
+    pub to: Option<String>,
+    /// `approved` (default) or `approved_and_submitted`.
+    #[serde(default)]
+    #[param(inline)]
+    pub include: OutcomeInclusion,
+    /// Only the reports of this officer id.
+    pub officer: Option<String>,
+    /// `json` (default) or `csv` (a download of the figures and breakdowns).
+    #[serde(default)]
+    #[param(inline)]
+    pub format: ExportFormat,
+}
+
+fn bad_request(message: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+}
+
+fn day(name: &str, text: Option<String>) -> Result<Option<NaiveDate>, ApiError> {
+    match text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(text) => NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| bad_request(format!("{name} must be a date (YYYY-MM-DD), not `{text}`"))),
+    }
+}
+
+/// The period a query names, checked.
+pub fn period_of(from: Option<String>, to: Option<String>) -> Result<Period, ApiError> {
+    let last = day("to", to)?.unwrap_or_else(|| Utc::now().date_naive());
+    let first = day("from", from)?.unwrap_or(last - Duration::days(DEFAULT_DAYS - 1));
+    if first > last {
+        return Err(bad_request(format!("from ({first}) is after to ({last})")));
+    }
+    let period = Period { first, last };
+    if period.days() > MAX_DAYS {
+        return Err(bad_request(format!(
+            "the period is {} days long; at most {MAX_DAYS} may be asked for",
+            period.days()
+        )));
+    }
+    Ok(period)
+}
+
+/// The outcome figures for a period and the one of the same length before it: crisis calls,
+/// CIT coverage, time on scene, dispositions, arrests and diversion, emergency detentions,
+/// transports, force, injuries, weapons, naloxone, referrals and repeat contacts, with trends,
+/// a day-by-hour breakdown and a map grid. Each figure carries its definition.
+#[utoipa::path(get, path = "/v1/outcomes", params(OutcomeQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "The figures (JSON), or the figures and breakdowns as a CSV download", content(
+        (OutcomeReport = "application/json"), (String = "text/csv"),
+    )),
+    (status = 400, description = "A date is not `YYYY-MM-DD`, `from` is after `to`, the period is too long, or `include`/`format` is unknown", body = ErrorBody),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 503, description = "The database is saturated: retry after `Retry-After` seconds", body = ErrorBody),
+))]
+pub async fn outcomes(
+    State(state): State<AppState>,
+    Reviewer(reader): Reviewer,
+    client: ClientAddr,
+    ApiQuery(query): ApiQuery<OutcomeQuery>,
+) -> Result<Response, ApiError> {
+    let period = period_of(query.from, query.to)?;
+    let officer = query.officer.map(|o| o.trim().to_string()).filter(|o| !o.is_empty());
+    let request = OutcomeRequest { period, include: query.include, officer: officer.clone() };
+    let range = OutcomeRange {
+        from: outcomes::reads_from(period),
+        to: period.end(),
+        states: outcomes::states_of(query.include),
+        officer,
+    };
+    let rows = state.store.outcome_rows(range).await?;
+    let (_, config) = crate::agency_config::newest(&state.store).await?;
+    let report = outcomes::report(&request, rows, &config);
+    let event = AuditEvent::new(reader, action::OUTCOMES_READ, outcome::OK).from(client).target("outcomes").detail(
+        serde_json::json!({
+            "from": report.from, "to": report.to, "include": report.include, "officer": report.officer,
+            "format": query.format.extension(),
+        })
+        .to_string(),
+    );
+    audit::record(&state.store, event).await?;
+    match query.format {
+        ExportFormat::Json => Ok(ApiJson(report).into_response()),
+        ExportFormat::Csv => {
+            let body = outcomes::csv(&report).map_err(|e| ApiError::internal(e.to_string()))?;
+            Ok(attachment(ExportFormat::Csv, "waypoint-outcomes", body.into_bytes()))
+        }
+    }
+}

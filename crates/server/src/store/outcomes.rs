@@ -1,0 +1,40 @@
+//! What the outcome figures read, beside the [`super::Store`] trait: the latest version of each
+//! report that happened in a time range, with its review state (from `review_index`, which the
+//! migrations keep by trigger on every stored version). The figures themselves are computed by
+//! [`crate::outcomes`], the same for both stores.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use waypoint_protocol::ReviewState;
+
+use super::StoreResult;
+
+/// The latest version of one report.
+#[derive(Debug, Clone)]
+pub struct OutcomeRow {
+    pub state: ReviewState,
+    /// The officer whose credential pushed the version (not what the body claims).
+    pub officer: String,
+    pub body: Value,
+}
+
+/// Which latest versions to read.
+#[derive(Debug, Clone)]
+pub struct OutcomeRange {
+    /// On the report's `occurred_at`: from (inclusive), to (exclusive).
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub states: Vec<ReviewState>,
+    /// Only the reports of this officer id (as their credential proved it).
+    pub officer: Option<String>,
+}
+
+#[async_trait]
+pub trait OutcomeStore: Send + Sync {
+    async fn outcome_rows(&self, range: OutcomeRange) -> StoreResult<Vec<OutcomeRow>>;
+}
+
+pub(crate) fn state_of(text: &str) -> StoreResult<ReviewState> {
+    ReviewState::parse(text).ok_or_else(|| super::StoreError::Database(format!("unknown review state `{text}` stored")))
+}

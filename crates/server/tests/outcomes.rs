@@ -1,0 +1,290 @@
+//! The outcome figures (`GET /v1/outcomes`) against an independent computation: a generated
+//! year of reports (two officers, random answers, repeat subjects, returned and amended reports)
+//! goes in through the store's push path and the review decisions; the same figures are then
+//! computed by `tests/outcomes/figures.py` from the admin's JSON export, and every figure, both
+//! breakdowns, the weekly trend and the day-by-hour table must agree. On both stores.
+
+mod common;
+
+use chrono::{Duration, DurationRound, Utc};
+use common::*;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use waypoint_core::{Encounter, EncounterStatus, Referral, ReferralOutcome};
+use waypoint_protocol::{AckStatus, OutcomeReport, PushRecord, ReviewRequest};
+use waypoint_server::review_rules::DecisionInput;
+use waypoint_server::store::{Pusher, SharedStore};
+use waypoint_server::validation::check_records;
+use waypoint_server::Settings;
+
+on_both_stores!(the_figures_match_an_independent_computation, bad_periods_are_refused_by_name);
+
+const PASSWORD: &str = "a long passphrase";
+const OFFICERS: [&str; 2] = ["badge-1", "badge-2"];
+const NAMES: [&str; 8] =
+    ["Pat O'Brien", "pat obrien", "Lee Chen", "LEE  CHEN", "Sam Ortiz", "Ana Diaz", "Jo Park", "Kim Ruiz"];
+const DISPOSITIONS: [&str; 7] = [
+    "transport_crisis_centre",
+    "transport_hospital",
+    "emergency_detention",
+    "arrested",
+    "referral_made",
+    "resolved_on_scene",
+    "case_manager_notified",
+];
+
+/// One random report by `officer` at `at`.
+fn generated(rng: &mut StdRng, officer: &str, device: &str, at: chrono::DateTime<Utc>) -> Encounter {
+    let mut e = Encounter::new_draft(device, officer, 1, at);
+    e.status = EncounterStatus::Submitted;
+    e.submitted_at = Some(at);
+    e.call.call_type = Some("911".into());
+    e.response.cit_officer_dispatched = rng.gen_bool(0.6);
+    e.response.cit_officer_arrived = e.response.cit_officer_dispatched && rng.gen_bool(0.8);
+    e.response.officer_cit_certified = rng.gen_bool(0.5);
+    e.response.reportable_force = rng.gen_bool(0.1);
+    e.response.subject_injured = rng.gen_bool(0.07);
+    e.response.officer_injured = rng.gen_bool(0.04);
+    e.response.minutes_on_scene = rng.gen_bool(0.85).then(|| rng.gen_range(5..180));
+    e.risk.weapon =
+        [None, Some("none"), Some("knife"), Some("firearm"), Some("")].choose(rng).unwrap().map(String::from);
+    e.risk.naloxone_administered = rng.gen_bool(0.05);
+    e.diversion.custody_diverted = [None, Some(true), Some(false)].choose(rng).copied().unwrap();
+    let how_many = rng.gen_range(0..3);
+    let mut dispositions: Vec<String> = DISPOSITIONS.choose_multiple(rng, how_many).map(|d| d.to_string()).collect();
+    dispositions.sort();
+    e.dispositions = dispositions;
+    e.referrals = (0..rng.gen_range(0..3))
+        .map(|n| Referral {
+            service_id: format!("service-{n}"),
+            service_name: Some("Crisis centre".into()),
+            outcome: *[ReferralOutcome::Accepted, ReferralOutcome::Declined, ReferralOutcome::Unknown]
+                .choose(rng)
+                .unwrap(),
+        })
+        .collect();
+    e.subject.name = rng.gen_bool(0.7).then(|| NAMES.choose(rng).unwrap().to_string());
+    if rng.gen_bool(0.8) {
+        e.location.lat = Some(44.97 + f64::from(rng.gen_range(0..3)) * 0.01 + 0.004);
+        e.location.lon = Some(-93.27 + f64::from(rng.gen_range(0..3)) * 0.01 + 0.004);
+    }
+    e.narrative = "Officer spoke with the subject.".into();
+    e
+}
+
+async fn push(store: &SharedStore, device: &str, officer: &str, encounters: &[Encounter]) {
+    let records: Vec<PushRecord> = encounters
+        .iter()
+        .enumerate()
+        .map(|(i, e)| PushRecord::new(e.id, e.version, i as u64 + 1, serde_json::to_value(e).unwrap()))
+        .collect();
+    for chunk in records.chunks(100) {
+        let acks = store.push(&Pusher::officer(device, officer), check_records(chunk.to_vec())).await.unwrap();
+        assert!(acks.acks.iter().all(|a| a.status == AckStatus::Stored), "{acks:?}");
+    }
+}
+
+async fn decide(store: &SharedStore, e: &Encounter, decision: &str) {
+    let comment = (decision == "returned").then_some("add the time on scene");
+    let request: ReviewRequest = serde_json::from_value(
+        json!({"encounter_id": e.id, "version": e.version, "decision": decision, "comment": comment}),
+    )
+    .unwrap();
+    store.decide(DecisionInput::new("sgt.reyes", request)).await.unwrap().expect("allowed");
+}
+
+struct Desk {
+    t: TestStore,
+    server: TestServer,
+    client: reqwest::Client,
+    sgt: String,
+    admin: String,
+}
+
+impl Desk {
+    async fn new(backend: Backend) -> Self {
+        let t = TestStore::new(backend).await;
+        add_user(&t.store, "sgt.reyes", Role::Supervisor, PASSWORD).await;
+        add_user(&t.store, "admin.kim", Role::Admin, PASSWORD).await;
+        for officer in OFFICERS {
+            add_user(&t.store, officer, Role::Officer, PASSWORD).await;
+        }
+        let server = TestServer::start(t.store.clone(), Settings::default()).await;
+        let client = http_client();
+        let sgt = login(&client, &server, "sgt.reyes", PASSWORD).await;
+        let admin = login(&client, &server, "admin.kim", PASSWORD).await;
+        Desk { t, server, client, sgt, admin }
+    }
+
+    async fn get(&self, token: &str, path: &str, query: &[(&str, &str)]) -> reqwest::Response {
+        self.client.get(self.server.url(path)).bearer_auth(token).query(query).send().await.unwrap()
+    }
+
+    async fn outcomes(&self, query: &[(&str, &str)]) -> OutcomeReport {
+        let reply = self.get(&self.sgt, "/v1/outcomes", query).await;
+        assert_eq!(reply.status(), StatusCode::OK);
+        reply.json().await.unwrap()
+    }
+}
+
+use waypoint_protocol::Role;
+
+/// Runs the independent computation over the exports in `dir`.
+fn independent(dir: &std::path::Path, args: &[&str], exports: &[&str]) -> Value {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/outcomes/figures.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .args(exports.iter().map(|e| dir.join(e)))
+        .output()
+        .expect("python3 runs");
+    assert!(output.status.success(), "figures.py failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn counts_of(report: &OutcomeReport, key: &str, current: bool) -> Value {
+    let breakdown = report.breakdowns.iter().find(|b| b.key == key).unwrap();
+    let counts: serde_json::Map<String, Value> = breakdown
+        .rows
+        .iter()
+        .map(|r| (r.code.clone(), json!(if current { r.current } else { r.previous })))
+        .filter(|(_, n)| n != &json!(0))
+        .collect();
+    Value::Object(counts)
+}
+
+async fn the_figures_match_an_independent_computation(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let store = &desk.t.store;
+    let mut rng = StdRng::seed_from_u64(20261203);
+    let today = Utc::now().duration_trunc(Duration::days(1)).unwrap();
+    let mut all = Vec::new();
+    for officer in OFFICERS {
+        let (device, _) = enroll_device(store).await;
+        let encounters: Vec<Encounter> = (0..180)
+            .map(|_| {
+                let at = today - Duration::minutes(rng.gen_range(0..(240 * 24 * 60))) + Duration::hours(12);
+                generated(&mut rng, officer, &device, at.min(Utc::now()))
+            })
+            .collect();
+        push(store, &device, officer, &encounters).await;
+        // Reviews: about half approved, a fifth returned (of those, half amended and submitted
+        // again, some of them approved), the rest still waiting.
+        let mut amended = Vec::new();
+        for e in &encounters {
+            let roll: f64 = rng.gen();
+            if roll < 0.5 {
+                decide(store, e, "approved").await;
+            } else if roll < 0.7 {
+                decide(store, e, "returned").await;
+                if rng.gen_bool(0.5) {
+                    let mut next = e.clone();
+                    next.version = 2;
+                    next.supersedes = Some(1);
+                    next.response.minutes_on_scene = Some(rng.gen_range(5..180));
+                    next.response.reportable_force = !e.response.reportable_force;
+                    next.dispositions = vec!["arrested".into()];
+                    amended.push(next);
+                }
+            }
+        }
+        push(store, &device, officer, &amended).await;
+        for e in &amended {
+            if rng.gen_bool(0.5) {
+                decide(store, e, "approved").await;
+            }
+        }
+        all.extend(encounters);
+    }
+    assert_eq!(all.len(), 360);
+
+    let dir = tempfile::tempdir().unwrap();
+    for state in ["approved", "submitted"] {
+        let reply = desk.get(&desk.admin, "/v1/admin/export", &[("state", state), ("format", "json")]).await;
+        assert_eq!(reply.status(), StatusCode::OK);
+        std::fs::write(dir.path().join(format!("{state}.json")), reply.bytes().await.unwrap()).unwrap();
+    }
+
+    let to = (today - Duration::days(1)).date_naive().to_string();
+    let from = (today - Duration::days(60)).date_naive().to_string();
+    for (include, exports, officer) in [
+        ("approved", vec!["approved.json"], None),
+        ("approved_and_submitted", vec!["approved.json", "submitted.json"], None),
+        ("approved_and_submitted", vec!["approved.json", "submitted.json"], Some("badge-2")),
+    ] {
+        let mut query = vec![("from", from.as_str()), ("to", to.as_str()), ("include", include)];
+        let mut args = vec!["--from", from.as_str(), "--to", to.as_str(), "--include", include];
+        if let Some(officer) = officer {
+            query.push(("officer", officer));
+            args.extend(["--officer", officer]);
+        }
+        let report = desk.outcomes(&query).await;
+        let expected = independent(dir.path(), &args, &exports);
+        let what = format!("{include}, officer {officer:?}");
+        assert_eq!(report.from, from);
+        assert_eq!(json!(report.previous_from), expected["previous_from"], "{what}");
+        assert_eq!(json!(report.previous_to), expected["previous_to"], "{what}");
+        assert_eq!(report.unreadable, 0);
+        let figures = expected["figures"].as_object().unwrap();
+        assert_eq!(report.figures.len(), figures.len(), "{what}: the same figures");
+        for figure in &report.figures {
+            let pair = &figures[&figure.key];
+            assert_eq!(json!([figure.current, figure.previous]), *pair, "{what}: figure {}", figure.key);
+        }
+        let calls = report.figures.iter().find(|f| f.key == "calls").unwrap();
+        assert!(calls.current.unwrap() >= 30.0 && calls.previous.unwrap() >= 30.0, "{what}: enough data {calls:?}");
+        for figure in ["repeat_contacts", "force_used", "arrests", "custody_diverted"] {
+            let f = report.figures.iter().find(|f| f.key == figure).unwrap();
+            assert!(f.current.unwrap() > 0.0, "{what}: some {figure} to compare");
+        }
+        for key in ["dispositions", "transports"] {
+            assert_eq!(counts_of(&report, key, true), expected[key]["current"], "{what}: {key} now");
+            assert_eq!(counts_of(&report, key, false), expected[key]["previous"], "{what}: {key} before");
+        }
+        assert_eq!(json!(report.by_day_and_hour), expected["by_day_and_hour"], "{what}: day by hour");
+        let weekly: serde_json::Map<String, Value> =
+            report.weekly.iter().filter(|p| p.calls > 0).map(|p| (p.start.clone(), json!(p.calls))).collect();
+        assert_eq!(Value::Object(weekly), expected["weekly"], "{what}: weekly");
+        let monthly_calls: u64 = report.monthly.iter().map(|p| p.calls).sum();
+        assert_eq!(monthly_calls as f64, calls.current.unwrap(), "{what}: months add up to the calls");
+        assert!(report.grid.iter().all(|c| c.calls >= report.grid_minimum), "{what}: small squares are hidden");
+    }
+
+    // The CSV carries the same figures, and every read is in the trail.
+    let reply = desk.get(&desk.sgt, "/v1/outcomes", &[("from", &from), ("to", &to), ("format", "csv")]).await;
+    assert_eq!(reply.status(), StatusCode::OK);
+    assert!(reply.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let csv = reply.text().await.unwrap();
+    let report = desk.outcomes(&[("from", &from), ("to", &to)]).await;
+    let calls = report.figures.iter().find(|f| f.key == "calls").unwrap();
+    let line = format!("figure,calls,Crisis calls,count,{},{}", calls.current.unwrap(), calls.previous.unwrap());
+    assert!(csv.lines().any(|l| l == line), "{line} in\n{csv}");
+    let trail = store.audit_rows(0, 100_000).await.unwrap();
+    let reads = trail.iter().filter(|r| r.action == "outcomes_read" && r.actor == "sgt.reyes").count();
+    assert_eq!(reads, 5, "every read of the figures is audited");
+}
+
+async fn bad_periods_are_refused_by_name(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    for (query, says) in [
+        (vec![("from", "2026-05-01"), ("to", "2026-04-01")], "is after to"),
+        (vec![("from", "May 1st")], "from must be a date"),
+        (vec![("to", "2026-13-01")], "to must be a date"),
+        (vec![("from", "2000-01-01"), ("to", "2026-01-01")], "at most 3660"),
+        (vec![("include", "everything")], "include"),
+    ] {
+        let reply = desk.get(&desk.sgt, "/v1/outcomes", &query).await;
+        assert_eq!(reply.status(), StatusCode::BAD_REQUEST, "{query:?}");
+        let body: Value = reply.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains(says), "{query:?}: {body}");
+    }
+    // An empty period has figures of nothing, not errors.
+    let report = desk.outcomes(&[("from", "2020-01-01"), ("to", "2020-01-31")]).await;
+    let calls = report.figures.iter().find(|f| f.key == "calls").unwrap();
+    assert_eq!((calls.current, calls.previous), (Some(0.0), Some(0.0)));
+    let median = report.figures.iter().find(|f| f.key == "minutes_on_scene_median").unwrap();
+    assert_eq!(median.current, None, "no median of nothing");
+}
