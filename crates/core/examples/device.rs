@@ -217,7 +217,15 @@ fn run(args: &Args) -> Result<Value, Error> {
                         for key in ["id", "version", "supersedes", "status", "device_id", "officer_id", "review"] {
                             fields.remove(key);
                         }
-                        base.extend(std::mem::take(fields));
+                        // One level deep: `{"response": {"reportable_force": true}}` sets that field only.
+                        for (key, value) in std::mem::take(fields) {
+                            match (base.get_mut(&key), value) {
+                                (Some(Value::Object(inner)), Value::Object(set)) => inner.extend(set),
+                                (_, value) => {
+                                    base.insert(key, value);
+                                }
+                            }
+                        }
                     }
                     serde_json::from_value(base)?
                 }

@@ -93,7 +93,7 @@ fn with_repeats(encounters: Vec<Encounter>) -> Vec<Fact> {
             Fact { encounter, repeat: false, person }
         })
         .collect();
-    facts.sort_by(|a, b| (a.encounter.occurred_at, a.encounter.id).cmp(&(b.encounter.occurred_at, b.encounter.id)));
+    facts.sort_by_key(|f| (f.encounter.occurred_at, f.encounter.id));
     let mut last_seen: HashMap<String, DateTime<Utc>> = HashMap::new();
     for fact in &mut facts {
         if let Some(person) = &fact.person {
@@ -285,7 +285,7 @@ const DEFINITIONS: &[Definition] = &[
         label: "Referrals made",
         unit: FigureUnit::Count,
         definition: "Referrals to services listed on the reports (a report may list several).",
-        compute: |f| Some(f.iter().map(|x| x.encounter.referrals.len() as f64).sum()),
+        compute: |f| Some(f.iter().map(|x| x.encounter.referrals.len()).sum::<usize>() as f64),
     },
     Definition {
         key: "referrals_accepted",

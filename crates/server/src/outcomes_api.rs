@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use waypoint_protocol::{ErrorBody, OutcomeInclusion, OutcomeReport};
@@ -22,6 +22,8 @@ use crate::AppState;
 const DEFAULT_DAYS: i64 = 90;
 /// The longest period one request may ask for (ten years and a few leap days).
 const MAX_DAYS: i64 = 3660;
+/// Years a period may name (reports are not older; the date arithmetic stays far from its limits).
+const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct OutcomeQuery {
@@ -33,7 +35,7 @@ pub struct OutcomeQuery {
     #[serde(default)]
     #[param(inline)]
     pub include: OutcomeInclusion,
-    /// Only the reports of this officer id.
+    /// Only the reports of this officer: officer id (badge) or username.
     pub officer: Option<String>,
     /// `json` (default) or `csv` (a download of the figures and breakdowns).
     #[serde(default)]
@@ -48,9 +50,15 @@ fn bad_request(message: String) -> ApiError {
 fn day(name: &str, text: Option<String>) -> Result<Option<NaiveDate>, ApiError> {
     match text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
         None => Ok(None),
-        Some(text) => NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| bad_request(format!("{name} must be a date (YYYY-MM-DD), not `{text}`"))),
+        Some(text) => match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
+            Ok(day) if YEARS.contains(&day.year()) => Ok(Some(day)),
+            Ok(_) => Err(bad_request(format!(
+                "{name} must be a date between the years {} and {}",
+                YEARS.start(),
+                YEARS.end()
+            ))),
+            Err(_) => Err(bad_request(format!("{name} must be a date (YYYY-MM-DD), not `{text}`"))),
+        },
     }
 }
 

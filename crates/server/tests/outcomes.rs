@@ -275,6 +275,7 @@ async fn bad_periods_are_refused_by_name(backend: Backend) {
         (vec![("to", "2026-13-01")], "to must be a date"),
         (vec![("from", "2000-01-01"), ("to", "2026-01-01")], "at most 3660"),
         (vec![("include", "everything")], "include"),
+        (vec![("from", "1066-10-14"), ("to", "1066-10-14")], "between the years"),
     ] {
         let reply = desk.get(&desk.sgt, "/v1/outcomes", &query).await;
         assert_eq!(reply.status(), StatusCode::BAD_REQUEST, "{query:?}");

@@ -10,6 +10,7 @@ import AdminAudit from "./admin/Audit.svelte";
 import AdminExports from "./admin/Exports.svelte";
 import AdminConfig from "./config/ConfigPage.svelte";
 import AdminDirectory from "./directory/DirectoryPage.svelte";
+import Outcomes from "./outcomes/OutcomesPage.svelte";
 
 export interface ConsoleRoute {
   /** The hash route, e.g. `#/review`; a page may take more after it (`#/review/ID`). */
@@ -27,6 +28,7 @@ export const ADMINS: Role[] = ["admin"];
 export const routes: ConsoleRoute[] = [
   { path: "#/", title: "Home", roles: ["officer", "supervisor", "admin"], component: Home },
   { path: "#/review", title: "Review desk", roles: SUPERVISORS, component: ReviewDesk },
+  { path: "#/outcomes", title: "Outcomes", roles: SUPERVISORS, component: Outcomes },
   { path: "#/admin/users", title: "Users", roles: ADMINS, component: AdminUsers },
   { path: "#/admin/devices", title: "Devices", roles: ADMINS, component: AdminDevices },
   { path: "#/admin/audit", title: "Audit log", roles: ADMINS, component: AdminAudit },

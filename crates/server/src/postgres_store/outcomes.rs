@@ -18,7 +18,7 @@ impl OutcomeStore for PostgresStore {
                 "SELECT i.state, v.officer, v.body FROM review_index i
                  JOIN encounter_versions v ON v.encounter_id = i.encounter_id AND v.version = i.version
                  WHERE i.occurred_at >= $1 AND i.occurred_at < $2 AND i.state = ANY($3)
-                   AND ($4::text IS NULL OR v.officer = $4)",
+                   AND ($4::text IS NULL OR i.officer_id = $4 OR v.officer = $4)",
                 &[&range.from, &range.to, &states, &range.officer],
             )
             .await?;

@@ -31,7 +31,8 @@ impl OutcomeStore for SqliteStore {
                 values.push(SqlValue::Null);
             }
             if let Some(officer) = &range.officer {
-                sql.push_str(" AND v.officer = ?");
+                sql.push_str(" AND (i.officer_id = ? OR v.officer = ?)");
+                values.push(officer.clone().into());
                 values.push(officer.clone().into());
             }
             let mut stmt = conn.prepare(&sql)?;

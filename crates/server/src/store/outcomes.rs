@@ -14,7 +14,7 @@ use super::StoreResult;
 #[derive(Debug, Clone)]
 pub struct OutcomeRow {
     pub state: ReviewState,
-    /// The officer whose credential pushed the version (not what the body claims).
+    /// The username whose officer credential pushed the version.
     pub officer: String,
     pub body: Value,
 }
@@ -26,7 +26,7 @@ pub struct OutcomeRange {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub states: Vec<ReviewState>,
-    /// Only the reports of this officer id (as their credential proved it).
+    /// Only the reports of this officer: their officer id (badge) or username.
     pub officer: Option<String>,
 }
 
