@@ -22,6 +22,15 @@ use waypoint_server::Settings;
 
 on_both_stores!(the_figures_match_an_independent_computation, bad_periods_are_refused_by_name);
 
+#[test]
+fn every_figure_is_defined_in_the_docs() {
+    let docs = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/outcomes.md"))
+        .unwrap();
+    for key in waypoint_server::outcomes::figure_keys() {
+        assert!(docs.contains(&format!("| `{key}` |")), "docs/outcomes.md has no row for `{key}`");
+    }
+}
+
 const PASSWORD: &str = "a long passphrase";
 const OFFICERS: [&str; 2] = ["badge-1", "badge-2"];
 const NAMES: [&str; 8] =
