@@ -222,6 +222,8 @@ pub enum Role {
     Officer,
     Supervisor,
     Admin,
+    /// Reads the outcome figures only: never a report, a name or a narrative; writes nothing.
+    Analyst,
 }
 
 impl Role {
@@ -230,6 +232,7 @@ impl Role {
             Role::Officer => "officer",
             Role::Supervisor => "supervisor",
             Role::Admin => "admin",
+            Role::Analyst => "analyst",
         }
     }
 
@@ -238,6 +241,7 @@ impl Role {
             "officer" => Role::Officer,
             "supervisor" => Role::Supervisor,
             "admin" => Role::Admin,
+            "analyst" => Role::Analyst,
             _ => return None,
         })
     }

@@ -11,7 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use waypoint_protocol::{
     CapacityUpdate, ChangeKind, EnrollRequest, EnrollResponse, ErrorBody, FeedPosition, LoginRequest, LoginResponse,
-    MfaEnrolmentRequired, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest, SessionOrigin,
+    MfaEnrolmentRequired, PullResponse, PushRequest, PushResponse, RawPullResponse, RawPushRequest, Role,
+    SessionOrigin,
 };
 
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
@@ -169,7 +170,7 @@ pub async fn enroll(
     Ok(ApiJson(EnrollResponse { device_id, device_token }))
 }
 
-/// Password sign-in for officers, supervisors and admins, with the TOTP code (or a recovery
+/// Password sign-in for officers, supervisors, admins and analysts, with the TOTP code (or a recovery
 /// code) when the user is enrolled in MFA. From a device (its credential in
 /// `Authorization: Bearer wpd_...`), the reply also holds the officer credential that device
 /// pushes this user's reports with.
@@ -178,6 +179,7 @@ pub async fn enroll(
     (status = 202, description = "Password right, but this user must enrol in MFA first", body = MfaEnrolmentRequired),
     (status = 401, description = "Sign-in failed (unknown user, wrong password or code, locked or disabled: one answer for all), `mfa_required`: send the code in `totp`, or an unknown device credential", body = ErrorBody),
     (status = 400, description = "The body is not JSON", body = ErrorBody),
+    (status = 403, description = "An analyst account signing in on a device (analysts write no reports)", body = ErrorBody),
     (status = 413, description = "The body is larger than the server's limit (after decompression)", body = ErrorBody),
     (status = 415, description = "The body is not `Content-Type: application/json`", body = ErrorBody),
     (status = 422, description = "The JSON is not a login request", body = ErrorBody),
@@ -195,6 +197,10 @@ pub async fn login(
         sign_in::Audited::Accepted(user) => user,
         sign_in::Audited::MustEnrol(reply) => return Ok(reply),
     };
+    if device.is_some() && user.role == Role::Analyst {
+        // An analyst writes no reports: no officer credential, so nothing to push with.
+        return Err(ApiError::forbidden("an analyst account cannot sign in on a field device: it writes no reports"));
+    }
     let origin = if device.is_some() { SessionOrigin::Device } else { SessionOrigin::Api };
     let mut response = sign_in::start_session_from(&state, &user, origin, device.as_deref()).await?;
     if let Some(device_id) = device {

@@ -313,6 +313,11 @@ role_extractor!(
     |caller| caller.user_with(&[Role::Supervisor, Role::Admin])
 );
 role_extractor!(
+    /// Whoever may read the outcome figures (supervisors, admins, analysts): their username.
+    FigureReader,
+    |caller| caller.user_with(&[Role::Supervisor, Role::Admin, Role::Analyst])
+);
+role_extractor!(
     /// An admin: their username.
     AdminCaller,
     |caller| caller.user_with(&[Role::Admin])

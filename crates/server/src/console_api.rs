@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiJson};
 use crate::sign_in::{self, Audited};
 use crate::AppState;
 
-const EVERY_ROLE: &[Role] = &[Role::Officer, Role::Supervisor, Role::Admin];
+const EVERY_ROLE: &[Role] = &[Role::Officer, Role::Supervisor, Role::Admin, Role::Analyst];
 
 /// The cookie that carries `token` for `max_age_seconds` (0 clears it).
 fn session_cookie(token: &str, max_age_seconds: i64) -> HeaderValue {

@@ -26,7 +26,7 @@ const ENROLMENT_TTL_MINUTES: i64 = 10;
     (status = 401, body = ErrorBody), (status = 403, description = "Not a user session", body = ErrorBody),
 ))]
 pub async fn logout(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> Result<StatusCode, ApiError> {
-    let username = caller.user_with(&[Role::Officer, Role::Supervisor, Role::Admin])?.to_string();
+    let username = caller.user_with(&[Role::Officer, Role::Supervisor, Role::Admin, Role::Analyst])?.to_string();
     audit::record(&state.store, AuditEvent::new(username.clone(), action::SIGN_OUT, outcome::OK)).await?;
     state.store.end_session(&auth::token_hash(auth::presented_credential(&headers)?.token())).await?;
     tracing::info!(username, "signed out");

@@ -136,7 +136,7 @@ struct ServeArgs {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Adds an officer, supervisor or admin. The password is read from stdin (or prompted).
+    /// Adds an officer, supervisor, admin or analyst (reads the outcome figures only). The password is read from stdin (or prompted).
     Add {
         #[arg(long)]
         username: String,
@@ -202,7 +202,7 @@ enum ExportCommand {
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text).ok_or_else(|| format!("`{text}` is not a role: use officer, supervisor or admin"))
+    Role::parse(text).ok_or_else(|| format!("`{text}` is not a role: use officer, supervisor, admin or analyst"))
 }
 
 fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {

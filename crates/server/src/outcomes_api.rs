@@ -1,5 +1,5 @@
 //! `GET /v1/outcomes`: the outcome figures for a period beside the period before it, for
-//! supervisors and admins; as JSON, or as a CSV download. Every read is in the audit trail, with
+//! supervisors, admins and analysts (whose role reads nothing else); as JSON, or as a CSV download. Every read is in the audit trail, with
 //! its filters, before a figure is sent.
 
 use axum::extract::State;
@@ -12,7 +12,7 @@ use waypoint_protocol::{ErrorBody, OutcomeInclusion, OutcomeReport};
 
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::audit_admin_api::{attachment, ExportFormat};
-use crate::auth::Reviewer;
+use crate::auth::FigureReader;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::outcomes::{self, OutcomeRequest, Period};
 use crate::store::outcomes::OutcomeRange;
@@ -93,7 +93,7 @@ pub fn period_of(from: Option<String>, to: Option<String>) -> Result<Period, Api
 ))]
 pub async fn outcomes(
     State(state): State<AppState>,
-    Reviewer(reader): Reviewer,
+    FigureReader(reader): FigureReader,
     client: ClientAddr,
     ApiQuery(query): ApiQuery<OutcomeQuery>,
 ) -> Result<Response, ApiError> {

@@ -34,7 +34,8 @@ enum Access {
 
 const REVIEWERS: &[Role] = &[Role::Supervisor, Role::Admin];
 const ADMINS: &[Role] = &[Role::Admin];
-const EVERY_ROLE: &[Role] = &[Role::Officer, Role::Supervisor, Role::Admin];
+const EVERY_ROLE: &[Role] = &[Role::Officer, Role::Supervisor, Role::Admin, Role::Analyst];
+const FIGURE_READERS: &[Role] = &[Role::Supervisor, Role::Admin, Role::Analyst];
 
 /// The matrix's rows: who each route admits. Every route of the router must be here.
 fn access_of(method: &str, path: &str) -> Option<Access> {
@@ -49,8 +50,8 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         | ("GET", "/v1/review/counts")
         | ("GET", "/v1/review/encounters/{id}")
         | ("GET", "/v1/review/encounters/{id}/diff")
-        | ("GET", "/v1/metrics")
-        | ("GET", "/v1/outcomes") => Users(REVIEWERS),
+        | ("GET", "/v1/metrics") => Users(REVIEWERS),
+        ("GET", "/v1/outcomes") => Users(FIGURE_READERS),
         ("POST", "/v1/logout") => Users(EVERY_ROLE),
         ("POST", "/v1/console/sign-in") => Public,
         ("POST", "/v1/console/adopt") | ("GET", "/v1/console/session") | ("POST", "/v1/console/sign-out") => {
@@ -112,10 +113,13 @@ enum CallerKind {
     Officer,
     Supervisor,
     Admin,
+    /// A read-only analyst: the outcome figures and nothing else.
+    Analyst,
     /// The console's session cookie (with its CSRF header) of an officer, a supervisor, an admin.
     OfficerCookie,
     SupervisorCookie,
     AdminCookie,
+    AnalystCookie,
     /// An admin's console cookie without the CSRF header: reads only.
     AdminCookieWithoutCsrf,
     /// A device token where the console's session cookie goes.
@@ -138,6 +142,8 @@ const CALLERS: &[CallerKind] = &[
     CallerKind::Officer,
     CallerKind::Supervisor,
     CallerKind::Admin,
+    CallerKind::Analyst,
+    CallerKind::AnalystCookie,
     CallerKind::OfficerCookie,
     CallerKind::SupervisorCookie,
     CallerKind::AdminCookie,
@@ -153,6 +159,7 @@ fn refusal(access: Access, method: &reqwest::Method, caller: CallerKind) -> Opti
         Officer | OfficerCookie => Some(Role::Officer),
         Supervisor | SupervisorCookie => Some(Role::Supervisor),
         Admin | AdminCookie | AdminCookieWithoutCsrf => Some(Role::Admin),
+        Analyst | AnalystCookie => Some(Role::Analyst),
         _ => None,
     };
     match (access, caller) {
@@ -224,6 +231,7 @@ impl Minter {
             SupervisorCookie => (self.session("sgt.reyes", Role::Supervisor, now).await, true),
             AdminCookie => (self.session("admin.ng", Role::Admin, now).await, true),
             AdminCookieWithoutCsrf => (self.session("admin.ng", Role::Admin, now).await, false),
+            AnalystCookie => (self.session("analyst.li", Role::Analyst, now).await, true),
             DeviceTokenInCookie => (enroll_device(&self.store).await.1, true),
             _ => return None,
         })
@@ -270,7 +278,13 @@ impl Minter {
             Officer => Some(self.session("officer.kim", Role::Officer, now).await),
             Supervisor => Some(self.session("sgt.reyes", Role::Supervisor, now).await),
             Admin => Some(self.session("admin.ng", Role::Admin, now).await),
-            OfficerCookie | SupervisorCookie | AdminCookie | AdminCookieWithoutCsrf | DeviceTokenInCookie => None,
+            Analyst => Some(self.session("analyst.li", Role::Analyst, now).await),
+            OfficerCookie
+            | SupervisorCookie
+            | AdminCookie
+            | AnalystCookie
+            | AdminCookieWithoutCsrf
+            | DeviceTokenInCookie => None,
         };
         bearer
     }
@@ -281,6 +295,7 @@ async fn every_route_answers_every_caller_as_the_matrix_says(backend: Backend) {
     add_user(&t.store, "officer.kim", Role::Officer, "officer passphrase").await;
     add_user(&t.store, "sgt.reyes", Role::Supervisor, "supervisor passphrase").await;
     add_user(&t.store, "admin.ng", Role::Admin, "admin passphrase").await;
+    add_user(&t.store, "analyst.li", Role::Analyst, "analyst passphrase").await;
     add_user(&t.store, "target.user", Role::Officer, "target passphrase").await;
     add_user(&t.store, "disabled.user", Role::Admin, "disabled passphrase").await;
     add_user_without_mfa(&t.store, "enrolling.user", Role::Supervisor, "enrolling passphrase").await;

@@ -20,7 +20,11 @@ use waypoint_server::store::{Pusher, SharedStore};
 use waypoint_server::validation::check_records;
 use waypoint_server::Settings;
 
-on_both_stores!(the_figures_match_an_independent_computation, bad_periods_are_refused_by_name);
+on_both_stores!(
+    the_figures_match_an_independent_computation,
+    bad_periods_are_refused_by_name,
+    an_analyst_reads_the_figures_and_no_name_or_narrative,
+);
 
 #[test]
 fn every_figure_is_defined_in_the_docs() {
@@ -297,4 +301,81 @@ async fn bad_periods_are_refused_by_name(backend: Backend) {
     assert_eq!((calls.current, calls.previous), (Some(0.0), Some(0.0)));
     let median = report.figures.iter().find(|f| f.key == "minutes_on_scene_median").unwrap();
     assert_eq!(median.current, None, "no median of nothing");
+}
+
+/// The analyst role sees the figures, and no name and no narrative anywhere: every GET route of
+/// the router is asked as an analyst (the report's own id in the path), and no answer may hold
+/// the sentinel name or narrative; every route but the figures' (and the analyst's own session,
+/// the agency configuration, health and the API document) refuses them. Signing in on a device
+/// is refused too (an analyst has no officer credential, so nothing to push with).
+async fn an_analyst_reads_the_figures_and_no_name_or_narrative(backend: Backend) {
+    const NAME: &str = "Zebediah Quartermain";
+    const NARRATIVE: &str = "sentinel-narrative-7731";
+    let desk = Desk::new(backend).await;
+    let store = &desk.t.store;
+    add_user(store, "analyst.li", Role::Analyst, PASSWORD).await;
+    let analyst = login(&desk.client, &desk.server, "analyst.li", PASSWORD).await;
+    let (device, device_token) = enroll_device(store).await;
+    let mut rng = StdRng::seed_from_u64(7);
+    let encounters: Vec<Encounter> = (0..6)
+        .map(|n| {
+            let mut e = generated(&mut rng, "badge-1", &device, Utc::now() - Duration::hours(n + 1));
+            e.subject.name = Some(NAME.into());
+            e.narrative = format!("{NARRATIVE}: the subject, {NAME}, went to the crisis centre.");
+            e.location.lat = Some(44.975);
+            e.location.lon = Some(-93.265);
+            e
+        })
+        .collect();
+    push(store, &device, "badge-1", &encounters).await;
+    for e in &encounters {
+        decide(store, e, "approved").await;
+    }
+    let id = encounters[0].id.to_string();
+
+    let mut admitted = Vec::new();
+    for (method, path, _) in waypoint_server::api::route_table() {
+        if method != reqwest::Method::GET {
+            continue;
+        }
+        let concrete = path.replace("{id}", &id).replace("{username}", "badge-1").replace("{service_id}", "x");
+        for format in ["json", "csv"] {
+            let reply =
+                desk.get(&analyst, &concrete, &[("format", format), ("include", "approved_and_submitted")]).await;
+            let status = reply.status();
+            let body = reply.text().await.unwrap();
+            assert!(!body.contains(NAME) && !body.contains("Quartermain"), "{path} ({format}) shows the name: {body}");
+            assert!(!body.contains(NARRATIVE), "{path} ({format}) shows the narrative");
+            if status.is_success() {
+                admitted.push(path);
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+            }
+        }
+    }
+    admitted.sort();
+    admitted.dedup();
+    assert_eq!(
+        admitted,
+        ["/openapi.json", "/v1/agency/config", "/v1/console/session", "/v1/health", "/v1/outcomes"],
+        "what an analyst may read"
+    );
+    let report = desk.outcomes(&[("include", "approved")]).await;
+    let calls = report.figures.iter().find(|f| f.key == "calls").unwrap();
+    assert_eq!(calls.current, Some(6.0), "the analyst's figures count the reports");
+    let as_analyst: OutcomeReport =
+        desk.get(&analyst, "/v1/outcomes", &[("include", "approved")]).await.json().await.unwrap();
+    assert_eq!(as_analyst.figures, report.figures, "the analyst sees the same figures as the sergeant");
+
+    let on_device = desk
+        .client
+        .post(desk.server.url("/v1/login"))
+        .bearer_auth(&device_token)
+        .json(&json!({"username": "analyst.li", "password": PASSWORD, "totp": test_totp_code("analyst.li")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_device.status(), StatusCode::FORBIDDEN, "an analyst does not sign in on a device");
+    let body: Value = on_device.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("analyst"), "{body}");
 }

@@ -24,11 +24,13 @@ export interface ConsoleRoute {
 
 export const SUPERVISORS: Role[] = ["supervisor", "admin"];
 export const ADMINS: Role[] = ["admin"];
+/** Who reads the outcome figures: an analyst reads nothing else. */
+export const FIGURE_READERS: Role[] = ["supervisor", "admin", "analyst"];
 
 export const routes: ConsoleRoute[] = [
-  { path: "#/", title: "Home", roles: ["officer", "supervisor", "admin"], component: Home },
+  { path: "#/", title: "Home", roles: ["officer", "supervisor", "admin", "analyst"], component: Home },
   { path: "#/review", title: "Review desk", roles: SUPERVISORS, component: ReviewDesk },
-  { path: "#/outcomes", title: "Outcomes", roles: SUPERVISORS, component: Outcomes },
+  { path: "#/outcomes", title: "Outcomes", roles: FIGURE_READERS, component: Outcomes },
   { path: "#/admin/users", title: "Users", roles: ADMINS, component: AdminUsers },
   { path: "#/admin/devices", title: "Devices", roles: ADMINS, component: AdminDevices },
   { path: "#/admin/audit", title: "Audit log", roles: ADMINS, component: AdminAudit },

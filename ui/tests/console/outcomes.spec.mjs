@@ -10,6 +10,7 @@ import { newDevice } from "./device.mjs";
 
 const SERGEANT = { username: "sgt.reyes", password: "sergeant passphrase 1", officerId: "B-0042" };
 const APPROVER = { username: "sgt.okafor", password: "approver passphrase 1", officerId: "B-0043" };
+const ANALYST = { username: "analyst.li", password: "analyst passphrase 1" };
 const OFFICERS = [
   { username: "ofc.diaz", password: "officer passphrase 1", officerId: "B-1207" },
   { username: "ofc.park", password: "officer passphrase 2", officerId: "B-1311" },
@@ -72,6 +73,7 @@ export async function run(ctx) {
   const { server } = ctx;
   server.addUser(SERGEANT.username, "supervisor", SERGEANT.password, SERGEANT.officerId);
   server.addUser(APPROVER.username, "supervisor", APPROVER.password, APPROVER.officerId);
+  server.addUser(ANALYST.username, "analyst", ANALYST.password);
   for (const officer of OFFICERS) server.addUser(officer.username, "officer", officer.password, officer.officerId);
 
   const devices = OFFICERS.map((officer) => {
@@ -176,6 +178,21 @@ export async function run(ctx) {
     ctx.check(!(await page.getByTestId("outcome-filters").isVisible()), "the printed page leaves out the filters");
     await ctx.screenshot(page, "console-outcomes-print");
     await page.emulateMedia({ media: "screen" });
+
+    // An analyst: the figures, and no other page; no name anywhere on what the analyst is shown.
+    const analystPage = await ctx.newPage();
+    await ctx.signIn(analystPage, ANALYST.username, ANALYST.password);
+    const nav = await analystPage.getByTestId("console-nav").innerText();
+    ctx.check(nav.includes("Outcomes") && !nav.includes("Review desk") && !nav.includes("Users"), `the analyst's navigation: ${nav}`);
+    await analystPage.goto(`${ctx.baseUrl}/console/#/outcomes`);
+    await analystPage.getByTestId("outcome-figures").waitFor();
+    await figuresAre(ctx, analystPage, expected(filed.filter((r) => r.approve)), "the analyst's figures");
+    const shown = await analystPage.locator("body").innerText();
+    ctx.check(!shown.includes("Lee Chen") && !shown.includes("Sam Ortiz") && !/Report \d+:/.test(shown), "no name or narrative on the analyst's page");
+    await ctx.axe(analystPage, "outcomes (analyst)");
+    await analystPage.goto(`${ctx.baseUrl}/console/#/review`);
+    await analystPage.getByTestId("not-allowed").waitFor();
+    ctx.check(true, "the review desk is not for an analyst");
 
     // An officer's session cannot read the figures.
     const officer = await ctx.api("POST", "/v1/login", { body: { username: OFFICERS[0].username, password: OFFICERS[0].password } });
