@@ -296,7 +296,7 @@ const DEFINITIONS: &[Definition] = &[
             Some(
                 f.iter()
                     .flat_map(|x| &x.encounter.referrals)
-                    .filter(|r| r.outcome == waypoint_core::ReferralOutcome::Accepted)
+                    .filter(|r| r.outcome == waypoint_core::model::ReferralOutcome::Accepted)
                     .count() as f64,
             )
         },
