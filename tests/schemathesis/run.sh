@@ -67,10 +67,13 @@ code2="$(ws device enroll 2>/dev/null)"
 hsds="$REPO_ROOT/tests/data/hsds-3.0/examples/csv"
 # The repository ships it: a missing example is an error, not an empty directory.
 ws directory import --hsds "$hsds" >/dev/null
+# The agency records system's credential (reads the records feed only).
+records_token="$(ws records add-credential schemathesis 2>/dev/null)"
 
 # The binary itself, not the `ws` function: `ws ... &` would fork a subshell, and $! would be
 # the subshell's pid, so the cleanup killed the subshell and left the server running.
 "$server" --data-dir "$data" serve --no-tls --listen 127.0.0.1:0 --body-limit "$BODY_LIMIT" --request-timeout 20 \
+  --webhooks-off \
   >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
 base=""
@@ -174,6 +177,7 @@ fi
 fuzz desk "$admin_token" --include-path-regex "$review_desk" --phases examples,fuzzing,stateful
 fuzz admin "$admin_token" --include-path-regex "$user_only"
 fuzz rotation "$rotating_token" --include-path-regex '^/v1/device/token$'
+fuzz records "$records_token" --include-path-regex '^/v1/(records/|agency/)'
 
 if [ -n "${SCHEMATHESIS_REPORT_DIR:-}" ]; then
   mkdir -p "$SCHEMATHESIS_REPORT_DIR"

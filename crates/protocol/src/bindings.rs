@@ -49,6 +49,14 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     DirectoryServiceInfo::export_all_to(dir)?;
     DirectoryImportInfo::export_all_to(dir)?;
     DirectoryConflict::export_all_to(dir)?;
+    // The records feed and webhooks page.
+    RecordsPage::export_all_to(dir)?;
+    RecordsCredentialInfo::export_all_to(dir)?;
+    NewRecordsCredential::export_all_to(dir)?;
+    RecordsCredentialCreated::export_all_to(dir)?;
+    NewWebhook::export_all_to(dir)?;
+    WebhookCreated::export_all_to(dir)?;
+    WebhookDeliveryInfo::export_all_to(dir)?;
     std::fs::write(dir.join(CONSTANTS_FILE), constants_ts())?;
     Ok(())
 }

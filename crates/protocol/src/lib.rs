@@ -29,6 +29,8 @@ mod directory_admin;
 pub use directory_admin::*;
 mod outcomes;
 pub use outcomes::*;
+mod records;
+pub use records::*;
 
 /// One version of one encounter as the device sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,11 +1,11 @@
-//! The `user` (besides `add`) and `device list` commands of the admin CLI.
+//! The `user` (besides `add`), `device list` and `records` commands of the admin CLI.
 
 use chrono::{SecondsFormat, Utc};
 use waypoint_server::audit::{self, action, outcome, AuditEvent};
 use waypoint_server::auth;
 use waypoint_server::store::SharedStore;
 
-use crate::{read_password, UserCommand};
+use crate::{read_password, RecordsCommand, UserCommand};
 
 fn when(time: Option<chrono::DateTime<Utc>>) -> String {
     time.map_or_else(|| "-".to_string(), |t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
@@ -92,6 +92,53 @@ pub async fn list_devices(store: &SharedStore) -> anyhow::Result<()> {
             when(device.last_seen_at),
             when(device.revoked_at)
         );
+    }
+    Ok(())
+}
+
+/// The same rules and audit events as the admin API's records endpoints.
+pub async fn run_records(store: &SharedStore, command: &RecordsCommand) -> anyhow::Result<()> {
+    match command {
+        RecordsCommand::AddCredential { name } => {
+            anyhow::ensure!(
+                (1..=64).contains(&name.len())
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "name: use 1 to 64 letters, digits, `-` or `_`"
+            );
+            let token = auth::new_records_token();
+            let event = AuditEvent::by_cli(action::RECORDS_CREDENTIAL_ISSUED, outcome::OK)
+                .target(format!("records credential {name}"));
+            let hash = auth::token_hash(&token);
+            audit::recorded(store, event, store.add_api_credential(name, &hash, audit::CLI_ACTOR, Utc::now())).await?;
+            println!("{token}");
+            eprintln!("records credential `{name}`: the token above is shown this once");
+        }
+        RecordsCommand::RevokeCredential { name } => {
+            let event = AuditEvent::by_cli(action::RECORDS_CREDENTIAL_REVOKED, outcome::OK)
+                .target(format!("records credential {name}"));
+            audit::record(store, event).await?;
+            anyhow::ensure!(
+                store.revoke_api_credential(name, Utc::now()).await?,
+                "no live records credential `{name}`"
+            );
+            println!("revoked records credential {name}");
+        }
+        RecordsCommand::AddWebhook { url, secret } => {
+            let url = waypoint_server::webhooks::check_url(url).map_err(anyhow::Error::msg)?;
+            let secret = match secret {
+                Some(secret) => {
+                    waypoint_server::webhooks::check_secret(secret).map_err(anyhow::Error::msg)?;
+                    secret.clone()
+                }
+                None => waypoint_server::webhooks::new_secret(),
+            };
+            let event = AuditEvent::by_cli(action::WEBHOOK_ADDED, outcome::OK).target(format!("webhook {url}"));
+            let id =
+                audit::recorded(store, event, store.add_webhook(url.as_str(), &secret, audit::CLI_ACTOR, Utc::now()))
+                    .await?;
+            println!("{secret}");
+            eprintln!("webhook {id} -> {url}: the signing secret above is shown this once");
+        }
     }
     Ok(())
 }

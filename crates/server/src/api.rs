@@ -85,6 +85,16 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             put(crate::directory_admin_api::put_local_facts),
         ),
         (Method::GET, "/v1/admin/directory/conflicts", get(crate::directory_admin_api::conflicts)),
+        (Method::GET, "/v1/records/encounters", get(crate::records_api::encounters)),
+        (Method::GET, "/v1/admin/records/credentials", get(crate::records_api::list_credentials)),
+        (Method::POST, "/v1/admin/records/credentials", post(crate::records_api::create_credential)),
+        (Method::POST, "/v1/admin/records/credentials/{name}/revoke", post(crate::records_api::revoke_credential)),
+        (Method::GET, "/v1/admin/webhooks", get(crate::records_api::list_webhooks)),
+        (Method::POST, "/v1/admin/webhooks", post(crate::records_api::create_webhook)),
+        (Method::POST, "/v1/admin/webhooks/{id}/disable", post(crate::records_api::disable_webhook)),
+        (Method::POST, "/v1/admin/webhooks/{id}/enable", post(crate::records_api::enable_webhook)),
+        (Method::GET, "/v1/admin/webhooks/deliveries", get(crate::records_api::deliveries)),
+        (Method::POST, "/v1/admin/webhooks/deliveries/{id}/replay", post(crate::records_api::replay_delivery)),
         (Method::GET, "/openapi.json", get(crate::openapi::serve_document)),
     ]
 }

@@ -58,6 +58,14 @@ pub mod action {
     pub const AGENCY_CONFIG_CHECKED: &str = "agency_config_checked";
     /// A service's local facts (drop-offs, hours, intake phone, note) set or cleared.
     pub const DIRECTORY_LOCAL_FACTS: &str = "directory_local_facts";
+    /// A page of the records feed was read by the records system (the detail names the reports).
+    pub const RECORDS_READ: &str = "records_read";
+    pub const RECORDS_CREDENTIAL_ISSUED: &str = "records_credential_issued";
+    pub const RECORDS_CREDENTIAL_REVOKED: &str = "records_credential_revoked";
+    pub const WEBHOOK_ADDED: &str = "webhook_added";
+    /// A webhook endpoint disabled or enabled (the detail says which).
+    pub const WEBHOOK_CHANGED: &str = "webhook_changed";
+    pub const WEBHOOK_REPLAYED: &str = "webhook_replayed";
 }
 
 /// Outcome values.

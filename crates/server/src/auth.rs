@@ -18,6 +18,8 @@ use crate::{AppState, Settings};
 
 const DEVICE_TOKEN_PREFIX: &str = "wpd_";
 const SESSION_TOKEN_PREFIX: &str = "wps_";
+/// The agency records system's credentials (`GET /v1/records/encounters` only).
+const RECORDS_TOKEN_PREFIX: &str = "wpr_";
 /// MFA enrolment credentials: accepted by the enrolment endpoints only, never by [`Caller`].
 pub const MFA_ENROLMENT_TOKEN_PREFIX: &str = "wpe_";
 /// Last use of a session and last contact of a device are written at most this often, not on
@@ -43,6 +45,10 @@ pub fn new_device_token() -> String {
 
 pub fn new_session_token() -> String {
     random_token(SESSION_TOKEN_PREFIX)
+}
+
+pub fn new_records_token() -> String {
+    random_token(RECORDS_TOKEN_PREFIX)
 }
 
 pub fn new_mfa_enrolment_token() -> String {
@@ -204,8 +210,17 @@ pub fn dummy_password_hash() -> &'static str {
 /// rejected here with 401; what a known caller may do is checked by the handler (403).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
-    Device { device_id: String },
-    User { username: String, role: Role },
+    Device {
+        device_id: String,
+    },
+    User {
+        username: String,
+        role: Role,
+    },
+    /// The agency's records system, by its credential's name.
+    RecordsSystem {
+        name: String,
+    },
 }
 
 impl Caller {
@@ -213,7 +228,7 @@ impl Caller {
     pub fn device(&self) -> Result<&str, ApiError> {
         match self {
             Caller::Device { device_id } => Ok(device_id),
-            Caller::User { .. } => {
+            Caller::User { .. } | Caller::RecordsSystem { .. } => {
                 Err(ApiError::forbidden("this endpoint needs a device credential (enroll the device)"))
             }
         }
@@ -227,6 +242,19 @@ impl Caller {
                 Err(ApiError::forbidden(format!("the {} role may not do this", role.as_str())))
             }
             Caller::Device { .. } => Err(ApiError::forbidden("this endpoint needs a user session, not a device")),
+            Caller::RecordsSystem { .. } => {
+                Err(ApiError::forbidden("a records-system credential reads GET /v1/records/encounters only"))
+            }
+        }
+    }
+
+    /// The records system's credential name, or 403.
+    pub fn records_system(&self) -> Result<&str, ApiError> {
+        match self {
+            Caller::RecordsSystem { name } => Ok(name),
+            _ => Err(ApiError::forbidden(
+                "the records feed is read with a records-system credential (an admin issues one)",
+            )),
         }
     }
 }
@@ -257,6 +285,19 @@ impl FromRequestParts<AppState> for Caller {
                     state.store.touch_device(&device.device_id, now).await?;
                 }
                 return Ok(Caller::Device { device_id: device.device_id });
+            }
+        } else if token.starts_with(RECORDS_TOKEN_PREFIX) {
+            // A bearer only: the check above keeps it out of the cookie.
+            if let Some(credential) = state.store.api_credential(&hash).await? {
+                if credential.revoked_at.is_some() {
+                    return Err(ApiError::unauthorized(
+                        "this records credential was revoked: ask an admin for a new one",
+                    ));
+                }
+                if stale(credential.last_used_at, now, LAST_USE_GRAIN) {
+                    state.store.touch_api_credential(&credential.name, now).await?;
+                }
+                return Ok(Caller::RecordsSystem { name: credential.name });
             }
         } else if token.starts_with(SESSION_TOKEN_PREFIX) {
             if let Some(session) = state.store.session_state(&hash).await? {
@@ -316,6 +357,11 @@ role_extractor!(
     /// Whoever may read the outcome figures (supervisors, admins, analysts): their username.
     FigureReader,
     |caller| caller.user_with(&[Role::Supervisor, Role::Admin, Role::Analyst])
+);
+role_extractor!(
+    /// The agency's records system: its credential's name.
+    RecordsReader,
+    |caller| caller.records_system()
 );
 role_extractor!(
     /// An admin: their username.

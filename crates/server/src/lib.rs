@@ -38,6 +38,8 @@ pub mod postgres_store;
 pub mod postgres_tls;
 pub mod private_files;
 pub mod rate_limit;
+pub mod records;
+pub mod records_api;
 pub mod review_api;
 pub mod review_diff;
 pub mod review_rules;
@@ -47,6 +49,7 @@ pub mod sqlite_store;
 pub mod store;
 pub mod tls;
 pub mod validation;
+pub mod webhooks;
 pub mod zstd_body;
 
 use std::path::PathBuf;

@@ -13,6 +13,7 @@ use waypoint_server::directory_feed::{self, DirectorySource};
 use waypoint_server::export::{self, Format};
 use waypoint_server::new_user::NewAccount;
 use waypoint_server::store::{self, SharedStore};
+use waypoint_server::webhooks::{self, WebhookSettings};
 use waypoint_server::{auth, private_files, tls, Settings};
 
 mod admin_commands;
@@ -58,6 +59,9 @@ enum Command {
     Export(ExportCommand),
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The agency records system's access: its credentials and webhook endpoints.
+    #[command(subcommand)]
+    Records(RecordsCommand),
     /// The demo agency of `scripts/run.sh` (never on a real server).
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -70,6 +74,22 @@ enum DemoCommand {
     Users,
     /// Prints a demo account's current authenticator code.
     Code { username: String },
+}
+
+#[derive(Subcommand)]
+enum RecordsCommand {
+    /// Issues a credential for the records system (reads GET /v1/records/encounters only) and
+    /// prints its token, shown this once.
+    AddCredential { name: String },
+    /// Revokes a records-system credential.
+    RevokeCredential { name: String },
+    /// Registers a webhook endpoint (https://, or http:// to this machine) and prints its signing
+    /// secret (made when --secret is not given).
+    AddWebhook {
+        url: String,
+        #[arg(long)]
+        secret: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -132,6 +152,19 @@ struct ServeArgs {
     /// ... and the seconds after which it may send one more.
     #[arg(long, default_value_t = Settings::default().sign_in_rate.replenish.as_secs_f64())]
     sign_in_replenish_seconds: f64,
+    /// Hours a webhook delivery is retried before it is parked as failed.
+    #[arg(long, default_value_t = 24.0)]
+    webhook_retry_hours: f64,
+    /// Seconds before the first retry of a failed webhook delivery (each next wait doubles, up to an hour).
+    #[arg(long, default_value_t = WebhookSettings::default().first_retry.as_secs_f64())]
+    webhook_first_retry_seconds: f64,
+    /// Seconds one webhook attempt may take.
+    #[arg(long, default_value_t = WebhookSettings::default().attempt_timeout.as_secs_f64())]
+    webhook_timeout_seconds: f64,
+    /// Queue webhook deliveries but send none (for a test that must not reach any network: the
+    /// fuzzer registers endpoints of its own invention).
+    #[arg(long)]
+    webhooks_off: bool,
 }
 
 #[derive(Subcommand)]
@@ -344,6 +377,13 @@ async fn main() -> anyhow::Result<()> {
             let scheme = if tls.is_some() { "https" } else { "http" };
             // Tests and scripts read this line to learn the port when listening on :0.
             println!("listening on {scheme}://{}", listener.local_addr()?);
+            let webhook_settings = WebhookSettings {
+                retry_window: chrono::Duration::milliseconds((args.webhook_retry_hours.max(0.0) * 3_600_000.0) as i64),
+                first_retry: std::time::Duration::from_secs_f64(args.webhook_first_retry_seconds.max(0.01)),
+                attempt_timeout: std::time::Duration::from_secs_f64(args.webhook_timeout_seconds.max(0.1)),
+                ..WebhookSettings::default()
+            };
+            let _deliveries = (!args.webhooks_off).then(|| webhooks::spawn_worker(store.clone(), webhook_settings));
             let handle = axum_server::Handle::new();
             let on_signal = handle.clone();
             tokio::spawn(async move {
@@ -364,6 +404,7 @@ async fn main() -> anyhow::Result<()> {
             account.add(&store, password_hash, event).await?;
             println!("added {} {username} (officer id {officer_id})", role.as_str());
         }
+        Command::Records(command) => admin_commands::run_records(&cli.store().await?, command).await?,
         Command::Demo(DemoCommand::Users) => waypoint_server::demo::add_demo_users(&cli.store().await?).await?,
         Command::Demo(DemoCommand::Code { username }) => {
             println!("{}", waypoint_server::demo::demo_code(&cli.store().await?, username).await?)

@@ -67,6 +67,16 @@ use crate::api;
         crate::directory_admin_api::get_local_facts,
         crate::directory_admin_api::put_local_facts,
         crate::directory_admin_api::conflicts,
+        crate::records_api::encounters,
+        crate::records_api::list_credentials,
+        crate::records_api::create_credential,
+        crate::records_api::revoke_credential,
+        crate::records_api::list_webhooks,
+        crate::records_api::create_webhook,
+        crate::records_api::disable_webhook,
+        crate::records_api::enable_webhook,
+        crate::records_api::deliveries,
+        crate::records_api::replay_delivery,
         serve_document
     ),
     modifiers(&BearerAuth)

@@ -30,6 +30,7 @@ mod delivery;
 mod directory_admin;
 mod identity;
 mod outcomes;
+mod records;
 mod review;
 
 /// Which migrations ran, and when (see [`crate::store::migrations`]).

@@ -35,6 +35,7 @@ mod directory_admin;
 mod identity;
 mod outcomes;
 mod pool;
+mod records;
 mod review;
 
 /// Which migrations ran, and when (see [`crate::store::migrations`]).

@@ -27,6 +27,7 @@ pub(crate) mod group_commit;
 pub mod identity;
 pub mod migrations;
 pub mod outcomes;
+pub mod records;
 pub mod review;
 
 pub use review::ReviewStore;
@@ -186,6 +187,7 @@ pub trait Store:
     + AgencyConfigStore
     + DirectoryAdminStore
     + outcomes::OutcomeStore
+    + records::RecordsStore
     + Send
     + Sync
 {

@@ -28,8 +28,10 @@ enum Access {
     Users(&'static [Role]),
     /// The short-lived credential of a user enrolling in MFA (nothing else).
     MfaEnrolment,
-    /// Any live credential: a device's or a user session of any role.
+    /// Any live credential: a device's, a user session of any role, the records system's.
     AnyCredential,
+    /// The agency records system's credential.
+    RecordsSystem,
 }
 
 const REVIEWERS: &[Role] = &[Role::Supervisor, Role::Admin];
@@ -52,6 +54,7 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         | ("GET", "/v1/review/encounters/{id}/diff")
         | ("GET", "/v1/metrics") => Users(REVIEWERS),
         ("GET", "/v1/outcomes") => Users(FIGURE_READERS),
+        ("GET", "/v1/records/encounters") => RecordsSystem,
         ("POST", "/v1/logout") => Users(EVERY_ROLE),
         ("POST", "/v1/console/sign-in") => Public,
         ("POST", "/v1/console/adopt") | ("GET", "/v1/console/session") | ("POST", "/v1/console/sign-out") => {
@@ -84,7 +87,16 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         | ("GET", "/v1/admin/directory/services")
         | ("GET", "/v1/admin/directory/services/{service_id}/local-facts")
         | ("PUT", "/v1/admin/directory/services/{service_id}/local-facts")
-        | ("GET", "/v1/admin/directory/conflicts") => Users(ADMINS),
+        | ("GET", "/v1/admin/directory/conflicts")
+        | ("GET", "/v1/admin/records/credentials")
+        | ("POST", "/v1/admin/records/credentials")
+        | ("POST", "/v1/admin/records/credentials/{name}/revoke")
+        | ("GET", "/v1/admin/webhooks")
+        | ("POST", "/v1/admin/webhooks")
+        | ("POST", "/v1/admin/webhooks/{id}/disable")
+        | ("POST", "/v1/admin/webhooks/{id}/enable")
+        | ("GET", "/v1/admin/webhooks/deliveries")
+        | ("POST", "/v1/admin/webhooks/deliveries/{id}/replay") => Users(ADMINS),
         _ => return None,
     })
 }
@@ -124,6 +136,12 @@ enum CallerKind {
     AdminCookieWithoutCsrf,
     /// A device token where the console's session cookie goes.
     DeviceTokenInCookie,
+    /// The records system's live credential, a revoked one, an unknown one, and a live one where
+    /// the console's session cookie goes.
+    RecordsSystem,
+    RevokedRecordsSystem,
+    UnknownRecordsToken,
+    RecordsTokenInCookie,
 }
 
 const CALLERS: &[CallerKind] = &[
@@ -149,6 +167,10 @@ const CALLERS: &[CallerKind] = &[
     CallerKind::AdminCookie,
     CallerKind::AdminCookieWithoutCsrf,
     CallerKind::DeviceTokenInCookie,
+    CallerKind::RecordsSystem,
+    CallerKind::RevokedRecordsSystem,
+    CallerKind::UnknownRecordsToken,
+    CallerKind::RecordsTokenInCookie,
 ];
 
 /// What `caller` must get from a route that admits `access`: `None` when admitted (any status but
@@ -167,16 +189,20 @@ fn refusal(access: Access, method: &reqwest::Method, caller: CallerKind) -> Opti
         // The enrolment credential is a bearer token; a cookie is none.
         (Access::MfaEnrolment, MfaEnrolmentToken) => None,
         (Access::MfaEnrolment, _) => Some(StatusCode::UNAUTHORIZED),
-        (_, DeviceTokenInCookie) => Some(StatusCode::UNAUTHORIZED),
+        (_, DeviceTokenInCookie | RecordsTokenInCookie) => Some(StatusCode::UNAUTHORIZED),
         // A cookie change without the CSRF header stops at the credential, whatever the route.
         (_, AdminCookieWithoutCsrf) if *method != reqwest::Method::GET => Some(StatusCode::FORBIDDEN),
         (Access::AnyCredential, Device | DeviceWithOfficer | DeviceWithForeignOfficer) => None,
         (Access::AnyCredential, _) if role.is_some() => None,
+        // The records system reads the agency configuration: the vocabularies its codes come from.
+        (Access::AnyCredential, RecordsSystem) => None,
         (
             _,
             Nobody | Garbage | UnknownDeviceToken | UnknownSession | ExpiredSession | IdleSession | DisabledUserSession
-            | RevokedDevice | MfaEnrolmentToken,
+            | RevokedDevice | MfaEnrolmentToken | RevokedRecordsSystem | UnknownRecordsToken,
         ) => Some(StatusCode::UNAUTHORIZED),
+        (Access::RecordsSystem, RecordsSystem) => None,
+        (Access::RecordsSystem, _) => Some(StatusCode::FORBIDDEN),
         (Access::Device, Device | DeviceWithOfficer | DeviceWithForeignOfficer) => None,
         (Access::Device, _) => Some(StatusCode::FORBIDDEN),
         (Access::DeviceOfficer, DeviceWithOfficer) => None,
@@ -222,6 +248,21 @@ impl Minter {
         token
     }
 
+    /// A new records-system credential (revoked at once when `revoked`).
+    async fn records_token(&self, revoked: bool) -> String {
+        let token = waypoint_server::auth::new_records_token();
+        let name = format!("rms-{}", uuid::Uuid::now_v7().simple());
+        let now = chrono::Utc::now();
+        self.store
+            .add_api_credential(&name, &waypoint_server::auth::token_hash(&token), "admin.ng", now)
+            .await
+            .unwrap();
+        if revoked {
+            assert!(self.store.revoke_api_credential(&name, now).await.unwrap());
+        }
+        token
+    }
+
     /// The session cookie of one request as `caller`, and whether it carries its CSRF header.
     async fn cookie(&self, caller: CallerKind) -> Option<(String, bool)> {
         use CallerKind::*;
@@ -233,6 +274,7 @@ impl Minter {
             AdminCookieWithoutCsrf => (self.session("admin.ng", Role::Admin, now).await, false),
             AnalystCookie => (self.session("analyst.li", Role::Analyst, now).await, true),
             DeviceTokenInCookie => (enroll_device(&self.store).await.1, true),
+            RecordsTokenInCookie => (self.records_token(false).await, true),
             _ => return None,
         })
     }
@@ -279,7 +321,11 @@ impl Minter {
             Supervisor => Some(self.session("sgt.reyes", Role::Supervisor, now).await),
             Admin => Some(self.session("admin.ng", Role::Admin, now).await),
             Analyst => Some(self.session("analyst.li", Role::Analyst, now).await),
-            OfficerCookie
+            RecordsSystem => Some(self.records_token(false).await),
+            RevokedRecordsSystem => Some(self.records_token(true).await),
+            UnknownRecordsToken => Some(format!("wpr_{}", "0".repeat(64))),
+            RecordsTokenInCookie
+            | OfficerCookie
             | SupervisorCookie
             | AdminCookie
             | AnalystCookie

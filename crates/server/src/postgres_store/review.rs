@@ -107,6 +107,8 @@ impl ReviewStore for PostgresStore {
             &[&input.encounter_id, &version, &input.decision.as_str()],
         )
         .await?;
+        let in_force = target.last_decision.as_ref().map(|last| last.decision);
+        super::records::record_event_in(&tx, &input, in_force, feed_seq, now).await?;
         tx.commit().await?;
         Ok(Ok(DecisionOutcome { feed_seq, repeated: false }))
     }

@@ -111,6 +111,8 @@ impl ReviewStore for SqliteStore {
                 "UPDATE review_index SET state = ?3 WHERE encounter_id = ?1 AND version = ?2",
                 params![id, input.version, input.decision.as_str()],
             )?;
+            let in_force = target.last_decision.as_ref().map(|last| last.decision);
+            super::records::record_event_in(tx, &input, in_force, feed_seq, now)?;
             Ok(Ok(DecisionOutcome { feed_seq, repeated: false }))
         })
         .await

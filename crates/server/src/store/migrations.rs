@@ -36,6 +36,7 @@ pub const SQLITE: &[Migration] = &[
         name: "agency_config",
         sql: include_str!("../../migrations/sqlite/0009_agency_config.sql"),
     },
+    Migration { version: 10, name: "records_feed", sql: include_str!("../../migrations/sqlite/0010_records_feed.sql") },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -57,6 +58,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 11,
         name: "agency_config",
         sql: include_str!("../../migrations/postgres/0011_agency_config.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "records_feed",
+        sql: include_str!("../../migrations/postgres/0012_records_feed.sql"),
     },
 ];
 
