@@ -15,6 +15,7 @@ use waypoint_protocol::{
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::auth::{self, AdminCaller, RecordsReader};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::store::StoreError;
 use crate::{records, webhooks, AppState};
 
 /// Page size in bytes when the request names none, and the bounds a request is clamped to.
@@ -117,7 +118,14 @@ pub async fn create_credential(
         event,
         state.store.add_api_credential(&request.name, &auth::token_hash(&token), &admin, Utc::now()),
     )
-    .await?;
+    .await
+    .map_err(|error| match error {
+        StoreError::AlreadyExists(what) => {
+            ApiError::new(StatusCode::CONFLICT, "already_exists", format!("{what}: choose another name"))
+                .on_field("name")
+        }
+        other => other.into(),
+    })?;
     Ok((StatusCode::CREATED, ApiJson(RecordsCredentialCreated { name: request.name, token })))
 }
 

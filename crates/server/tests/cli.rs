@@ -14,29 +14,6 @@ use waypoint_server::validation::check_records;
 
 on_both_stores!(admin_commands_work_end_to_end, serve_listens_and_answers, user_and_device_administration);
 
-/// The `--database` value that reaches this test's store.
-fn database_arg(t: &TestStore) -> String {
-    match t.backend {
-        Backend::Sqlite => t.dir.path().join("server.sqlite").to_string_lossy().into_owned(),
-        Backend::Postgres => {
-            let schema = t.schema.as_ref().unwrap();
-            format!("{}?options=-c%20search_path%3D{schema}", postgres_url())
-        }
-    }
-}
-
-/// The SQLite key of this test's store, as a key file (the CLI's data folder is another folder).
-fn key_file_arg(t: &TestStore) -> Vec<String> {
-    if t.backend != Backend::Sqlite {
-        return Vec::new();
-    }
-    let key_file = t.dir.path().join("database.key");
-    if !key_file.exists() {
-        t.key.write_new(&key_file).unwrap();
-    }
-    vec!["--database-key-file".into(), key_file.to_string_lossy().into_owned()]
-}
-
 fn cli(t: &TestStore, data_dir: &Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_waypoint-server"))
         .arg("--data-dir")

@@ -18,6 +18,7 @@ on_both_stores!(
     a_database_from_before_tracking_at_the_latest_schema_comes_under_tracking,
     migrating_again_changes_nothing,
     a_database_migrated_by_a_newer_server_is_refused_naming_both_versions,
+    the_records_feed_migration_makes_events_of_the_decisions_already_held,
 );
 
 fn migration_list(backend: Backend) -> &'static [Migration] {
@@ -398,4 +399,42 @@ async fn postgres(t: &TestStore) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     client
+}
+
+/// Decisions made before the records feed existed become its first events, classified as the
+/// server classifies new ones (approved, amended, approval withdrawn; a plain return is none).
+async fn the_records_feed_migration_makes_events_of_the_decisions_already_held(backend: Backend) {
+    let t = TestStore::unmigrated(backend).await;
+    let records_feed = migration_list(backend).iter().find(|m| m.name == "records_feed").unwrap().version;
+    t.store.migrate_to(records_feed - 1).await.unwrap();
+    let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let at = "2026-01-01T00:00:00.000000Z";
+    sql_execute(
+        &t,
+        &format!(
+            "INSERT INTO review_decisions (encounter_id, version, decision, comment, reason, reviewer, decided_at,
+             feed_seq, device_id) VALUES
+             ('{a}', 1, 'approved', NULL, NULL, 'sgt.reyes', '{at}', 101, 'd'),
+             ('{a}', 2, 'approved', NULL, NULL, 'sgt.reyes', '{at}', 102, 'd'),
+             ('{b}', 1, 'approved', NULL, NULL, 'sgt.okafor', '{at}', 103, 'd'),
+             ('{b}', 1, 'returned', 'wrong time', 'seen late', 'sgt.okafor', '{at}', 104, 'd'),
+             ('{c}', 1, 'returned', 'add the hospital', NULL, 'sgt.reyes', '{at}', 105, 'd');"
+        ),
+    )
+    .await;
+    t.store.migrate().await.unwrap();
+    let events =
+        sql_rows(&t, "SELECT CAST(seq AS TEXT), event_type, CAST(encounter_id AS TEXT), CAST(version AS TEXT), reviewer FROM record_events ORDER BY seq").await;
+    let expected: Vec<Vec<String>> = [
+        (101, "encounter.approved", a, 1, "sgt.reyes"),
+        (102, "encounter.amended", a, 2, "sgt.reyes"),
+        (103, "encounter.approved", b, 1, "sgt.okafor"),
+        (104, "encounter.approval_withdrawn", b, 1, "sgt.okafor"),
+    ]
+    .iter()
+    .map(|(seq, kind, id, version, who)| {
+        vec![seq.to_string(), kind.to_string(), id.to_string(), version.to_string(), who.to_string()]
+    })
+    .collect();
+    assert_eq!(events, expected);
 }

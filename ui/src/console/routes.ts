@@ -11,6 +11,7 @@ import AdminExports from "./admin/Exports.svelte";
 import AdminConfig from "./config/ConfigPage.svelte";
 import AdminDirectory from "./directory/DirectoryPage.svelte";
 import Outcomes from "./outcomes/OutcomesPage.svelte";
+import AdminRecords from "./records/RecordsFeedPage.svelte";
 
 export interface ConsoleRoute {
   /** The hash route, e.g. `#/review`; a page may take more after it (`#/review/ID`). */
@@ -37,6 +38,7 @@ export const routes: ConsoleRoute[] = [
   { path: "#/admin/exports", title: "Exports", roles: ADMINS, component: AdminExports },
   { path: "#/admin/config", title: "Configuration", roles: ADMINS, component: AdminConfig },
   { path: "#/admin/directory", title: "Directory", roles: ADMINS, component: AdminDirectory },
+  { path: "#/admin/records", title: "Records feed", roles: ADMINS, component: AdminRecords },
 ];
 
 /** The route for a location hash, and what follows its path. */

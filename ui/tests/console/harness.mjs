@@ -59,9 +59,10 @@ function psql(sql) {
 
 /**
  * A running server on `store` ("sqlite" | "postgres"), with its CLI. With `existing`, the data
- * folder of a server already set up (SQLite; the console benchmark's), served and kept.
+ * folder of a server already set up (SQLite; the console benchmark's), served and kept;
+ * `serveArgs` are added to `serve` (a spec's `export const serveArgs`).
  */
-export async function startServer(store, { existing = null } = {}) {
+export async function startServer(store, { existing = null, serveArgs = [] } = {}) {
   const dataDir = existing ?? mkdtempSync(join(tmpdir(), `waypoint-console-${store}-`));
   const globalArgs = ["--data-dir", dataDir];
   let database = null;
@@ -85,7 +86,7 @@ export async function startServer(store, { existing = null } = {}) {
   const log = [];
   const child = spawn(
     serverBinary(),
-    [...globalArgs, "serve", "--listen", `127.0.0.1:${port}`, "--sign-in-burst", "10000", "--session-idle-minutes", "30"],
+    [...globalArgs, "serve", "--listen", `127.0.0.1:${port}`, "--sign-in-burst", "10000", "--session-idle-minutes", "30", ...serveArgs],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   child.stdout.on("data", (chunk) => log.push(String(chunk)));

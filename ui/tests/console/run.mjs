@@ -19,11 +19,11 @@ const results = [];
 try {
   for (const store of stores) {
     for (const spec of specs) {
-      const server = await startServer(store);
+      const module = await import(new URL(spec, import.meta.url));
+      const server = await startServer(store, { serveArgs: module.serveArgs });
       const ctx = makeContext(server, browser);
       const started = Date.now();
       try {
-        const module = await import(new URL(spec, import.meta.url));
         await module.run(ctx);
         if (ctx.pageErrors.length) throw new Error(`errors in the page:\n${ctx.pageErrors.join("\n")}`);
         if (ctx.checks === 0) throw new Error("the spec checked nothing");

@@ -6,6 +6,8 @@
 //! afterwards. If PostgreSQL is unreachable they fail: CI has it, and a skip would hide a
 //! broken store.
 
+pub mod webhook_receiver;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -302,4 +304,27 @@ pub async fn login(client: &reqwest::Client, server: &TestServer, username: &str
     assert_eq!(reply.status(), 200, "login of {username}");
     let body: waypoint_protocol::LoginResponse = reply.json().await.unwrap();
     body.session_token
+}
+
+/// The `--database` value that reaches this test's store.
+pub fn database_arg(t: &TestStore) -> String {
+    match t.backend {
+        Backend::Sqlite => t.dir.path().join("server.sqlite").to_string_lossy().into_owned(),
+        Backend::Postgres => {
+            let schema = t.schema.as_ref().unwrap();
+            format!("{}?options=-c%20search_path%3D{schema}", postgres_url())
+        }
+    }
+}
+
+/// The SQLite key of this test's store, as a key file (the CLI's data folder is another folder).
+pub fn key_file_arg(t: &TestStore) -> Vec<String> {
+    if t.backend != Backend::Sqlite {
+        return Vec::new();
+    }
+    let key_file = t.dir.path().join("database.key");
+    if !key_file.exists() {
+        t.key.write_new(&key_file).unwrap();
+    }
+    vec!["--database-key-file".into(), key_file.to_string_lossy().into_owned()]
 }
