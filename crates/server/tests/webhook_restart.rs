@@ -48,8 +48,9 @@ async fn no_event_is_lost_when_the_server_is_killed_mid_delivery(backend: Backen
     let secret = Arc::new(Mutex::new(String::new()));
     // The first requests hang past the sender's 1 s timeout: the kill comes while they are open.
     let rx = receiver(secret.clone(), |n| if n <= 4 { Behaviour::Hang } else { Behaviour::Accept }).await;
-    *secret.lock().unwrap() = waypoint_server::webhooks::new_secret();
-    t.store.add_webhook(&rx.url, &secret.lock().unwrap(), "admin", Utc::now()).await.unwrap();
+    let signing = waypoint_server::webhooks::new_secret();
+    *secret.lock().unwrap() = signing.clone();
+    t.store.add_webhook(&rx.url, &signing, "admin", Utc::now()).await.unwrap();
     let (device, _) = enroll_device(&t.store).await;
     let mut ids = Vec::new();
     for _ in 0..10 {
