@@ -5,8 +5,12 @@ Reads the exports of the encounters now `approved` and now `submitted` (GET /v1/
 ?state=...), keeps the latest version of each encounter and computes every figure of
 GET /v1/outcomes from the definitions written in docs/outcomes.md. Prints one JSON object.
 
+Training: --training reads the admin's training records (GET /v1/admin/training) and --users the
+admin's user list (GET /v1/admin/users), which maps each username to the officer id the reports
+carry. An officer counts as trained on a day when an initial course was completed on or before it.
+
 Usage: figures.py --from YYYY-MM-DD --to YYYY-MM-DD --include approved|approved_and_submitted
-                  [--officer ID] EXPORT.json [EXPORT.json ...]
+                  [--officer ID] --training TRAINING.json --users USERS.json EXPORT.json [...]
 """
 import argparse
 import json
@@ -66,6 +70,11 @@ def figures(bodies):
         "cit_dispatched_pct": pct(sum(b["response"]["cit_officer_dispatched"] for b in bodies), n),
         "cit_arrived_pct": pct(sum(b["response"]["cit_officer_arrived"] for b in bodies), n),
         "officer_cit_certified_pct": pct(sum(b["response"]["officer_cit_certified"] for b in bodies), n),
+        "officer_cit_trained_pct": pct(sum(b["_trained"] for b in bodies), n),
+        "cit_answer_without_record": float(
+            sum(b["response"]["officer_cit_certified"] and not b["_trained"] for b in bodies)),
+        "cit_record_without_answer": float(
+            sum(not b["response"]["officer_cit_certified"] and b["_trained"] for b in bodies)),
         "minutes_on_scene_median": nearest_rank(minutes, 0.5),
         "minutes_on_scene_p90": nearest_rank(minutes, 0.9),
         "arrests": float(sum("arrested" in b["dispositions"] for b in bodies)),
@@ -102,8 +111,21 @@ def main():
     parser.add_argument("--to", dest="last", required=True)
     parser.add_argument("--include", required=True, choices=["approved", "approved_and_submitted"])
     parser.add_argument("--officer")
+    parser.add_argument("--training", required=True)
+    parser.add_argument("--users", required=True)
     parser.add_argument("exports", nargs="+")
     args = parser.parse_args()
+
+    with open(args.users) as f:
+        officer_id_of = {u["username"]: u["officer_id"] for u in json.load(f)}
+    trained_since = {}
+    with open(args.training) as f:
+        for course in json.load(f):
+            if course["kind"] != "initial":
+                continue
+            badge = officer_id_of[course["username"]]
+            day = date.fromisoformat(course["completed_on"])
+            trained_since[badge] = min(day, trained_since.get(badge, day))
 
     first, last = date.fromisoformat(args.first), date.fromisoformat(args.last)
     days = (last - first).days + 1
@@ -120,6 +142,8 @@ def main():
     for b in bodies:
         b["_at"] = parse_time(b["occurred_at"])
         b["_person"] = person(b["subject"].get("name"))
+        since = trained_since.get(b["officer_id"])
+        b["_trained"] = since is not None and since <= b["_at"].date()
     bodies = [b for b in bodies if reads_from <= b["_at"] < end]
     # A repeat: the same person in another report at most 90 days before (ties by id).
     bodies.sort(key=lambda b: (b["_at"], b["id"]))

@@ -57,6 +57,9 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     NewWebhook::export_all_to(dir)?;
     WebhookCreated::export_all_to(dir)?;
     WebhookDeliveryInfo::export_all_to(dir)?;
+    // The CIT training page.
+    NewTraining::export_all_to(dir)?;
+    TrainingRecord::export_all_to(dir)?;
     std::fs::write(dir.join(CONSTANTS_FILE), constants_ts())?;
     Ok(())
 }

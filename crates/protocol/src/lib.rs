@@ -31,6 +31,8 @@ mod outcomes;
 pub use outcomes::*;
 mod records;
 pub use records::*;
+mod training;
+pub use training::*;
 
 /// One version of one encounter as the device sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

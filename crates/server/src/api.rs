@@ -95,6 +95,9 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/admin/webhooks/{id}/enable", post(crate::records_api::enable_webhook)),
         (Method::GET, "/v1/admin/webhooks/deliveries", get(crate::records_api::deliveries)),
         (Method::POST, "/v1/admin/webhooks/deliveries/{id}/replay", post(crate::records_api::replay_delivery)),
+        (Method::GET, "/v1/admin/training", get(crate::training_api::list)),
+        (Method::POST, "/v1/admin/training", post(crate::training_api::add)),
+        (Method::POST, "/v1/admin/training/{id}/delete", post(crate::training_api::delete)),
         (Method::GET, "/openapi.json", get(crate::openapi::serve_document)),
     ]
 }

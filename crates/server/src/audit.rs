@@ -66,6 +66,9 @@ pub mod action {
     /// A webhook endpoint disabled or enabled (the detail says which).
     pub const WEBHOOK_CHANGED: &str = "webhook_changed";
     pub const WEBHOOK_REPLAYED: &str = "webhook_replayed";
+    /// A CIT course recorded for an officer, or removed (the detail says which course).
+    pub const TRAINING_RECORDED: &str = "training_recorded";
+    pub const TRAINING_REMOVED: &str = "training_removed";
 }
 
 /// Outcome values.

@@ -48,6 +48,7 @@ pub mod snapshot;
 pub mod sqlite_store;
 pub mod store;
 pub mod tls;
+pub mod training_api;
 pub mod validation;
 pub mod webhooks;
 pub mod zstd_body;

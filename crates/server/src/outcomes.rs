@@ -13,6 +13,7 @@ use waypoint_protocol::{
 };
 
 use crate::store::outcomes::OutcomeRow;
+use crate::store::training::TrainedSince;
 
 /// How far back a contact makes the next one with the same person a repeat.
 pub const REPEAT_WINDOW_DAYS: i64 = 90;
@@ -73,6 +74,9 @@ struct Fact {
     /// Another report about the same person in the repeat window before this one.
     repeat: bool,
     person: Option<String>,
+    /// The training records show the reporting officer's initial CIT course on or before the
+    /// day (UTC) of the call.
+    trained: bool,
 }
 
 /// Who a report is about, as a key compared in memory only: the subject's name, lower case,
@@ -85,12 +89,12 @@ pub fn person_key(name: Option<&str>) -> Option<String> {
 
 /// Marks each report that follows another about the same person by at most the repeat window
 /// (same time: the one with the smaller id comes first).
-fn with_repeats(encounters: Vec<Encounter>) -> Vec<Fact> {
+fn with_repeats(encounters: Vec<(Encounter, bool)>) -> Vec<Fact> {
     let mut facts: Vec<Fact> = encounters
         .into_iter()
-        .map(|encounter| {
+        .map(|(encounter, trained)| {
             let person = person_key(encounter.subject.name.as_deref());
-            Fact { encounter, repeat: false, person }
+            Fact { encounter, repeat: false, person, trained }
         })
         .collect();
     facts.sort_by_key(|f| (f.encounter.occurred_at, f.encounter.id));
@@ -180,6 +184,31 @@ const DEFINITIONS: &[Definition] = &[
         unit: FigureUnit::Percent,
         definition: "Share of crisis calls whose reporting officer answered that they are CIT-certified.",
         compute: |f| percent(count(f, |x| x.encounter.response.officer_cit_certified), f.len() as u64),
+    },
+    Definition {
+        key: "officer_cit_trained_pct",
+        label: "Reporting officer CIT-trained (training records)",
+        unit: FigureUnit::Percent,
+        definition: "Share of crisis calls whose reporting officer (the one whose credential filed the report) had \
+                     completed an initial CIT course on or before the day of the call (UTC), per the training \
+                     records an admin keeps. Refreshers alone do not count.",
+        compute: |f| percent(count(f, |x| x.trained), f.len() as u64),
+    },
+    Definition {
+        key: "cit_answer_without_record",
+        label: "Answered CIT-certified, no training record",
+        unit: FigureUnit::Count,
+        definition: "Calls whose reporting officer answered that they are CIT-certified, while the training \
+                     records show no initial CIT course of theirs on or before the day of the call.",
+        compute: |f| Some(count(f, |x| x.encounter.response.officer_cit_certified && !x.trained) as f64),
+    },
+    Definition {
+        key: "cit_record_without_answer",
+        label: "Trained per the records, not answered CIT-certified",
+        unit: FigureUnit::Count,
+        definition: "Calls whose reporting officer had an initial CIT course on or before the day of the call \
+                     per the training records, but did not answer that they are CIT-certified.",
+        compute: |f| Some(count(f, |x| !x.encounter.response.officer_cit_certified && x.trained) as f64),
     },
     Definition {
         key: "minutes_on_scene_median",
@@ -446,14 +475,24 @@ pub struct OutcomeRequest {
 
 /// The report for `request` from `rows`: the latest versions read from [`reads_from`] to the
 /// period's end, in the states the inclusion counts (the store filters them).
-pub fn report(request: &OutcomeRequest, rows: Vec<OutcomeRow>, config: &AgencyConfig) -> OutcomeReport {
+/// `trained_since`: the day each officer (username) completed their first initial CIT course.
+pub fn report(
+    request: &OutcomeRequest,
+    rows: Vec<OutcomeRow>,
+    config: &AgencyConfig,
+    trained_since: &TrainedSince,
+) -> OutcomeReport {
     let period = request.period;
     let previous_period = period.previous();
     let mut unreadable = 0;
     let mut encounters = Vec::with_capacity(rows.len());
     for row in rows {
         match serde_json::from_value::<Encounter>(row.body) {
-            Ok(encounter) => encounters.push(encounter),
+            Ok(encounter) => {
+                let day = encounter.occurred_at.date_naive();
+                let trained = trained_since.get(&row.officer).is_some_and(|since| *since <= day);
+                encounters.push((encounter, trained))
+            }
             Err(_) => unreadable += 1,
         }
     }

@@ -108,7 +108,8 @@ pub async fn outcomes(
     };
     let rows = state.store.outcome_rows(range).await?;
     let (_, config) = crate::agency_config::newest(&state.store).await?;
-    let report = outcomes::report(&request, rows, &config);
+    let trained_since = crate::store::training::trained_since(&state.store.training(None).await?);
+    let report = outcomes::report(&request, rows, &config, &trained_since);
     let event = AuditEvent::new(reader, action::OUTCOMES_READ, outcome::OK).from(client).target("outcomes").detail(
         serde_json::json!({
             "from": report.from, "to": report.to, "include": report.include, "officer": report.officer,

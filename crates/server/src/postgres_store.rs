@@ -32,6 +32,7 @@ mod identity;
 mod outcomes;
 mod records;
 mod review;
+mod training;
 
 /// Which migrations ran, and when (see [`crate::store::migrations`]).
 const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

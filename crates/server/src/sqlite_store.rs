@@ -37,6 +37,7 @@ mod outcomes;
 mod pool;
 mod records;
 mod review;
+mod training;
 
 /// Which migrations ran, and when (see [`crate::store::migrations`]).
 const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

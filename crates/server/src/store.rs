@@ -29,6 +29,7 @@ pub mod migrations;
 pub mod outcomes;
 pub mod records;
 pub mod review;
+pub mod training;
 
 pub use review::ReviewStore;
 
@@ -188,6 +189,7 @@ pub trait Store:
     + DirectoryAdminStore
     + outcomes::OutcomeStore
     + records::RecordsStore
+    + training::TrainingStore
     + Send
     + Sync
 {

@@ -96,7 +96,10 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         | ("POST", "/v1/admin/webhooks/{id}/disable")
         | ("POST", "/v1/admin/webhooks/{id}/enable")
         | ("GET", "/v1/admin/webhooks/deliveries")
-        | ("POST", "/v1/admin/webhooks/deliveries/{id}/replay") => Users(ADMINS),
+        | ("POST", "/v1/admin/webhooks/deliveries/{id}/replay")
+        | ("GET", "/v1/admin/training")
+        | ("POST", "/v1/admin/training")
+        | ("POST", "/v1/admin/training/{id}/delete") => Users(ADMINS),
         _ => return None,
     })
 }

@@ -214,7 +214,40 @@ async fn the_figures_match_an_independent_computation(backend: Backend) {
     }
     assert_eq!(all.len(), 360);
 
+    // Training records: badge-1 took the course 30 days before today (inside the period, so the
+    // day of each call matters) and a refresher after; badge-2 only refreshers (never trained);
+    // the supervisor long ago (files no reports).
+    for (username, kind, days_ago) in [
+        ("badge-1", "initial", 30),
+        ("badge-1", "refresher", 10),
+        ("badge-2", "refresher", 400),
+        ("sgt.reyes", "initial", 900),
+    ] {
+        let completed_on = (today - Duration::days(days_ago)).date_naive().to_string();
+        let body = json!({"username": username, "course": "CIT 40-hour", "kind": kind, "completed_on": completed_on});
+        let reply = desk
+            .client
+            .post(desk.server.url("/v1/admin/training"))
+            .bearer_auth(&desk.admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::CREATED, "{body}");
+    }
+
     let dir = tempfile::tempdir().unwrap();
+    for (path, file) in [("/v1/admin/training", "training.json"), ("/v1/admin/users", "users.json")] {
+        let reply = desk.get(&desk.admin, path, &[]).await;
+        assert_eq!(reply.status(), StatusCode::OK);
+        std::fs::write(dir.path().join(file), reply.bytes().await.unwrap()).unwrap();
+    }
+    let training_args = [
+        "--training".to_string(),
+        dir.path().join("training.json").to_string_lossy().into_owned(),
+        "--users".to_string(),
+        dir.path().join("users.json").to_string_lossy().into_owned(),
+    ];
     for state in ["approved", "submitted"] {
         let reply = desk.get(&desk.admin, "/v1/admin/export", &[("state", state), ("format", "json")]).await;
         assert_eq!(reply.status(), StatusCode::OK);
@@ -230,6 +263,7 @@ async fn the_figures_match_an_independent_computation(backend: Backend) {
     ] {
         let mut query = vec![("from", from.as_str()), ("to", to.as_str()), ("include", include)];
         let mut args = vec!["--from", from.as_str(), "--to", to.as_str(), "--include", include];
+        args.extend(training_args.iter().map(String::as_str));
         if let Some(officer) = officer {
             query.push(("officer", officer));
             args.extend(["--officer", officer]);
@@ -249,6 +283,15 @@ async fn the_figures_match_an_independent_computation(backend: Backend) {
         }
         let calls = report.figures.iter().find(|f| f.key == "calls").unwrap();
         assert!(calls.current.unwrap() >= 30.0 && calls.previous.unwrap() >= 30.0, "{what}: enough data {calls:?}");
+        if officer.is_none() {
+            // badge-1 was trained inside the period; badge-2 never (refreshers only).
+            let trained = report.figures.iter().find(|f| f.key == "officer_cit_trained_pct").unwrap();
+            assert!(trained.current > trained.previous, "{what}: training inside the period shows {trained:?}");
+            for figure in ["cit_answer_without_record", "cit_record_without_answer"] {
+                let f = report.figures.iter().find(|f| f.key == figure).unwrap();
+                assert!(f.current.unwrap() > 0.0, "{what}: some {figure} to compare");
+            }
+        }
         for figure in ["repeat_contacts", "force_used", "arrests", "custody_diverted"] {
             let f = report.figures.iter().find(|f| f.key == figure).unwrap();
             assert!(f.current.unwrap() > 0.0, "{what}: some {figure} to compare");

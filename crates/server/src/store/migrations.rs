@@ -37,6 +37,7 @@ pub const SQLITE: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0009_agency_config.sql"),
     },
     Migration { version: 10, name: "records_feed", sql: include_str!("../../migrations/sqlite/0010_records_feed.sql") },
+    Migration { version: 11, name: "cit_training", sql: include_str!("../../migrations/sqlite/0011_cit_training.sql") },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -63,6 +64,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 12,
         name: "records_feed",
         sql: include_str!("../../migrations/postgres/0012_records_feed.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "cit_training",
+        sql: include_str!("../../migrations/postgres/0013_cit_training.sql"),
     },
 ];
 
