@@ -31,6 +31,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     AuditVerification::export_all_to(dir)?;
     CapacityUpdate::export_all_to(dir)?;
     OutcomeReport::export_all_to(dir)?;
+    DeidentifiedRows::export_all_to(dir)?;
     QueuePage::export_all_to(dir)?;
     ReviewCounts::export_all_to(dir)?;
     EncounterReview::export_all_to(dir)?;

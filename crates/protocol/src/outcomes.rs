@@ -115,3 +115,57 @@ pub struct OutcomeReport {
     #[ts(type = "number")]
     pub unreadable: u64,
 }
+
+/// One report as an analyst may see it (`GET /v1/outcomes/rows`): codes, flags and counts only.
+/// No name, narrative, free text, address, exact place or time, officer or device: the person is
+/// a number that holds within one answer only, the place a map square shown only when at least
+/// the grid minimum of calls share it, the time the hour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeidentifiedRow {
+    /// The hour the call happened, UTC (`2026-11-30T21:00:00Z`).
+    pub hour: String,
+    /// `approved` or `submitted`.
+    pub state: crate::ReviewState,
+    pub call_type: Option<String>,
+    pub crisis_natures: Vec<String>,
+    pub behaviours: Vec<String>,
+    pub substances: Vec<String>,
+    pub weapon_present: bool,
+    pub cit_dispatched: bool,
+    pub cit_arrived: bool,
+    /// The reporting officer's own answer, and the training records on the day of the call.
+    pub officer_cit_certified: bool,
+    pub officer_cit_trained: bool,
+    pub minutes_on_scene: Option<u32>,
+    pub dispositions: Vec<String>,
+    /// `null` when custody was not considered.
+    pub custody_diverted: Option<bool>,
+    pub force_used: bool,
+    pub subject_injured: bool,
+    pub officer_injured: bool,
+    pub naloxone_given: bool,
+    pub referrals_made: u32,
+    pub referrals_accepted: u32,
+    /// Another report about the same person in the 90 days before this one.
+    pub repeat_contact: bool,
+    /// The same number for the same person within this answer (none without a name); never the
+    /// same across answers.
+    pub person: Option<u32>,
+    /// The south-west corner of the call's map square, when at least the grid minimum of this
+    /// answer's calls fall in it.
+    pub square_lat: Option<f64>,
+    pub square_lon: Option<f64>,
+}
+
+/// `GET /v1/outcomes/rows`: the period's reports, de-identified, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeidentifiedRows {
+    pub from: String,
+    pub to: String,
+    pub include: OutcomeInclusion,
+    #[ts(type = "number")]
+    pub grid_minimum: u64,
+    pub rows: Vec<DeidentifiedRow>,
+}

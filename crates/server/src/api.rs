@@ -41,6 +41,7 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/v1/admin/conflicts", get(crate::review_api::conflicts)),
         (Method::GET, "/v1/metrics", get(crate::review_api::metrics)),
         (Method::GET, "/v1/outcomes", get(crate::outcomes_api::outcomes)),
+        (Method::GET, "/v1/outcomes/rows", get(crate::outcomes_api::rows)),
         (Method::POST, "/v1/sync/audit", post(crate::audit_api::push_audit)),
         (Method::POST, "/v1/directory/capacity", post(capacity)),
         (Method::GET, "/v1/directory/snapshot", get(crate::snapshot::directory_snapshot)),

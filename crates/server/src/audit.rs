@@ -50,6 +50,8 @@ pub mod action {
     pub const REPORT_READ: &str = "report_read";
     /// The outcome figures were read (the detail holds the filters).
     pub const OUTCOMES_READ: &str = "outcomes_read";
+    /// The de-identified rows were read (the detail holds the filters and the row count).
+    pub const OUTCOME_ROWS_READ: &str = "outcome_rows_read";
     /// A device's pushed audit log does not continue the chain the server holds.
     pub const DEVICE_AUDIT_BREAK: &str = "device_audit_break";
     /// A new version of the agency configuration saved (or refused: codes in use, stale, invalid).

@@ -20,7 +20,7 @@ pub struct ApiError {
     pub kind: &'static str,
     pub message: String,
     /// The request field it is about, when it is about one (see [`ApiError::on_field`]).
-    pub field: Option<&'static str>,
+    pub field: Option<std::borrow::Cow<'static, str>>,
 }
 
 impl ApiError {
@@ -30,7 +30,7 @@ impl ApiError {
 
     /// The same error, about the request's field `field`: the console shows it beside that field.
     pub fn on_field(self, field: &'static str) -> Self {
-        ApiError { field: Some(field), ..self }
+        ApiError { field: Some(field.into()), ..self }
     }
 
     /// The same error with another stable kind (e.g. a specific 401).
@@ -90,7 +90,40 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNPROCESSABLE_ENTITY => "invalid",
             _ => "bad_request",
         };
-        ApiError::new(status, kind, rejection.body_text())
+        let error = ApiError::new(status, kind, rejection.body_text());
+        // serde names the field that failed first (`completed_on: premature end of input ...`):
+        // the console shows the message beside it.
+        match json_error_field(&error.message) {
+            Some(field) if status == StatusCode::UNPROCESSABLE_ENTITY => {
+                ApiError { field: Some(field.into()), ..error }
+            }
+            _ => error,
+        }
+    }
+}
+
+/// The field path a JSON shape error begins with (`completed_on`, `records[0].body`), if any.
+fn json_error_field(message: &str) -> Option<String> {
+    let detail = message.split_once("target type: ").map_or(message, |(_, rest)| rest);
+    let (path, _) = detail.split_once(": ")?;
+    let simple = !path.is_empty()
+        && path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+        && path.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    simple.then(|| path.to_string())
+}
+
+#[cfg(test)]
+mod field_tests {
+    use super::json_error_field;
+
+    #[test]
+    fn a_json_shape_error_names_its_field() {
+        let message = "Failed to deserialize the JSON body into the target type: completed_on: premature end of input";
+        assert_eq!(json_error_field(message).as_deref(), Some("completed_on"));
+        let nested = "Failed to deserialize the JSON body into the target type: records[0].body: invalid type";
+        assert_eq!(json_error_field(nested).as_deref(), Some("records[0].body"));
+        let top = "Failed to deserialize the JSON body into the target type: missing field `name` at line 1";
+        assert_eq!(json_error_field(top), None);
     }
 }
 
@@ -108,8 +141,11 @@ impl From<PathRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body =
-            ErrorBody { error: self.kind.to_string(), message: self.message, field: self.field.map(String::from) };
+        let body = ErrorBody {
+            error: self.kind.to_string(),
+            message: self.message,
+            field: self.field.map(|f| f.into_owned()),
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         match self.status {
             StatusCode::UNAUTHORIZED => {

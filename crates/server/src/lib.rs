@@ -31,6 +31,7 @@ pub mod identity;
 pub mod mfa;
 pub mod new_user;
 pub mod openapi;
+pub mod outcome_rows;
 pub mod outcomes;
 pub mod outcomes_api;
 pub mod password_work;

@@ -31,6 +31,7 @@ use crate::api;
         crate::review_api::conflicts,
         crate::review_api::metrics,
         crate::outcomes_api::outcomes,
+        crate::outcomes_api::rows,
         crate::audit_api::push_audit,
         api::capacity,
         crate::snapshot::directory_snapshot,

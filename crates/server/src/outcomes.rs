@@ -69,14 +69,15 @@ pub fn reads_from(period: Period) -> DateTime<Utc> {
 }
 
 /// One report, as the figures see it.
-struct Fact {
-    encounter: Encounter,
+pub(crate) struct Fact {
+    pub(crate) encounter: Encounter,
+    pub(crate) state: ReviewState,
     /// Another report about the same person in the repeat window before this one.
-    repeat: bool,
-    person: Option<String>,
+    pub(crate) repeat: bool,
+    pub(crate) person: Option<String>,
     /// The training records show the reporting officer's initial CIT course on or before the
     /// day (UTC) of the call.
-    trained: bool,
+    pub(crate) trained: bool,
 }
 
 /// Who a report is about, as a key compared in memory only: the subject's name, lower case,
@@ -89,12 +90,12 @@ pub fn person_key(name: Option<&str>) -> Option<String> {
 
 /// Marks each report that follows another about the same person by at most the repeat window
 /// (same time: the one with the smaller id comes first).
-fn with_repeats(encounters: Vec<(Encounter, bool)>) -> Vec<Fact> {
+fn with_repeats(encounters: Vec<(Encounter, ReviewState, bool)>) -> Vec<Fact> {
     let mut facts: Vec<Fact> = encounters
         .into_iter()
-        .map(|(encounter, trained)| {
+        .map(|(encounter, state, trained)| {
             let person = person_key(encounter.subject.name.as_deref());
-            Fact { encounter, repeat: false, person, trained }
+            Fact { encounter, state, repeat: false, person, trained }
         })
         .collect();
     facts.sort_by_key(|f| (f.encounter.occurred_at, f.encounter.id));
@@ -444,23 +445,37 @@ fn next_month(day: NaiveDate) -> NaiveDate {
     day.checked_add_months(chrono::Months::new(1)).expect("a month later")
 }
 
-fn grid(facts: &[&Fact]) -> Vec<GridCell> {
+/// The map square of a report, as (row, column) of [`CELL_DEGREES`]; `None` without a place.
+pub(crate) fn square_of(fact: &Fact) -> Option<(i64, i64)> {
+    let (Some(lat), Some(lon)) = (fact.encounter.location.lat, fact.encounter.location.lon) else { return None };
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        return None;
+    }
+    Some(((lat / CELL_DEGREES).floor() as i64, (lon / CELL_DEGREES).floor() as i64))
+}
+
+/// A square's south-west corner in degrees.
+pub(crate) fn corner(square: (i64, i64)) -> (f64, f64) {
+    let degrees = |n: i64| (n as f64 * CELL_DEGREES * 100.0).round() / 100.0;
+    (degrees(square.0), degrees(square.1))
+}
+
+/// Calls per square.
+pub(crate) fn square_counts(facts: &[&Fact]) -> BTreeMap<(i64, i64), u64> {
     let mut cells: BTreeMap<(i64, i64), u64> = BTreeMap::new();
-    for fact in facts {
-        let (Some(lat), Some(lon)) = (fact.encounter.location.lat, fact.encounter.location.lon) else { continue };
-        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-            continue;
-        }
-        let cell = ((lat / CELL_DEGREES).floor() as i64, (lon / CELL_DEGREES).floor() as i64);
-        *cells.entry(cell).or_default() += 1;
+    for square in facts.iter().filter_map(|fact| square_of(fact)) {
+        *cells.entry(square).or_default() += 1;
     }
     cells
+}
+
+fn grid(facts: &[&Fact]) -> Vec<GridCell> {
+    square_counts(facts)
         .into_iter()
         .filter(|(_, calls)| *calls >= GRID_MINIMUM)
-        .map(|((lat, lon), calls)| GridCell {
-            lat: (lat as f64 * CELL_DEGREES * 100.0).round() / 100.0,
-            lon: (lon as f64 * CELL_DEGREES * 100.0).round() / 100.0,
-            calls,
+        .map(|(square, calls)| {
+            let (lat, lon) = corner(square);
+            GridCell { lat, lon, calls }
         })
         .collect()
 }
@@ -471,6 +486,24 @@ pub struct OutcomeRequest {
     pub period: Period,
     pub include: OutcomeInclusion,
     pub officer: Option<String>,
+}
+
+/// The reports of `rows` as facts, oldest first, with their repeats and training; and how many
+/// bodies could not be read.
+pub(crate) fn facts_of(rows: Vec<OutcomeRow>, trained_since: &TrainedSince) -> (Vec<Fact>, u64) {
+    let mut unreadable = 0;
+    let mut encounters = Vec::with_capacity(rows.len());
+    for row in rows {
+        match serde_json::from_value::<Encounter>(row.body) {
+            Ok(encounter) => {
+                let day = encounter.occurred_at.date_naive();
+                let trained = trained_since.get(&row.officer).is_some_and(|since| *since <= day);
+                encounters.push((encounter, row.state, trained))
+            }
+            Err(_) => unreadable += 1,
+        }
+    }
+    (with_repeats(encounters), unreadable)
 }
 
 /// The report for `request` from `rows`: the latest versions read from [`reads_from`] to the
@@ -484,19 +517,7 @@ pub fn report(
 ) -> OutcomeReport {
     let period = request.period;
     let previous_period = period.previous();
-    let mut unreadable = 0;
-    let mut encounters = Vec::with_capacity(rows.len());
-    for row in rows {
-        match serde_json::from_value::<Encounter>(row.body) {
-            Ok(encounter) => {
-                let day = encounter.occurred_at.date_naive();
-                let trained = trained_since.get(&row.officer).is_some_and(|since| *since <= day);
-                encounters.push((encounter, trained))
-            }
-            Err(_) => unreadable += 1,
-        }
-    }
-    let facts = with_repeats(encounters);
+    let (facts, unreadable) = facts_of(rows, trained_since);
     let current: Vec<&Fact> = facts.iter().filter(|f| period.holds(f.encounter.occurred_at)).collect();
     let previous: Vec<&Fact> = facts.iter().filter(|f| previous_period.holds(f.encounter.occurred_at)).collect();
 

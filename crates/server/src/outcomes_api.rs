@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use waypoint_protocol::{ErrorBody, OutcomeInclusion, OutcomeReport};
+use waypoint_protocol::{DeidentifiedRows, ErrorBody, OutcomeInclusion, OutcomeReport};
 
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::audit_admin_api::{attachment, ExportFormat};
@@ -123,6 +123,55 @@ pub async fn outcomes(
         ExportFormat::Csv => {
             let body = outcomes::csv(&report).map_err(|e| ApiError::internal(e.to_string()))?;
             Ok(attachment(ExportFormat::Csv, "waypoint-outcomes", body.into_bytes()))
+        }
+    }
+}
+
+/// The period's reports de-identified, one row each (for analyses the figures do not make):
+/// codes, flags and counts; no name, narrative, free text, address, officer or device; the time
+/// to the hour, the place as a map square shown only where enough calls share it, the person a
+/// number that holds within this answer only.
+#[utoipa::path(get, path = "/v1/outcomes/rows", params(OutcomeQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "The rows (JSON), or a CSV download", content(
+        (DeidentifiedRows = "application/json"), (String = "text/csv"),
+    )),
+    (status = 400, description = "A date is not `YYYY-MM-DD`, `from` is after `to`, the period is too long, or `include`/`format` is unknown", body = ErrorBody),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 503, description = "The database is saturated: retry after `Retry-After` seconds", body = ErrorBody),
+))]
+pub async fn rows(
+    State(state): State<AppState>,
+    FigureReader(reader): FigureReader,
+    client: ClientAddr,
+    ApiQuery(query): ApiQuery<OutcomeQuery>,
+) -> Result<Response, ApiError> {
+    let period = period_of(query.from, query.to)?;
+    let officer = query.officer.map(|o| o.trim().to_string()).filter(|o| !o.is_empty());
+    let request = OutcomeRequest { period, include: query.include, officer: officer.clone() };
+    // From the repeat window before the period: a row's repeat flag looks back 90 days.
+    let range = OutcomeRange {
+        from: period.start() - Duration::days(outcomes::REPEAT_WINDOW_DAYS),
+        to: period.end(),
+        states: outcomes::states_of(query.include),
+        officer,
+    };
+    let stored = state.store.outcome_rows(range).await?;
+    let trained_since = crate::store::training::trained_since(&state.store.training(None).await?);
+    let rows = crate::outcome_rows::deidentified(&request, stored, &trained_since);
+    let event =
+        AuditEvent::new(reader, action::OUTCOME_ROWS_READ, outcome::OK).from(client).target("outcome rows").detail(
+            serde_json::json!({
+                "from": rows.from, "to": rows.to, "include": rows.include, "officer": request.officer,
+                "format": query.format.extension(), "rows": rows.rows.len(),
+            })
+            .to_string(),
+        );
+    audit::record(&state.store, event).await?;
+    match query.format {
+        ExportFormat::Json => Ok(ApiJson(rows).into_response()),
+        ExportFormat::Csv => {
+            let body = crate::outcome_rows::csv(&rows).map_err(|e| ApiError::internal(e.to_string()))?;
+            Ok(attachment(ExportFormat::Csv, "waypoint-outcome-rows", body.into_bytes()))
         }
     }
 }

@@ -106,8 +106,10 @@ pub async fn delete(
         .from(client)
         .target(format!("user {}", existing.username))
         .detail(format!("{} {} {}", existing.kind.as_str(), existing.completed_on, existing.course));
-    audit::record(&state.store, event).await?;
+    audit::record(&state.store, event.clone()).await?;
     if !state.store.delete_training(id).await? {
+        // Removed by someone else in between: the trail says this removal did not happen.
+        audit::record(&state.store, event.with_outcome(outcome::FAILED, "removed already")).await?;
         return Err(ApiError::not_found(format!("no training record {id}")));
     }
     Ok(StatusCode::NO_CONTENT)

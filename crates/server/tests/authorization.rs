@@ -53,7 +53,7 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         | ("GET", "/v1/review/encounters/{id}")
         | ("GET", "/v1/review/encounters/{id}/diff")
         | ("GET", "/v1/metrics") => Users(REVIEWERS),
-        ("GET", "/v1/outcomes") => Users(FIGURE_READERS),
+        ("GET", "/v1/outcomes") | ("GET", "/v1/outcomes/rows") => Users(FIGURE_READERS),
         ("GET", "/v1/records/encounters") => RecordsSystem,
         ("POST", "/v1/logout") => Users(EVERY_ROLE),
         ("POST", "/v1/console/sign-in") => Public,

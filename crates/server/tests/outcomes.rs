@@ -143,7 +143,7 @@ impl Desk {
     }
 }
 
-use waypoint_protocol::Role;
+use waypoint_protocol::{DeidentifiedRows, Role};
 
 /// Runs the independent computation over the exports in `dir`.
 fn independent(dir: &std::path::Path, args: &[&str], exports: &[&str]) -> Value {
@@ -321,6 +321,41 @@ async fn the_figures_match_an_independent_computation(backend: Backend) {
     let trail = store.audit_rows(0, 100_000).await.unwrap();
     let reads = trail.iter().filter(|r| r.action == "outcomes_read" && r.actor == "sgt.reyes").count();
     assert_eq!(reads, 5, "every read of the figures is audited");
+
+    // The de-identified rows add up to the same figures.
+    let query = [("from", from.as_str()), ("to", to.as_str()), ("include", "approved_and_submitted")];
+    let rows: DeidentifiedRows = desk.get(&desk.sgt, "/v1/outcomes/rows", &query).await.json().await.unwrap();
+    let report = desk.outcomes(&query).await;
+    let figure = |key: &str| report.figures.iter().find(|f| f.key == key).unwrap().current.unwrap();
+    let n = rows.rows.len() as f64;
+    assert_eq!(n, figure("calls"));
+    assert_eq!(rows.rows.iter().filter(|r| r.force_used).count() as f64, figure("force_used"));
+    assert_eq!(
+        rows.rows.iter().filter(|r| r.dispositions.iter().any(|d| d == "arrested")).count() as f64,
+        figure("arrests")
+    );
+    assert_eq!(rows.rows.iter().map(|r| r.referrals_accepted).sum::<u32>() as f64, figure("referrals_accepted"));
+    assert_eq!(rows.rows.iter().filter(|r| r.repeat_contact).count() as f64, figure("repeat_contacts"));
+    let repeated: std::collections::BTreeSet<u32> =
+        rows.rows.iter().filter(|r| r.repeat_contact).filter_map(|r| r.person).collect();
+    assert_eq!(repeated.len() as f64, figure("people_seen_repeatedly"));
+    let trained = rows.rows.iter().filter(|r| r.officer_cit_trained).count() as f64;
+    assert_eq!((trained * 10_000.0 / n).round() / 100.0, figure("officer_cit_trained_pct"));
+    let mut squares: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for r in rows.rows.iter().filter(|r| r.square_lat.is_some()) {
+        *squares.entry((format!("{:?}", r.square_lat), format!("{:?}", r.square_lon))).or_default() += 1;
+    }
+    assert!(!squares.is_empty() && squares.values().all(|n| *n >= 3), "squares shown only where 3 calls share them");
+    assert!(rows.rows.windows(2).all(|w| w[0].hour <= w[1].hour), "oldest first");
+    let csv = desk.get(&desk.sgt, "/v1/outcomes/rows", &[query.as_slice(), &[("format", "csv")]].concat()).await;
+    let csv = csv.text().await.unwrap();
+    assert_eq!(csv.lines().count(), rows.rows.len() + 1, "a header and a line a row");
+    assert!(csv.starts_with("hour,state,call_type,"));
+    let body = serde_json::to_string(&rows).unwrap();
+    for name in NAMES {
+        assert!(!body.contains(name) && !csv.contains(name), "a name in the rows: {name}");
+    }
+    assert!(!body.contains("Officer spoke") && !body.contains("badge-1"), "a narrative or an officer in the rows");
 }
 
 async fn bad_periods_are_refused_by_name(backend: Backend) {
@@ -400,7 +435,14 @@ async fn an_analyst_reads_the_figures_and_no_name_or_narrative(backend: Backend)
     admitted.dedup();
     assert_eq!(
         admitted,
-        ["/openapi.json", "/v1/agency/config", "/v1/console/session", "/v1/health", "/v1/outcomes"],
+        [
+            "/openapi.json",
+            "/v1/agency/config",
+            "/v1/console/session",
+            "/v1/health",
+            "/v1/outcomes",
+            "/v1/outcomes/rows"
+        ],
         "what an analyst may read"
     );
     let report = desk.outcomes(&[("include", "approved")]).await;
@@ -409,6 +451,15 @@ async fn an_analyst_reads_the_figures_and_no_name_or_narrative(backend: Backend)
     let as_analyst: OutcomeReport =
         desk.get(&analyst, "/v1/outcomes", &[("include", "approved")]).await.json().await.unwrap();
     assert_eq!(as_analyst.figures, report.figures, "the analyst sees the same figures as the sergeant");
+    // The rows: one a report, one person number for the one person, their shared square shown.
+    let rows: DeidentifiedRows =
+        desk.get(&analyst, "/v1/outcomes/rows", &[("include", "approved")]).await.json().await.unwrap();
+    assert_eq!(rows.rows.len(), 6);
+    assert!(rows
+        .rows
+        .iter()
+        .all(|r| r.person == Some(1) && r.square_lat == Some(44.97) && r.square_lon == Some(-93.27)));
+    assert_eq!(rows.rows.iter().filter(|r| r.repeat_contact).count(), 5, "the first is not a repeat");
 
     let on_device = desk
         .client

@@ -12,6 +12,7 @@ import AdminConfig from "./config/ConfigPage.svelte";
 import AdminDirectory from "./directory/DirectoryPage.svelte";
 import Outcomes from "./outcomes/OutcomesPage.svelte";
 import AdminRecords from "./records/RecordsFeedPage.svelte";
+import AdminTraining from "./training/TrainingPage.svelte";
 
 export interface ConsoleRoute {
   /** The hash route, e.g. `#/review`; a page may take more after it (`#/review/ID`). */
@@ -39,6 +40,7 @@ export const routes: ConsoleRoute[] = [
   { path: "#/admin/config", title: "Configuration", roles: ADMINS, component: AdminConfig },
   { path: "#/admin/directory", title: "Directory", roles: ADMINS, component: AdminDirectory },
   { path: "#/admin/records", title: "Records feed", roles: ADMINS, component: AdminRecords },
+  { path: "#/admin/training", title: "CIT training", roles: ADMINS, component: AdminTraining },
 ];
 
 /** The route for a location hash, and what follows its path. */

@@ -158,6 +158,17 @@ export async function run(ctx) {
       ctx.check(current === (await figure(page, key)), `CSV ${key} = ${current}, the table shows ${await figure(page, key)}`);
     }
 
+    // The de-identified rows: a line a call, no name or narrative of what was filed.
+    const downloadingRows = page.waitForEvent("download");
+    await page.getByTestId("outcome-rows-csv").click();
+    const rowsCsv = readFileSync(await (await downloadingRows).path(), "utf8");
+    const rowLines = rowsCsv.trim().split("\n");
+    ctx.check(rowLines[0].startsWith("hour,state,call_type,"), "the rows CSV has its header");
+    ctx.check(rowLines.length - 1 === Number(await figure(page, "calls")), `a row a call: ${rowLines.length - 1}`);
+    const names = filed.map((f) => f.name).filter(Boolean);
+    ctx.check(names.length > 0 && names.every((n) => !rowsCsv.includes(n)), "no subject's name in the rows");
+    ctx.check(!rowsCsv.includes("the subject was calm"), "no narrative in the rows");
+
     // A refused period is said plainly.
     await page.getByTestId("outcome-from").fill("2026-05-01");
     await page.getByTestId("outcome-to").fill("2026-04-01");
