@@ -79,6 +79,36 @@ pub fn period_of(from: Option<String>, to: Option<String>) -> Result<Period, Api
     Ok(period)
 }
 
+/// The request a query makes, checked.
+fn request_of(
+    from: Option<String>,
+    to: Option<String>,
+    include: OutcomeInclusion,
+    officer: Option<String>,
+) -> Result<OutcomeRequest, ApiError> {
+    let period = period_of(from, to)?;
+    let officer = officer.map(|o| o.trim().to_string()).filter(|o| !o.is_empty());
+    Ok(OutcomeRequest { period, include, officer })
+}
+
+/// The latest versions the request counts, from `since` to the period's end, and the officers'
+/// training.
+async fn read(
+    state: &AppState,
+    request: &OutcomeRequest,
+    since: chrono::DateTime<Utc>,
+) -> Result<(Vec<crate::store::outcomes::OutcomeRow>, crate::store::training::TrainedSince), ApiError> {
+    let range = OutcomeRange {
+        from: since,
+        to: request.period.end(),
+        states: outcomes::states_of(request.include),
+        officer: request.officer.clone(),
+    };
+    let rows = state.store.outcome_rows(range).await?;
+    let trained_since = crate::store::training::trained_since(&state.store.training(None).await?);
+    Ok((rows, trained_since))
+}
+
 /// The outcome figures for a period and the one of the same length before it: crisis calls,
 /// CIT coverage, time on scene, dispositions, arrests and diversion, emergency detentions,
 /// transports, force, injuries, weapons, naloxone, referrals and repeat contacts, with trends,
@@ -97,18 +127,9 @@ pub async fn outcomes(
     client: ClientAddr,
     ApiQuery(query): ApiQuery<OutcomeQuery>,
 ) -> Result<Response, ApiError> {
-    let period = period_of(query.from, query.to)?;
-    let officer = query.officer.map(|o| o.trim().to_string()).filter(|o| !o.is_empty());
-    let request = OutcomeRequest { period, include: query.include, officer: officer.clone() };
-    let range = OutcomeRange {
-        from: outcomes::reads_from(period),
-        to: period.end(),
-        states: outcomes::states_of(query.include),
-        officer,
-    };
-    let rows = state.store.outcome_rows(range).await?;
+    let request = request_of(query.from.clone(), query.to.clone(), query.include, query.officer.clone())?;
+    let (rows, trained_since) = read(&state, &request, outcomes::reads_from(request.period)).await?;
     let (_, config) = crate::agency_config::newest(&state.store).await?;
-    let trained_since = crate::store::training::trained_since(&state.store.training(None).await?);
     let report = outcomes::report(&request, rows, &config, &trained_since);
     let event = AuditEvent::new(reader, action::OUTCOMES_READ, outcome::OK).from(client).target("outcomes").detail(
         serde_json::json!({
@@ -145,18 +166,10 @@ pub async fn rows(
     client: ClientAddr,
     ApiQuery(query): ApiQuery<OutcomeQuery>,
 ) -> Result<Response, ApiError> {
-    let period = period_of(query.from, query.to)?;
-    let officer = query.officer.map(|o| o.trim().to_string()).filter(|o| !o.is_empty());
-    let request = OutcomeRequest { period, include: query.include, officer: officer.clone() };
+    let request = request_of(query.from.clone(), query.to.clone(), query.include, query.officer.clone())?;
     // From the repeat window before the period: a row's repeat flag looks back 90 days.
-    let range = OutcomeRange {
-        from: period.start() - Duration::days(outcomes::REPEAT_WINDOW_DAYS),
-        to: period.end(),
-        states: outcomes::states_of(query.include),
-        officer,
-    };
-    let stored = state.store.outcome_rows(range).await?;
-    let trained_since = crate::store::training::trained_since(&state.store.training(None).await?);
+    let since = request.period.start() - Duration::days(outcomes::REPEAT_WINDOW_DAYS);
+    let (stored, trained_since) = read(&state, &request, since).await?;
     let rows = crate::outcome_rows::deidentified(&request, stored, &trained_since);
     let event =
         AuditEvent::new(reader, action::OUTCOME_ROWS_READ, outcome::OK).from(client).target("outcome rows").detail(
