@@ -56,7 +56,16 @@ async function figure(page, key) {
 async function show(page, include, officer = "") {
   await page.getByTestId("outcome-include").selectOption(include);
   await page.getByTestId("outcome-officer").fill(officer);
-  const answered = page.waitForResponse((r) => r.url().includes("/v1/outcomes") && r.request().method() === "GET");
+  // The answer to this request, not the page's first load (which may still be on its way).
+  const answered = page.waitForResponse((r) => {
+    const url = new URL(r.url());
+    return (
+      url.pathname === "/v1/outcomes" &&
+      r.request().method() === "GET" &&
+      url.searchParams.get("include") === include &&
+      (url.searchParams.get("officer") ?? "") === officer
+    );
+  });
   await page.getByTestId("outcome-apply").click();
   await answered;
   await page.getByTestId("outcome-period").waitFor();

@@ -245,7 +245,11 @@ export async function run(ctx) {
     await page.getByTestId("training-howto").getByRole("link", { name: "outcome dashboard" }).click();
     await page.getByTestId("outcome-figures").waitFor();
     await page.getByTestId("outcome-include").selectOption("approved_and_submitted");
-    const read = page.waitForResponse((r) => r.url().includes("/v1/outcomes") && r.request().method() === "GET");
+    // The answer to this request, not the page's first load (approved only, maybe still on its way).
+    const read = page.waitForResponse((r) => {
+      const url = new URL(r.url());
+      return url.pathname === "/v1/outcomes" && url.searchParams.get("include") === "approved_and_submitted";
+    });
     await page.getByTestId("outcome-apply").click();
     await read;
     await page.getByTestId("outcome-period").waitFor();
