@@ -61,6 +61,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     // The CIT training page.
     NewTraining::export_all_to(dir)?;
     TrainingRecord::export_all_to(dir)?;
+    OfficerTraining::export_all_to(dir)?;
     std::fs::write(dir.join(CONSTANTS_FILE), constants_ts())?;
     Ok(())
 }

@@ -61,3 +61,21 @@ pub struct TrainingRecord {
     pub recorded_by: String,
     pub recorded_at: DateTime<Utc>,
 }
+
+/// `GET /v1/admin/training/summary`: one officer's training as the coverage figures see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OfficerTraining {
+    pub username: String,
+    /// `null` when the user is no longer on the server (their records stay).
+    pub role: Option<crate::Role>,
+    pub officer_id: Option<String>,
+    /// The day of their first initial course: calls from that day on count as CIT-trained.
+    #[ts(type = "string | null")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub trained_since: Option<NaiveDate>,
+    pub refreshers: u32,
+    #[ts(type = "string | null")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub last_refresher: Option<NaiveDate>,
+}

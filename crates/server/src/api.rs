@@ -97,6 +97,7 @@ pub fn route_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/v1/admin/webhooks/deliveries", get(crate::records_api::deliveries)),
         (Method::POST, "/v1/admin/webhooks/deliveries/{id}/replay", post(crate::records_api::replay_delivery)),
         (Method::GET, "/v1/admin/training", get(crate::training_api::list)),
+        (Method::GET, "/v1/admin/training/summary", get(crate::training_api::summary)),
         (Method::POST, "/v1/admin/training", post(crate::training_api::add)),
         (Method::POST, "/v1/admin/training/{id}/delete", post(crate::training_api::delete)),
         (Method::GET, "/openapi.json", get(crate::openapi::serve_document)),

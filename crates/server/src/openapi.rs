@@ -79,6 +79,7 @@ use crate::api;
         crate::records_api::deliveries,
         crate::records_api::replay_delivery,
         crate::training_api::list,
+        crate::training_api::summary,
         crate::training_api::add,
         crate::training_api::delete,
         serve_document

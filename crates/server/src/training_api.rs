@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use waypoint_protocol::{ErrorBody, NewTraining, TrainingRecord};
+use waypoint_protocol::{ErrorBody, NewTraining, OfficerTraining, TrainingRecord};
 
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::auth::AdminCaller;
@@ -37,6 +37,31 @@ pub async fn list(
 ) -> Result<ApiJson<Vec<TrainingRecord>>, ApiError> {
     let username = query.username.as_deref().map(str::trim).filter(|u| !u.is_empty());
     Ok(ApiJson(state.store.training(username).await?))
+}
+
+/// Each officer's and supervisor's training as the coverage figures read it: trained since their
+/// first initial course, refreshers; and any other user with records.
+#[utoipa::path(get, path = "/v1/admin/training/summary", security(("bearer" = [])), responses(
+    (status = 200, body = Vec<OfficerTraining>),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+pub async fn summary(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+) -> Result<ApiJson<Vec<OfficerTraining>>, ApiError> {
+    let officer_ids: std::collections::HashMap<String, String> = state.store.officer_ids().await?.into_iter().collect();
+    let users: Vec<(String, waypoint_protocol::Role, String)> = state
+        .store
+        .user_accounts()
+        .await?
+        .into_iter()
+        .map(|account| {
+            let officer_id = officer_ids.get(&account.username).cloned().unwrap_or_else(|| account.username.clone());
+            (account.username, account.role, officer_id)
+        })
+        .collect();
+    let records = state.store.training(None).await?;
+    Ok(ApiJson(crate::store::training::summaries(&users, &records)))
 }
 
 /// Records a course an officer completed.

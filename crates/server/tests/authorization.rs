@@ -98,6 +98,7 @@ fn access_of(method: &str, path: &str) -> Option<Access> {
         | ("GET", "/v1/admin/webhooks/deliveries")
         | ("POST", "/v1/admin/webhooks/deliveries/{id}/replay")
         | ("GET", "/v1/admin/training")
+        | ("GET", "/v1/admin/training/summary")
         | ("POST", "/v1/admin/training")
         | ("POST", "/v1/admin/training/{id}/delete") => Users(ADMINS),
         _ => return None,

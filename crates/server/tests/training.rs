@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use waypoint_protocol::{Role, TrainingKind, TrainingRecord};
+use waypoint_protocol::{OfficerTraining, Role, TrainingKind, TrainingRecord};
 use waypoint_server::Settings;
 
 on_both_stores!(training_is_recorded_listed_checked_and_removed);
@@ -109,6 +109,17 @@ async fn training_is_recorded_listed_checked_and_removed(backend: Backend) {
     assert_eq!(lee.len(), 2);
     assert_eq!(list(sgt.clone(), vec![]).await.unwrap().status(), StatusCode::FORBIDDEN, "admins only");
 
+    // The summary: trained since the first initial course; refreshers counted; admins not listed.
+    let summary = |token: String| client.get(server.url("/v1/admin/training/summary")).bearer_auth(token).send();
+    let rows: Vec<OfficerTraining> = summary(admin.clone()).await.unwrap().json().await.unwrap();
+    let of = |rows: &[OfficerTraining], who: &str| rows.iter().find(|r| r.username == who).cloned();
+    let lee = of(&rows, "officer.lee").unwrap();
+    assert_eq!((lee.trained_since.map(|d| d.to_string()), lee.refreshers), (Some(day(400)), 1));
+    assert_eq!(lee.last_refresher.map(|d| d.to_string()), Some(day(30)));
+    assert_eq!(of(&rows, "sgt.reyes").unwrap().trained_since.map(|d| d.to_string()), Some(day(0)));
+    assert!(of(&rows, "admin.kim").is_none(), "admins file no reports");
+    assert_eq!(summary(sgt.clone()).await.unwrap().status(), StatusCode::FORBIDDEN);
+
     let removed = post(&admin, &format!("/v1/admin/training/{}/delete", first.id), json!({})).await.unwrap();
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     let again = post(&admin, &format!("/v1/admin/training/{}/delete", first.id), json!({})).await.unwrap();
@@ -116,6 +127,8 @@ async fn training_is_recorded_listed_checked_and_removed(backend: Backend) {
     let lee: Vec<TrainingRecord> =
         list(admin.clone(), vec![("username", "officer.lee")]).await.unwrap().json().await.unwrap();
     assert_eq!(lee.iter().map(|r| r.kind).collect::<Vec<_>>(), [TrainingKind::Refresher]);
+    let rows: Vec<OfficerTraining> = summary(admin.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(of(&rows, "officer.lee").unwrap().trained_since, None, "a refresher alone does not train");
 
     // The trail says who recorded and removed what.
     let trail = t.store.audit_rows(0, 1000).await.unwrap();

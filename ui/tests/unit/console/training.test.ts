@@ -12,24 +12,18 @@ vi.mock("../../../src/console/api", async (original) => {
 });
 
 import TrainingPage from "../../../src/console/training/TrainingPage.svelte";
-import { summarize } from "../../../src/console/training/summary";
 import { ApiFailure } from "../../../src/console/api";
 import { match } from "../../../src/console/routes";
 import type { TrainingRecord } from "../../../src/console/bindings/TrainingRecord";
-import type { UserInfo } from "../../../src/console/bindings/UserInfo";
+import type { OfficerTraining } from "../../../src/console/bindings/OfficerTraining";
 
 const NOW = new Date().toISOString();
 
-function user(username: string, role: UserInfo["role"], officer_id: string): UserInfo {
-  return { username, role, officer_id, enabled: true, locked: false, locked_until: null, mfa_enrolled: false, last_sign_in_at: null, sessions: [] };
-}
-
-const USERS: UserInfo[] = [
-  user("admin.ng", "admin", "admin.ng"),
-  user("analyst.li", "analyst", "analyst.li"),
-  user("ofc.diaz", "officer", "B-1207"),
-  user("ofc.park", "officer", "B-1311"),
-  user("sgt.reyes", "supervisor", "B-0042"),
+/** The server's summary of RECORDS (its rule: trained since the first initial course). */
+const SUMMARY: OfficerTraining[] = [
+  { username: "ofc.diaz", role: "officer", officer_id: "B-1207", trained_since: "2024-03-08", refreshers: 2, last_refresher: "2026-01-20" },
+  { username: "ofc.park", role: "officer", officer_id: "B-1311", trained_since: null, refreshers: 0, last_refresher: null },
+  { username: "sgt.reyes", role: "supervisor", officer_id: "B-0042", trained_since: null, refreshers: 1, last_refresher: "2025-06-02" },
 ];
 
 function record(id: number, username: string, kind: TrainingRecord["kind"], completed_on: string, course = kind === "initial" ? "CIT 40-hour" : "CIT refresher"): TrainingRecord {
@@ -56,7 +50,7 @@ function serve(routes: Record<string, unknown | ((body: unknown) => unknown)>) {
 }
 
 const LISTS = {
-  "GET /v1/admin/users": USERS,
+  "GET /v1/admin/training/summary": SUMMARY,
   "GET /v1/admin/training": RECORDS,
 };
 
@@ -69,17 +63,6 @@ describe("the CIT training route", () => {
     const found = match("#/admin/training");
     expect(found?.route.title).toBe("CIT training");
     expect(found?.route.roles).toEqual(["admin"]);
-  });
-});
-
-describe("the per-officer summary (presentation of the server's records)", () => {
-  it("lists officers and supervisors, with their first initial course and refreshers", () => {
-    const rows = summarize(USERS, [...RECORDS, record(9, "ofc.diaz", "initial", "2023-11-30"), record(7, "ofc.gone", "initial", "2022-01-01")]);
-    expect(rows.map((r) => r.username)).toEqual(["ofc.diaz", "ofc.gone", "ofc.park", "sgt.reyes"]);
-    expect(rows[0]).toEqual({ username: "ofc.diaz", role: "officer", officerId: "B-1207", trainedSince: "2023-11-30", refreshers: 2, lastRefresher: "2026-01-20" });
-    expect(rows[1]).toMatchObject({ role: null, officerId: null, trainedSince: "2022-01-01" });
-    expect(rows[2]).toMatchObject({ trainedSince: null, refreshers: 0, lastRefresher: null });
-    expect(rows[3]).toMatchObject({ role: "supervisor", trainedSince: null, refreshers: 1, lastRefresher: "2025-06-02" });
   });
 });
 
@@ -125,12 +108,16 @@ describe("the CIT training page", () => {
 
   it("records a course as entered and lists it", async () => {
     let listed = RECORDS;
+    let summary = SUMMARY;
+    // What the server answers once the course is recorded (canned, as the server would sum it up).
+    const after = SUMMARY.map((row) => (row.username === "ofc.park" ? { ...row, trained_since: "2026-02-03" } : row));
     serve({
-      "GET /v1/admin/users": USERS,
+      "GET /v1/admin/training/summary": () => summary,
       "GET /v1/admin/training": () => listed,
       "POST /v1/admin/training": (body: unknown) => {
         const added = { ...(body as TrainingRecord), id: 12, recorded_by: "admin.ng", recorded_at: NOW };
         listed = [...RECORDS, added];
+        summary = after;
         return added;
       },
     });
@@ -236,7 +223,7 @@ describe("the CIT training page", () => {
   });
 
   it("says so when nothing is recorded and the list cannot be read", async () => {
-    serve({ "GET /v1/admin/users": USERS, "GET /v1/admin/training": new ApiFailure(403, "forbidden", "this needs an admin") });
+    serve({ "GET /v1/admin/training/summary": SUMMARY, "GET /v1/admin/training": new ApiFailure(403, "forbidden", "this needs an admin") });
     render(TrainingPage, { props: { rest: "" } });
     expect(await screen.findByTestId("training-error")).toHaveTextContent("this needs an admin");
     expect(screen.getByTestId("no-training")).toHaveTextContent("No course is recorded yet.");
