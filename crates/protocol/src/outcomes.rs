@@ -16,6 +16,29 @@ pub enum OutcomeInclusion {
     ApprovedAndSubmitted,
 }
 
+/// Whose reports the figures count: every report, the reports officers filed with Waypoint, or
+/// the history imported from the agency's older records system (`waypoint-server import
+/// encounters`), which lets a programme compare its years before Waypoint with its years since.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeSource {
+    #[default]
+    All,
+    Waypoint,
+    Imported,
+}
+
+impl OutcomeSource {
+    pub fn counts_waypoint(self) -> bool {
+        self != OutcomeSource::Imported
+    }
+
+    pub fn counts_imported(self) -> bool {
+        self != OutcomeSource::Waypoint
+    }
+}
+
 /// How a figure's value reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -97,8 +120,13 @@ pub struct OutcomeReport {
     pub previous_from: String,
     pub previous_to: String,
     pub include: OutcomeInclusion,
+    pub source: OutcomeSource,
     /// Only this officer's reports, when the request named one.
     pub officer: Option<String>,
+    /// How many of the period's counted reports were imported history (the rest came from
+    /// devices).
+    #[ts(type = "number")]
+    pub imported: u64,
     pub figures: Vec<Figure>,
     pub breakdowns: Vec<Breakdown>,
     pub weekly: Vec<TrendPoint>,
@@ -125,8 +153,10 @@ pub struct OutcomeReport {
 pub struct DeidentifiedRow {
     /// The hour the call happened, UTC (`2026-11-30T21:00:00Z`).
     pub hour: String,
-    /// `approved` or `submitted`.
+    /// `approved` or `submitted` (imported history counts as approved).
     pub state: crate::ReviewState,
+    /// From the agency's older records system, not from a device.
+    pub imported: bool,
     pub call_type: Option<String>,
     pub crisis_natures: Vec<String>,
     pub behaviours: Vec<String>,
@@ -165,6 +195,7 @@ pub struct DeidentifiedRows {
     pub from: String,
     pub to: String,
     pub include: OutcomeInclusion,
+    pub source: OutcomeSource,
     #[ts(type = "number")]
     pub grid_minimum: u64,
     pub rows: Vec<DeidentifiedRow>,

@@ -1,4 +1,5 @@
-//! The `user` (besides `add`), `device list` and `records` commands of the admin CLI.
+//! The `user` (besides `add`), `device list`, `records` and `import encounters` commands of the
+//! admin CLI.
 
 use chrono::{SecondsFormat, Utc};
 use waypoint_server::audit::{self, action, outcome, AuditEvent};
@@ -139,6 +140,66 @@ pub async fn run_records(store: &SharedStore, command: &RecordsCommand) -> anyho
             println!("{secret}");
             eprintln!("webhook {id} -> {url}: the signing secret above is shown this once");
         }
+    }
+    Ok(())
+}
+
+/// `import encounters`: audited when it starts and when it ends (with its counts, or its error).
+pub async fn import_encounters(
+    store: &SharedStore,
+    csv: &std::path::Path,
+    mapping: &std::path::Path,
+    report_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::IsTerminal;
+    let mapping_text =
+        std::fs::read_to_string(mapping).with_context(|| format!("cannot read the mapping {}", mapping.display()))?;
+    let mapping_file = waypoint_server::history_mapping::parse(&mapping_text).map_err(anyhow::Error::msg)?;
+    let file = std::fs::File::open(csv).with_context(|| format!("cannot read {}", csv.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let what = format!("{} through {}", csv.display(), mapping.display());
+    let event = AuditEvent::by_cli(action::HISTORY_IMPORT, "started").target(what);
+    audit::record(store, event.clone()).await?;
+    let (_, config) = waypoint_server::agency_config::newest(store).await?;
+    let interactive = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let progress = |rows: u64| {
+        // Large files take minutes: say how far it is (on a terminal, on one line).
+        if interactive {
+            eprint!("\r{rows} rows read ({:.0} s)", started.elapsed().as_secs_f64());
+        } else if rows % 100_000 < waypoint_server::history_import::BATCH_ROWS as u64 {
+            eprintln!("{rows} rows read ({:.0} s)", started.elapsed().as_secs_f64());
+        }
+    };
+    let reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let imported =
+        waypoint_server::history_import::import(store, reader, mapping_file, &config, Utc::now(), progress).await;
+    if interactive {
+        eprintln!();
+    }
+    let report = match imported {
+        Ok(report) => report,
+        Err(error) => {
+            let failed = event.with_outcome(outcome::ERROR, format!("{error:#}"));
+            if let Err(audit_error) = audit::record(store, failed).await {
+                eprintln!("could not record the failure in the audit trail: {audit_error}");
+            }
+            return Err(error.context(format!("nothing was imported from {}", csv.display())));
+        }
+    };
+    audit::record(store, event.with_outcome(outcome::OK, report.summary())).await?;
+    for rejection in &report.rejections {
+        println!("line {}: {}", rejection.line, rejection.reason);
+    }
+    if report.rejected > report.rejections.len() as u64 {
+        println!("... and {} more rejected rows", report.rejected - report.rejections.len() as u64);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!("{} ({size} bytes in {seconds:.1} s)", report.summary());
+    if let Some(path) = report_file {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?;
     }
     Ok(())
 }

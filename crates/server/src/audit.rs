@@ -71,6 +71,8 @@ pub mod action {
     /// A CIT course recorded for an officer, or removed (the detail says which course).
     pub const TRAINING_RECORDED: &str = "training_recorded";
     pub const TRAINING_REMOVED: &str = "training_removed";
+    /// Older reports imported from a CSV extract (`waypoint-server import encounters`).
+    pub const HISTORY_IMPORT: &str = "history_import";
 }
 
 /// Outcome values.

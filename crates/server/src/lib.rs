@@ -27,6 +27,8 @@ pub mod enrolment_api;
 pub mod error;
 pub mod export;
 pub mod export_api;
+pub mod history_import;
+pub mod history_mapping;
 pub mod identity;
 pub mod mfa;
 pub mod new_user;

@@ -57,6 +57,9 @@ enum Command {
     Directory(DirectoryCommand),
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Brings in the agency's older records (a baseline for the outcome figures).
+    #[command(subcommand)]
+    Import(ImportCommand),
     #[command(subcommand)]
     Audit(AuditCommand),
     /// The agency records system's access: its credentials and webhook endpoints.
@@ -219,6 +222,22 @@ enum DirectoryCommand {
         samhsa: Option<PathBuf>,
         #[arg(long)]
         hsds: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Imports reports from an older records system's CSV extract through a mapping file
+    /// (docs/history-import.md): counted in the figures, never reviewed. A re-import of the same
+    /// file changes nothing. Prints the report (rows read, imported, updated, unchanged, rejected
+    /// with line and reason); `--report FILE` also writes it as JSON.
+    Encounters {
+        #[arg(long)]
+        csv: PathBuf,
+        #[arg(long)]
+        mapping: PathBuf,
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
 }
 
@@ -479,6 +498,9 @@ async fn main() -> anyhow::Result<()> {
                 snapshot.bytes,
                 snapshot.cursor
             );
+        }
+        Command::Import(ImportCommand::Encounters { csv, mapping, report }) => {
+            admin_commands::import_encounters(&cli.store().await?, csv, mapping, report.as_deref()).await?;
         }
         Command::Export(ExportCommand::Encounters { format, since }) => {
             let store = cli.store().await?;

@@ -35,6 +35,7 @@ pub fn deidentified(request: &OutcomeRequest, rows: Vec<OutcomeRow>, trained_sin
             DeidentifiedRow {
                 hour: e.occurred_at.format("%Y-%m-%dT%H:00:00Z").to_string(),
                 state: fact.state,
+                imported: fact.imported,
                 call_type: e.call.call_type.clone(),
                 crisis_natures: e.crisis_natures.clone(),
                 behaviours: e.behaviours.clone(),
@@ -65,6 +66,7 @@ pub fn deidentified(request: &OutcomeRequest, rows: Vec<OutcomeRow>, trained_sin
         from: period.first.to_string(),
         to: period.last.to_string(),
         include: request.include,
+        source: request.source,
         grid_minimum: GRID_MINIMUM,
         rows,
     }

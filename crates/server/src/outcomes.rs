@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use waypoint_core::{AgencyConfig, Encounter};
 use waypoint_protocol::{
-    Breakdown, CodeCount, Figure, FigureUnit, GridCell, OutcomeInclusion, OutcomeReport, ReviewState, TrendPoint,
+    Breakdown, CodeCount, Figure, FigureUnit, GridCell, OutcomeInclusion, OutcomeReport, OutcomeSource, ReviewState,
+    TrendPoint,
 };
 
 use crate::store::outcomes::OutcomeRow;
@@ -78,6 +79,8 @@ pub(crate) struct Fact {
     /// The training records show the reporting officer's initial CIT course on or before the
     /// day (UTC) of the call.
     pub(crate) trained: bool,
+    /// Imported history, not a device's report.
+    pub(crate) imported: bool,
 }
 
 /// Who a report is about, as a key compared in memory only: the subject's name, lower case,
@@ -90,12 +93,12 @@ pub fn person_key(name: Option<&str>) -> Option<String> {
 
 /// Marks each report that follows another about the same person by at most the repeat window
 /// (same time: the one with the smaller id comes first).
-fn with_repeats(encounters: Vec<(Encounter, ReviewState, bool)>) -> Vec<Fact> {
+fn with_repeats(encounters: Vec<(Encounter, ReviewState, bool, bool)>) -> Vec<Fact> {
     let mut facts: Vec<Fact> = encounters
         .into_iter()
-        .map(|(encounter, state, trained)| {
+        .map(|(encounter, state, trained, imported)| {
             let person = person_key(encounter.subject.name.as_deref());
-            Fact { encounter, state, repeat: false, person, trained }
+            Fact { encounter, state, repeat: false, person, trained, imported }
         })
         .collect();
     facts.sort_by_key(|f| (f.encounter.occurred_at, f.encounter.id));
@@ -486,6 +489,7 @@ pub struct OutcomeRequest {
     pub period: Period,
     pub include: OutcomeInclusion,
     pub officer: Option<String>,
+    pub source: OutcomeSource,
 }
 
 /// The reports of `rows` as facts, oldest first, with their repeats and training; and how many
@@ -498,7 +502,7 @@ pub(crate) fn facts_of(rows: Vec<OutcomeRow>, trained_since: &TrainedSince) -> (
             Ok(encounter) => {
                 let day = encounter.occurred_at.date_naive();
                 let trained = trained_since.get(&row.officer).is_some_and(|since| *since <= day);
-                encounters.push((encounter, row.state, trained))
+                encounters.push((encounter, row.state, trained, row.imported))
             }
             Err(_) => unreadable += 1,
         }
@@ -585,7 +589,9 @@ pub fn report(
         previous_from: previous_period.first.to_string(),
         previous_to: previous_period.last.to_string(),
         include: request.include,
+        source: request.source,
         officer: request.officer.clone(),
+        imported: current.iter().filter(|f| f.imported).count() as u64,
         figures,
         breakdowns,
         weekly: trend(&current, monday_of, period, |d| d + Duration::days(7)),

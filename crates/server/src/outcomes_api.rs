@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use waypoint_protocol::{DeidentifiedRows, ErrorBody, OutcomeInclusion, OutcomeReport};
+use waypoint_protocol::{DeidentifiedRows, ErrorBody, OutcomeInclusion, OutcomeReport, OutcomeSource};
 
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::audit_admin_api::{attachment, ExportFormat};
@@ -37,6 +37,11 @@ pub struct OutcomeQuery {
     pub include: OutcomeInclusion,
     /// Only the reports of this officer: officer id (badge) or username.
     pub officer: Option<String>,
+    /// `all` (default): devices' reports and imported history; `waypoint`: devices' reports
+    /// only; `imported`: imported history only.
+    #[serde(default)]
+    #[param(inline)]
+    pub source: OutcomeSource,
     /// `json` (default) or `csv` (a download of the figures and breakdowns).
     #[serde(default)]
     #[param(inline)]
@@ -85,10 +90,11 @@ fn request_of(
     to: Option<String>,
     include: OutcomeInclusion,
     officer: Option<String>,
+    source: OutcomeSource,
 ) -> Result<OutcomeRequest, ApiError> {
     let period = period_of(from, to)?;
     let officer = officer.map(|o| o.trim().to_string()).filter(|o| !o.is_empty());
-    Ok(OutcomeRequest { period, include, officer })
+    Ok(OutcomeRequest { period, include, officer, source })
 }
 
 /// The latest versions the request counts, from `since` to the period's end, and the officers'
@@ -103,6 +109,7 @@ async fn read(
         to: request.period.end(),
         states: outcomes::states_of(request.include),
         officer: request.officer.clone(),
+        source: request.source,
     };
     let rows = state.store.outcome_rows(range).await?;
     let trained_since = crate::store::training::trained_since(&state.store.training(None).await?);
@@ -117,7 +124,7 @@ async fn read(
     (status = 200, description = "The figures (JSON), or the figures and breakdowns as a CSV download", content(
         (OutcomeReport = "application/json"), (String = "text/csv"),
     )),
-    (status = 400, description = "A date is not `YYYY-MM-DD`, `from` is after `to`, the period is too long, or `include`/`format` is unknown", body = ErrorBody),
+    (status = 400, description = "A date is not `YYYY-MM-DD`, `from` is after `to`, the period is too long, or `include`/`source`/`format` is unknown", body = ErrorBody),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
     (status = 503, description = "The database is saturated: retry after `Retry-After` seconds", body = ErrorBody),
 ))]
@@ -127,13 +134,13 @@ pub async fn outcomes(
     client: ClientAddr,
     ApiQuery(query): ApiQuery<OutcomeQuery>,
 ) -> Result<Response, ApiError> {
-    let request = request_of(query.from.clone(), query.to.clone(), query.include, query.officer.clone())?;
+    let request = request_of(query.from.clone(), query.to.clone(), query.include, query.officer.clone(), query.source)?;
     let (rows, trained_since) = read(&state, &request, outcomes::reads_from(request.period)).await?;
     let (_, config) = crate::agency_config::newest(&state.store).await?;
     let report = outcomes::report(&request, rows, &config, &trained_since);
     let event = AuditEvent::new(reader, action::OUTCOMES_READ, outcome::OK).from(client).target("outcomes").detail(
         serde_json::json!({
-            "from": report.from, "to": report.to, "include": report.include, "officer": report.officer,
+            "from": report.from, "to": report.to, "include": report.include, "officer": report.officer, "source": report.source,
             "format": query.format.extension(),
         })
         .to_string(),
@@ -156,7 +163,7 @@ pub async fn outcomes(
     (status = 200, description = "The rows (JSON), or a CSV download", content(
         (DeidentifiedRows = "application/json"), (String = "text/csv"),
     )),
-    (status = 400, description = "A date is not `YYYY-MM-DD`, `from` is after `to`, the period is too long, or `include`/`format` is unknown", body = ErrorBody),
+    (status = 400, description = "A date is not `YYYY-MM-DD`, `from` is after `to`, the period is too long, or `include`/`source`/`format` is unknown", body = ErrorBody),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
     (status = 503, description = "The database is saturated: retry after `Retry-After` seconds", body = ErrorBody),
 ))]
@@ -166,7 +173,7 @@ pub async fn rows(
     client: ClientAddr,
     ApiQuery(query): ApiQuery<OutcomeQuery>,
 ) -> Result<Response, ApiError> {
-    let request = request_of(query.from.clone(), query.to.clone(), query.include, query.officer.clone())?;
+    let request = request_of(query.from.clone(), query.to.clone(), query.include, query.officer.clone(), query.source)?;
     // From the repeat window before the period: a row's repeat flag looks back 90 days.
     let since = request.period.start() - Duration::days(outcomes::REPEAT_WINDOW_DAYS);
     let (stored, trained_since) = read(&state, &request, since).await?;
@@ -174,7 +181,7 @@ pub async fn rows(
     let event =
         AuditEvent::new(reader, action::OUTCOME_ROWS_READ, outcome::OK).from(client).target("outcome rows").detail(
             serde_json::json!({
-                "from": rows.from, "to": rows.to, "include": rows.include, "officer": request.officer,
+                "from": rows.from, "to": rows.to, "include": rows.include, "officer": request.officer, "source": rows.source,
                 "format": query.format.extension(), "rows": rows.rows.len(),
             })
             .to_string(),

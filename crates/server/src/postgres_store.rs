@@ -29,6 +29,7 @@ mod audit;
 mod delivery;
 mod directory_admin;
 mod identity;
+mod imported;
 mod outcomes;
 mod records;
 mod review;

@@ -33,6 +33,7 @@ mod audit;
 mod delivery;
 mod directory_admin;
 mod identity;
+mod imported;
 mod outcomes;
 mod pool;
 mod records;

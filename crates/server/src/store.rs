@@ -25,6 +25,7 @@ pub mod delivery;
 pub mod directory_admin;
 pub(crate) mod group_commit;
 pub mod identity;
+pub mod imported;
 pub mod migrations;
 pub mod outcomes;
 pub mod records;
@@ -190,6 +191,7 @@ pub trait Store:
     + outcomes::OutcomeStore
     + records::RecordsStore
     + training::TrainingStore
+    + imported::ImportStore
     + Send
     + Sync
 {

@@ -65,7 +65,8 @@ fn each_crate_depends_only_on_the_layers_below_it() {
 /// from waypoint-directory).
 #[test]
 fn the_server_uses_the_core_for_the_encounter_model_only() {
-    const ALLOWED: &[&str] = &["Encounter", "EncounterStatus", "validate", "model", "vocab", "AgencyConfig"];
+    // `Error`: what `validate::check` returns (the history import names each bad field with it).
+    const ALLOWED: &[&str] = &["Encounter", "EncounterStatus", "validate", "model", "vocab", "AgencyConfig", "Error"];
     let src = workspace_root().join("crates/server/src");
     let mut offences = Vec::new();
     let mut files = vec![src];

@@ -38,6 +38,11 @@ pub const SQLITE: &[Migration] = &[
     },
     Migration { version: 10, name: "records_feed", sql: include_str!("../../migrations/sqlite/0010_records_feed.sql") },
     Migration { version: 11, name: "cit_training", sql: include_str!("../../migrations/sqlite/0011_cit_training.sql") },
+    Migration {
+        version: 12,
+        name: "imported_history",
+        sql: include_str!("../../migrations/sqlite/0012_imported_history.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -69,6 +74,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 13,
         name: "cit_training",
         sql: include_str!("../../migrations/postgres/0013_cit_training.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "imported_history",
+        sql: include_str!("../../migrations/postgres/0014_imported_history.sql"),
     },
 ];
 

@@ -6,16 +6,18 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use waypoint_protocol::ReviewState;
+use waypoint_protocol::{OutcomeSource, ReviewState};
 
 use super::StoreResult;
 
-/// The latest version of one report.
+/// The latest version of one report, or one imported report (which counts as approved).
 #[derive(Debug, Clone)]
 pub struct OutcomeRow {
     pub state: ReviewState,
-    /// The username whose officer credential pushed the version.
+    /// The username whose officer credential pushed the version; for imported history, the user
+    /// whose officer id the row names, or empty.
     pub officer: String,
+    pub imported: bool,
     pub body: Value,
 }
 
@@ -28,6 +30,8 @@ pub struct OutcomeRange {
     pub states: Vec<ReviewState>,
     /// Only the reports of this officer: their officer id (badge) or username.
     pub officer: Option<String>,
+    /// Devices' reports, imported history, or both. Imported reports count whatever `states` says.
+    pub source: OutcomeSource,
 }
 
 #[async_trait]

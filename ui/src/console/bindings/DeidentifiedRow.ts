@@ -13,9 +13,13 @@ export type DeidentifiedRow = {
  */
 hour: string, 
 /**
- * `approved` or `submitted`.
+ * `approved` or `submitted` (imported history counts as approved).
  */
-state: ReviewState, call_type: string | null, crisis_natures: Array<string>, behaviours: Array<string>, substances: Array<string>, weapon_present: boolean, cit_dispatched: boolean, cit_arrived: boolean, 
+state: ReviewState, 
+/**
+ * From the agency's older records system, not from a device.
+ */
+imported: boolean, call_type: string | null, crisis_natures: Array<string>, behaviours: Array<string>, substances: Array<string>, weapon_present: boolean, cit_dispatched: boolean, cit_arrived: boolean, 
 /**
  * The reporting officer's own answer, and the training records on the day of the call.
  */

@@ -3,6 +3,7 @@ import type { Breakdown } from "./Breakdown";
 import type { Figure } from "./Figure";
 import type { GridCell } from "./GridCell";
 import type { OutcomeInclusion } from "./OutcomeInclusion";
+import type { OutcomeSource } from "./OutcomeSource";
 import type { TrendPoint } from "./TrendPoint";
 
 /**
@@ -16,11 +17,16 @@ from: string, to: string,
 /**
  * The period of the same length just before it.
  */
-previous_from: string, previous_to: string, include: OutcomeInclusion, 
+previous_from: string, previous_to: string, include: OutcomeInclusion, source: OutcomeSource, 
 /**
  * Only this officer's reports, when the request named one.
  */
-officer: string | null, figures: Array<Figure>, breakdowns: Array<Breakdown>, weekly: Array<TrendPoint>, monthly: Array<TrendPoint>, 
+officer: string | null, 
+/**
+ * How many of the period's counted reports were imported history (the rest came from
+ * devices).
+ */
+imported: number, figures: Array<Figure>, breakdowns: Array<Breakdown>, weekly: Array<TrendPoint>, monthly: Array<TrendPoint>, 
 /**
  * Calls in the period by day of week (0 = Monday) and hour of day (UTC): 7 rows of 24.
  */
