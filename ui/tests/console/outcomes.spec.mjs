@@ -3,9 +3,12 @@
 // those reports make (counted here from what was filed, not from the server): approved only, then
 // with the reports awaiting review, then for one officer. The CSV download must match the table;
 // the trend chart must draw; axe-core in the light and dark themes; screenshots, also as printed.
+// Then history from an older records system is imported with the server's own command, and the
+// Source choice must count it alone, the devices' reports alone, and both.
 import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { newDevice } from "./device.mjs";
 
 const SERGEANT = { username: "sgt.reyes", password: "sergeant passphrase 1", officerId: "B-0042" };
@@ -53,8 +56,30 @@ async function figure(page, key) {
   return (await page.getByTestId(`figure-${key}-current`).innerText()).trim();
 }
 
-async function show(page, include, officer = "") {
+/** Five older reports in the RMS extract form of `tests/history/rms-mapping.json`, this month. */
+const HISTORY = [
+  { days: 5, force: "1", disposition: "ARREST" },
+  { days: 6, force: "0", disposition: "TRANS-CRISIS" },
+  { days: 7, force: "1", disposition: "RESOLVED" },
+  { days: 8, force: "0", disposition: "EDO" },
+  { days: 9, force: "0", disposition: "ARREST" },
+];
+
+function historyCsv() {
+  const header =
+    "Incident No,Call Time,Badge,Call Source,Behaviours,Disposition,Weapon,CIT Dispatched,CIT Arrived,Force,Subject Injured,Minutes On Scene,Diverted,Subject,Lat,Lon,Notes";
+  const lines = HISTORY.map((h, n) => {
+    const at = new Date(now - h.days * 24 * HOUR);
+    const two = (v) => String(v).padStart(2, "0");
+    const when = `${two(at.getUTCMonth() + 1)}/${two(at.getUTCDate())}/${at.getUTCFullYear()} 12:00`;
+    return `RMS-${n},${when},B-1207,911,SUICIDAL,${h.disposition},NONE,Y,Y,${h.force},N,30,N,,,,old note ${n}`;
+  });
+  return [header, ...lines, ""].join("\n");
+}
+
+async function show(page, include, officer = "", source = "all") {
   await page.getByTestId("outcome-include").selectOption(include);
+  await page.getByTestId("outcome-source").selectOption(source);
   await page.getByTestId("outcome-officer").fill(officer);
   // The answer to this request, not the page's first load (which may still be on its way).
   const answered = page.waitForResponse((r) => {
@@ -63,6 +88,7 @@ async function show(page, include, officer = "") {
       url.pathname === "/v1/outcomes" &&
       r.request().method() === "GET" &&
       url.searchParams.get("include") === include &&
+      url.searchParams.get("source") === source &&
       (url.searchParams.get("officer") ?? "") === officer
     );
   });
@@ -188,6 +214,21 @@ export async function run(ctx) {
     await page.getByTestId("outcome-to").fill("");
     await show(page, "approved_and_submitted");
 
+    // History from the older records system, through the server's own import command.
+    const extract = join(work, "rms.csv");
+    writeFileSync(extract, historyCsv());
+    const mapping = fileURLToPath(new URL("../../../tests/history/rms-mapping.json", import.meta.url));
+    const imported = server.cli(["import", "encounters", "--csv", extract, "--mapping", mapping]);
+    ctx.check(/5 imported, 0 updated, 0 unchanged, 0 rejected/.test(imported), `the import's report: ${imported}`);
+    const history = HISTORY.map((h) => ({ force: h.force === "1", arrest: h.disposition === "ARREST", name: null }));
+    await show(page, "approved_and_submitted", "", "imported");
+    await figuresAre(ctx, page, expected(history), "imported history only");
+    ctx.check((await page.getByTestId("outcome-imported").innerText()).includes("5 imported"), "the period line says how many were imported");
+    await show(page, "approved_and_submitted", "", "waypoint");
+    await figuresAre(ctx, page, expected(filed), "Waypoint reports only");
+    await show(page, "approved_and_submitted", "", "all");
+    await figuresAre(ctx, page, { calls: filed.length + history.length, force_used: expected(filed).force_used + expected(history).force_used }, "both");
+
     await ctx.axe(page, "outcomes");
     await ctx.screenshot(page, "console-outcomes");
     await page.getByRole("button", { name: /Switch to dark theme/ }).click();
@@ -206,7 +247,9 @@ export async function run(ctx) {
     ctx.check(nav.includes("Outcomes") && !nav.includes("Review desk") && !nav.includes("Users"), `the analyst's navigation: ${nav}`);
     await analystPage.goto(`${ctx.baseUrl}/console/#/outcomes`);
     await analystPage.getByTestId("outcome-figures").waitFor();
-    await figuresAre(ctx, analystPage, expected(filed.filter((r) => r.approve)), "the analyst's figures");
+    // Approved only: the approved reports and the imported history (which counts as approved).
+    const approved = filed.filter((r) => r.approve);
+    await figuresAre(ctx, analystPage, { calls: approved.length + HISTORY.length }, "the analyst's figures");
     const shown = await analystPage.locator("body").innerText();
     ctx.check(!shown.includes("Lee Chen") && !shown.includes("Sam Ortiz") && !/Report \d+:/.test(shown), "no name or narrative on the analyst's page");
     await ctx.axe(analystPage, "outcomes (analyst)");
