@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 mod console;
 mod load;
 mod net;
+mod outcomes;
 mod review;
 mod save;
 mod startup;
@@ -34,6 +35,8 @@ enum Bench {
     Load(load::Args),
     /// 1,000,000 encounters; 50 supervisors paging the review queue and opening reports, on SQLite and PostgreSQL.
     Review(review::Args),
+    /// 1,000,000 reports through the history import; the dashboard's figures for a year and all time vs a full scan.
+    Outcomes(outcomes::Args),
     /// The console in headless Chromium: time to an interactive review queue (first, warm) vs a blank page; JS+CSS gzip.
     Console(console::Args),
 }
@@ -48,6 +51,7 @@ fn main() {
         Bench::Load(args) => load::run(args),
         Bench::Review(args) => review::run(args),
         Bench::Console(args) => console::run(args),
+        Bench::Outcomes(args) => outcomes::run(args),
     };
     match result {
         Ok(figures) => println!("{figures}"),
