@@ -51,7 +51,8 @@ fn extract(count: usize, end: DateTime<Utc>) -> String {
     let people: Vec<String> = (0..count / 8).map(|n| format!("Person {n}")).collect();
     for n in 0..count {
         let at = start + chrono::Duration::minutes(n as i64 * span_minutes / count as i64);
-        let disposition = *["TRANS-CRISIS", "TRANS-HOSP", "EDO", "ARREST", "REFER", "RESOLVED"].choose(&mut rng).unwrap();
+        let disposition =
+            *["TRANS-CRISIS", "TRANS-HOSP", "EDO", "ARREST", "REFER", "RESOLVED"].choose(&mut rng).unwrap();
         let diverted = if disposition == "ARREST" { "N" } else { *["Y", "N", "NA"].choose(&mut rng).unwrap() };
         let dispatched = rng.gen_bool(0.6);
         let subject = if rng.gen_bool(0.7) { people.choose(&mut rng).unwrap().as_str() } else { "" };
@@ -90,7 +91,7 @@ async fn figures(store: &SharedStore, request: &OutcomeRequest, range: OutcomeRa
     let (_, config) = waypoint_server::agency_config::newest(store).await.map_err(err)?;
     let rows = store.outcome_rows(range).await.map_err(err)?;
     let trained = waypoint_server::store::training::trained_since(&store.training(None).await.map_err(err)?);
-    let report = outcomes::report(request, rows, &config, &trained);
+    let report = outcomes::report(request, rows, &config, &trained, &outcomes::ServiceTypes::default());
     Ok(report.figures.iter().find(|f| f.key == "calls").and_then(|f| f.current).unwrap_or(0.0))
 }
 
@@ -108,13 +109,14 @@ async fn run_store(store: SharedStore, args: &Args, csv: &str, end: DateTime<Utc
     let (_, config) = waypoint_server::agency_config::newest(&store).await.map_err(err)?;
     let mapping = waypoint_server::history_mapping::parse(MAPPING)?;
     let started = Instant::now();
-    let report = waypoint_server::history_import::import(&store, csv.as_bytes(), mapping, &config, Utc::now(), |rows| {
-        if rows % 200_000 < waypoint_server::history_import::BATCH_ROWS as u64 {
-            eprintln!("outcomes:   {rows} rows imported");
-        }
-    })
-    .await
-    .map_err(err)?;
+    let report =
+        waypoint_server::history_import::import(&store, csv.as_bytes(), mapping, &config, Utc::now(), |rows| {
+            if rows % 200_000 < waypoint_server::history_import::BATCH_ROWS as u64 {
+                eprintln!("outcomes:   {rows} rows imported");
+            }
+        })
+        .await
+        .map_err(err)?;
     let import_s = started.elapsed().as_secs_f64();
     if report.imported != args.encounters as u64 || report.rejected != 0 {
         return Err(format!("the import went wrong: {}", report.summary()));
@@ -183,9 +185,8 @@ pub fn run(args: Args) -> Result<Value, String> {
     runtime.block_on(admin.batch_execute(&format!("CREATE SCHEMA {schema}"))).map_err(err)?;
     eprintln!("outcomes: on PostgreSQL");
     let result = runtime.block_on(async {
-        let postgres: SharedStore = Arc::new(
-            waypoint_server::postgres_store::PostgresStore::connect(&url, Some(&schema)).await.map_err(err)?,
-        );
+        let postgres: SharedStore =
+            Arc::new(waypoint_server::postgres_store::PostgresStore::connect(&url, Some(&schema)).await.map_err(err)?);
         postgres.migrate().await.map_err(err)?;
         run_store(postgres, &args, &csv, end).await
     });

@@ -16,10 +16,11 @@ pub mod model;
 pub mod samhsa;
 pub mod schedule;
 pub mod schema;
+pub mod service_list;
 pub mod store;
 pub mod suggest;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
@@ -217,6 +218,29 @@ impl Directory {
             if seen.insert(row.service_id.clone()) && out.len() < limit as usize {
                 out.push(row);
             }
+        }
+        Ok(out)
+    }
+
+    /// The Waypoint service types of each of `service_ids` that the directory holds (a service
+    /// may have several; the police drop-off tag is a fact, not a type, and is left out). A
+    /// service the directory does not hold is absent from the answer.
+    pub fn service_types_of(&self, service_ids: &[String]) -> Result<BTreeMap<String, Vec<String>>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT t.code FROM attribute a
+             JOIN taxonomy_term t ON t.id = a.taxonomy_term_id AND t.taxonomy = '{}'
+             WHERE a.link_id = ?1 AND t.code IS NOT NULL AND t.code <> '{}' ORDER BY t.code",
+            store::SERVICE_TYPE_TAXONOMY,
+            hsds::DROPOFF_CODE
+        ))?;
+        let mut known = self.conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM service WHERE id = ?1)")?;
+        let mut out = BTreeMap::new();
+        for id in service_ids {
+            if out.contains_key(id) || !known.query_row([id], |r| r.get::<_, bool>(0))? {
+                continue;
+            }
+            let codes = stmt.query_map([id], |r| r.get::<_, String>(0))?.collect::<std::result::Result<Vec<_>, _>>()?;
+            out.insert(id.clone(), codes);
         }
         Ok(out)
     }

@@ -435,16 +435,22 @@ fn merge(into: &mut Facility, other: Facility) {
 impl Facility {
     /// The HSDS rows for this facility: one organization, service, location, address.
     pub fn to_record(&self) -> ServiceRecord {
+        self.to_record_in(SOURCE)
+    }
+
+    /// As [`Self::to_record`], with ids made in `source` (a service list's name): the same key
+    /// in two sources makes two services.
+    pub fn to_record_in(&self, source: &str) -> ServiceRecord {
         let k = self.key.as_str();
-        let org_id = stable_id(&[SOURCE, "organization", k]);
-        let service_id = stable_id(&[SOURCE, "service", k]);
-        let location_id = stable_id(&[SOURCE, "location", k]);
+        let org_id = stable_id(&[source, "organization", k]);
+        let service_id = stable_id(&[source, "service", k]);
+        let location_id = stable_id(&[source, "location", k]);
         let alternate = (!self.alternate_names.is_empty()).then(|| self.alternate_names.join("; "));
         let phones = self
             .phones
             .iter()
             .map(|p| Phone {
-                id: stable_id(&[SOURCE, "phone", k, &p.number, p.extension.as_deref().unwrap_or("")]),
+                id: stable_id(&[source, "phone", k, &p.number, p.extension.as_deref().unwrap_or("")]),
                 organization_id: None,
                 service_id: Some(service_id.clone()),
                 location_id: None,
@@ -493,7 +499,7 @@ impl Facility {
                 timezone: None,
             },
             address: Some(Address {
-                id: stable_id(&[SOURCE, "address", k]),
+                id: stable_id(&[source, "address", k]),
                 location_id,
                 attention: None,
                 address_1: self.street1.clone(),

@@ -1,4 +1,5 @@
-//! `waypoint-server directory import`: runs the core's SAMHSA or HSDS importer into the
+//! `waypoint-server directory import` and `import services`: runs the directory crate's SAMHSA,
+//! HSDS or service-list importer into the
 //! server's directory file, then publishes what changed to every device's pull feed (an upsert
 //! per new or changed service, a delete per service gone), comparing content hashes with what
 //! was published before so a re-import of the same data publishes nothing.
@@ -18,6 +19,8 @@ pub enum DirectorySource {
     Samhsa(PathBuf),
     /// An HSDS 3.0 tabular data package (folder of CSVs with datapackage.json).
     Hsds(PathBuf),
+    /// Any service list as CSV, read through a mapping (`import services`).
+    ServiceList { csv: PathBuf, mapping: Box<waypoint_directory::service_list::ListMapping> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +54,7 @@ pub async fn import(
                 directory.import_samhsa(&files)?
             }
             DirectorySource::Hsds(dir) => directory.import_hsds_package(&dir)?,
+            DirectorySource::ServiceList { csv, mapping } => directory.import_service_list(&csv, &mapping)?,
         };
         Ok((report, directory.export_hsds(None)?))
     })

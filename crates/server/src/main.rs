@@ -227,6 +227,15 @@ enum DirectoryCommand {
 
 #[derive(Subcommand)]
 enum ImportCommand {
+    /// Imports a county's or 211's service list (CSV) into the directory through a mapping file
+    /// (docs/service-list-import.md) and publishes the changes to every device, as `directory
+    /// import` does.
+    Services {
+        #[arg(long)]
+        csv: PathBuf,
+        #[arg(long)]
+        mapping: PathBuf,
+    },
     /// Imports reports from an older records system's CSV extract through a mapping file
     /// (docs/history-import.md): counted in the figures, never reviewed. A re-import of the same
     /// file changes nothing. Prints the report (rows read, imported, updated, unchanged, rejected
@@ -460,44 +469,18 @@ async fn main() -> anyhow::Result<()> {
             let what = match &source {
                 DirectorySource::Samhsa(dir) => format!("SAMHSA listings {}", dir.display()),
                 DirectorySource::Hsds(dir) => format!("HSDS package {}", dir.display()),
+                DirectorySource::ServiceList { csv, .. } => format!("service list {}", csv.display()),
             };
-            let event = AuditEvent::by_cli(audit::action::DIRECTORY_IMPORT, "started").target(what.clone());
-            audit::record(&store, event.clone()).await?;
-            let imported = directory_feed::import(&store, &cli.data_dir, source).await;
-            let (report, published, snapshot) = match imported {
-                Ok(done) => done,
-                Err(error) => {
-                    let failed = event.with_outcome(audit::outcome::ERROR, format!("{error:#}"));
-                    if let Err(audit_error) = audit::record(&store, failed).await {
-                        eprintln!("could not record the failure in the audit trail: {audit_error}");
-                    }
-                    return Err(error);
-                }
-            };
-            let summary = format!(
-                "{} rows read, {} created, {} updated, {} unchanged, {} rejected",
-                report.rows_read,
-                report.created,
-                report.updated,
-                report.unchanged,
-                report.rejected.len()
-            );
-            audit::record(&store, event.with_outcome(audit::outcome::OK, summary)).await?;
-            directory_feed::record_import(&store, what, audit::CLI_ACTOR, &report, &published).await?;
-            println!(
-                "{}: {} rows read, {} created, {} updated, {} unchanged, {} rejected; published {} changes and {} removals; snapshot {} services, {} bytes, cursor {}",
-                report.source,
-                report.rows_read,
-                report.created,
-                report.updated,
-                report.unchanged,
-                report.rejected.len(),
-                published.upserts,
-                published.deletes,
-                snapshot.services,
-                snapshot.bytes,
-                snapshot.cursor
-            );
+            import_directory(&store, &cli.data_dir, source, what).await?;
+        }
+        Command::Import(ImportCommand::Services { csv, mapping }) => {
+            let store = cli.store().await?;
+            let text = std::fs::read_to_string(mapping)
+                .with_context(|| format!("cannot read the mapping {}", mapping.display()))?;
+            let list = waypoint_directory::service_list::parse_mapping(&text)?;
+            let what = format!("service list {} ({}) through {}", csv.display(), list.source, mapping.display());
+            let source = DirectorySource::ServiceList { csv: csv.clone(), mapping: Box::new(list) };
+            import_directory(&store, &cli.data_dir, source, what).await?;
         }
         Command::Import(ImportCommand::Encounters { csv, mapping, report }) => {
             admin_commands::import_encounters(&cli.store().await?, csv, mapping, report.as_deref()).await?;
@@ -539,5 +522,61 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("exported {rows} audit rows");
         }
     }
+    Ok(())
+}
+
+/// Runs a directory import, audited when it starts and when it ends, and prints its report.
+async fn import_directory(
+    store: &SharedStore,
+    data_dir: &std::path::Path,
+    source: DirectorySource,
+    what: String,
+) -> anyhow::Result<()> {
+    let event = AuditEvent::by_cli(audit::action::DIRECTORY_IMPORT, "started").target(what.clone());
+    audit::record(store, event.clone()).await?;
+    let imported = directory_feed::import(store, data_dir, source).await;
+    let (report, published, snapshot) = match imported {
+        Ok(done) => done,
+        Err(error) => {
+            let failed = event.with_outcome(audit::outcome::ERROR, format!("{error:#}"));
+            if let Err(audit_error) = audit::record(store, failed).await {
+                eprintln!("could not record the failure in the audit trail: {audit_error}");
+            }
+            return Err(error);
+        }
+    };
+    let summary = format!(
+        "{} rows read, {} created, {} updated, {} unchanged, {} rejected",
+        report.rows_read,
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.rejected.len()
+    );
+    audit::record(store, event.with_outcome(audit::outcome::OK, summary)).await?;
+    directory_feed::record_import(store, what, audit::CLI_ACTOR, &report, &published).await?;
+    let shown = directory_feed::REPORT_ROWS_KEPT;
+    for (kind, rows) in [("rejected", &report.rejected), ("warning", &report.warnings)] {
+        for row in rows.iter().take(shown) {
+            println!("{kind}: {} row {}: {}", row.source, row.row, row.reason);
+        }
+        if rows.len() > shown {
+            println!("{kind}: ... and {} more", rows.len() - shown);
+        }
+    }
+    println!(
+        "{}: {} rows read, {} created, {} updated, {} unchanged, {} rejected; published {} changes and {} removals; snapshot {} services, {} bytes, cursor {}",
+        report.source,
+        report.rows_read,
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.rejected.len(),
+        published.upserts,
+        published.deletes,
+        snapshot.services,
+        snapshot.bytes,
+        snapshot.cursor
+    );
     Ok(())
 }

@@ -483,6 +483,52 @@ fn grid(facts: &[&Fact]) -> Vec<GridCell> {
         .collect()
 }
 
+/// What the server's directory says of the services the period's reports referred to.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceTypes {
+    /// Service id -> its Waypoint service types; a service the directory does not hold is absent.
+    pub of_service: BTreeMap<String, Vec<String>>,
+    /// Service type code -> label (the suggestion rules' names).
+    pub labels: HashMap<String, String>,
+}
+
+/// A referral to a service the directory does not hold (or no directory was imported).
+pub const NOT_IN_DIRECTORY: &str = "not_in_directory";
+/// A referral to a service the directory holds without a service type.
+pub const UNTYPED: &str = "untyped";
+
+impl ServiceTypes {
+    /// The type codes a referral counts under: each of its service's types, or one of the two
+    /// codes above.
+    fn of(&self, service_id: &str) -> Vec<String> {
+        match self.of_service.get(service_id) {
+            None => vec![NOT_IN_DIRECTORY.to_string()],
+            Some(types) if types.is_empty() => vec![UNTYPED.to_string()],
+            Some(types) => types.clone(),
+        }
+    }
+
+    fn names(&self) -> HashMap<String, String> {
+        let mut names = self.labels.clone();
+        names.insert(NOT_IN_DIRECTORY.into(), "Service not in the directory".into());
+        names.insert(UNTYPED.into(), "Service without a type".into());
+        names
+    }
+}
+
+/// The service ids the reports in `rows` refer to, for the directory lookup.
+pub fn referred_services(rows: &[OutcomeRow]) -> Vec<String> {
+    let mut ids: Vec<String> = rows
+        .iter()
+        .filter_map(|row| row.body.get("referrals")?.as_array())
+        .flatten()
+        .filter_map(|referral| referral.get("service_id")?.as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 /// What a request asks for.
 #[derive(Debug, Clone)]
 pub struct OutcomeRequest {
@@ -518,6 +564,7 @@ pub fn report(
     rows: Vec<OutcomeRow>,
     config: &AgencyConfig,
     trained_since: &TrainedSince,
+    service_types: &ServiceTypes,
 ) -> OutcomeReport {
     let period = request.period;
     let previous_period = period.previous();
@@ -572,6 +619,32 @@ pub fn report(
                     .iter()
                     .map(|r| serde_json::to_value(r.outcome).ok().and_then(|v| v.as_str().map(str::to_string)))
                     .map(|code| code.unwrap_or_default())
+                    .collect()
+            },
+        ),
+        breakdown(
+            "referrals_by_type",
+            "Referrals by service type",
+            "Referrals listed on the reports, by the Waypoint service type of the referred service in the \
+             server's directory; a service of several types counts under each. `Service not in the directory`: \
+             the directory holds no such service (or none was imported).",
+            &service_types.names(),
+            &current,
+            &previous,
+            |e| e.referrals.iter().flat_map(|r| service_types.of(&r.service_id)).collect(),
+        ),
+        breakdown(
+            "referrals_accepted_by_type",
+            "Referrals accepted, by service type",
+            "Referrals whose outcome is accepted, by service type as above.",
+            &service_types.names(),
+            &current,
+            &previous,
+            |e| {
+                e.referrals
+                    .iter()
+                    .filter(|r| r.outcome == waypoint_core::ReferralOutcome::Accepted)
+                    .flat_map(|r| service_types.of(&r.service_id))
                     .collect()
             },
         ),

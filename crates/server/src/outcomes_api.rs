@@ -116,6 +116,19 @@ async fn read(
     Ok((rows, trained_since))
 }
 
+/// The types of the referred services, from the server's directory (none without one).
+async fn service_types(state: &AppState, ids: Vec<String>) -> Result<outcomes::ServiceTypes, ApiError> {
+    let data_dir = crate::directory_local::data_dir(&state.settings);
+    let found = crate::directory_local::with_directory(data_dir, move |directory| {
+        let of_service = directory.service_types_of(&ids)?;
+        let labels = directory.rules().service_types.clone().into_iter().collect();
+        Ok(outcomes::ServiceTypes { of_service, labels })
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("reading the directory: {e:#}")))?;
+    Ok(found.unwrap_or_default())
+}
+
 /// The outcome figures for a period and the one of the same length before it: crisis calls,
 /// CIT coverage, time on scene, dispositions, arrests and diversion, emergency detentions,
 /// transports, force, injuries, weapons, naloxone, referrals and repeat contacts, with trends,
@@ -137,7 +150,8 @@ pub async fn outcomes(
     let request = request_of(query.from.clone(), query.to.clone(), query.include, query.officer.clone(), query.source)?;
     let (rows, trained_since) = read(&state, &request, outcomes::reads_from(request.period)).await?;
     let (_, config) = crate::agency_config::newest(&state.store).await?;
-    let report = outcomes::report(&request, rows, &config, &trained_since);
+    let service_types = service_types(&state, outcomes::referred_services(&rows)).await?;
+    let report = outcomes::report(&request, rows, &config, &trained_since, &service_types);
     let event = AuditEvent::new(reader, action::OUTCOMES_READ, outcome::OK).from(client).target("outcomes").detail(
         serde_json::json!({
             "from": report.from, "to": report.to, "include": report.include, "officer": report.officer, "source": report.source,

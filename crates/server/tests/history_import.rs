@@ -8,7 +8,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use chrono::{Duration, TimeZone};
 use common::*;
@@ -30,17 +30,7 @@ fn mapping_path() -> PathBuf {
 }
 
 fn cli(t: &TestStore, data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_waypoint-server"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--database")
-        .arg(database_arg(t))
-        .args(key_file_arg(t))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    server_cli(t, data_dir, args)
 }
 
 /// What the CSV says of its good rows, counted here from the cells (not from the server).

@@ -24,6 +24,7 @@ on_both_stores!(
     the_figures_match_an_independent_computation,
     bad_periods_are_refused_by_name,
     an_analyst_reads_the_figures_and_no_name_or_narrative,
+    referrals_are_counted_by_the_directorys_service_types,
 );
 
 #[test]
@@ -119,13 +120,17 @@ struct Desk {
 
 impl Desk {
     async fn new(backend: Backend) -> Self {
+        Self::with_settings(backend, Settings::default()).await
+    }
+
+    async fn with_settings(backend: Backend, settings: Settings) -> Self {
         let t = TestStore::new(backend).await;
         add_user(&t.store, "sgt.reyes", Role::Supervisor, PASSWORD).await;
         add_user(&t.store, "admin.kim", Role::Admin, PASSWORD).await;
         for officer in OFFICERS {
             add_user(&t.store, officer, Role::Officer, PASSWORD).await;
         }
-        let server = TestServer::start(t.store.clone(), Settings::default()).await;
+        let server = TestServer::start(t.store.clone(), settings).await;
         let client = http_client();
         let sgt = login(&client, &server, "sgt.reyes", PASSWORD).await;
         let admin = login(&client, &server, "admin.kim", PASSWORD).await;
@@ -472,4 +477,99 @@ async fn an_analyst_reads_the_figures_and_no_name_or_narrative(backend: Backend)
     assert_eq!(on_device.status(), StatusCode::FORBIDDEN, "an analyst does not sign in on a device");
     let body: Value = on_device.json().await.unwrap();
     assert!(body["message"].as_str().unwrap().contains("analyst"), "{body}");
+}
+
+/// The first rows of each real SAMHSA listing, as a SAMHSA folder to import.
+fn samhsa_sample(into: &std::path::Path) -> std::path::PathBuf {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/samhsa");
+    let to = into.join("samhsa");
+    std::fs::create_dir_all(&to).unwrap();
+    for file in ["mental_health_facilities.csv", "opioid_treatment_programs.csv", "substance_use_facilities.csv"] {
+        // Bytes, not text: the listings hold the odd Latin-1 row.
+        let bytes = std::fs::read(from.join(file)).unwrap();
+        let head: Vec<&[u8]> = bytes.split(|b| *b == b'\n').take(41).collect();
+        std::fs::write(to.join(file), [head.join(&b'\n'), b"\n".to_vec()].concat()).unwrap();
+    }
+    to
+}
+
+async fn referrals_are_counted_by_the_directorys_service_types(backend: Backend) {
+    use waypoint_server::directory_feed::{self, DirectorySource};
+    let data = tempfile::tempdir().unwrap();
+    let settings = Settings { directory_snapshot_dir: Some(data.path().to_path_buf()), ..Settings::default() };
+    let desk = Desk::with_settings(backend, settings).await;
+    let store = &desk.t.store;
+    directory_feed::import(store, data.path(), DirectorySource::Samhsa(samhsa_sample(data.path()))).await.unwrap();
+
+    // Three services and their types, read from the directory file with SQL of this test's own.
+    let directory = rusqlite::Connection::open(data.path().join("directory.sqlite")).unwrap();
+    let types_of = |id: &str| -> Vec<String> {
+        let mut statement = directory
+            .prepare(
+                "SELECT t.code FROM attribute a JOIN taxonomy_term t ON t.id = a.taxonomy_term_id
+                 WHERE t.taxonomy = 'waypoint_service_type' AND a.link_id = ?1
+                   AND t.code <> 'law_enforcement_dropoff'",
+            )
+            .unwrap();
+        statement.query_map([id], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let ids: Vec<String> = directory
+        .prepare("SELECT id FROM service ORDER BY id LIMIT 3")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ids.len(), 3, "the sample has services");
+    let types: Vec<Vec<String>> = ids.iter().map(|id| types_of(id)).collect();
+    assert!(types.iter().all(|t| !t.is_empty()), "SAMHSA services carry types: {types:?}");
+
+    // Reports referring to them (one service twice, one accepted each) and to one the directory lacks.
+    let (device, _) = enroll_device(store).await;
+    let referral = |id: &str, outcome| Referral { service_id: id.into(), service_name: None, outcome };
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut reports = Vec::new();
+    for (n, referrals) in [
+        vec![referral(&ids[0], ReferralOutcome::Accepted), referral(&ids[1], ReferralOutcome::Declined)],
+        vec![referral(&ids[0], ReferralOutcome::Unknown), referral("not-a-listed-service", ReferralOutcome::Accepted)],
+        vec![referral(&ids[2], ReferralOutcome::Accepted)],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut e = generated(&mut rng, "badge-1", &device, Utc::now() - Duration::hours(n as i64 + 1));
+        e.referrals = referrals;
+        reports.push(e);
+    }
+    push(store, &device, "badge-1", &reports).await;
+    for e in &reports {
+        decide(store, e, "approved").await;
+    }
+
+    let mut made: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut accepted: std::collections::BTreeMap<String, u64> = Default::default();
+    for e in &reports {
+        for r in &e.referrals {
+            let codes = ids
+                .iter()
+                .position(|id| *id == r.service_id)
+                .map_or(vec!["not_in_directory".to_string()], |i| types[i].clone());
+            for code in codes {
+                *made.entry(code.clone()).or_default() += 1;
+                if r.outcome == ReferralOutcome::Accepted {
+                    *accepted.entry(code).or_default() += 1;
+                }
+            }
+        }
+    }
+    let report = desk.outcomes(&[]).await;
+    for (key, want) in [("referrals_by_type", &made), ("referrals_accepted_by_type", &accepted)] {
+        let breakdown = report.breakdowns.iter().find(|b| b.key == key).unwrap_or_else(|| panic!("no {key}"));
+        let shown: std::collections::BTreeMap<String, u64> =
+            breakdown.rows.iter().map(|r| (r.code.clone(), r.current)).collect();
+        assert_eq!(&shown, want, "{key}");
+        let unlisted = breakdown.rows.iter().find(|r| r.code == "not_in_directory").unwrap();
+        assert_eq!(unlisted.label, "Service not in the directory");
+        assert!(breakdown.rows.iter().any(|r| r.label != r.code && r.code != "not_in_directory"), "types have labels");
+    }
 }

@@ -328,3 +328,20 @@ pub fn key_file_arg(t: &TestStore) -> Vec<String> {
     }
     vec!["--database-key-file".into(), key_file.to_string_lossy().into_owned()]
 }
+
+/// Runs the built `waypoint-server` with `args` against this test's store, `data_dir` as its
+/// data folder, no input.
+#[allow(dead_code)]
+pub fn server_cli(t: &TestStore, data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_waypoint-server"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--database")
+        .arg(database_arg(t))
+        .args(key_file_arg(t))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
