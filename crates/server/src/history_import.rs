@@ -78,6 +78,7 @@ pub async fn import(
     let mut seen = SeenKeys::default();
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut record = csv::StringRecord::new();
+    let mut writing: Option<tokio::task::JoinHandle<crate::store::StoreResult<ImportCounts>>> = None;
     loop {
         let line = reader.position().line();
         match reader.read_record(&mut record) {
@@ -109,15 +110,29 @@ pub async fn import(
                     body,
                 });
                 if batch.len() == BATCH_ROWS {
-                    report.add(store.store_imported(std::mem::take(&mut batch), now).await?);
+                    // The store writes this batch while the next one is read and mapped.
+                    if let Some(writing) = writing.take() {
+                        report.add(finished(writing).await?);
+                    }
+                    let (store, rows) = (store.clone(), std::mem::take(&mut batch));
+                    writing = Some(tokio::spawn(async move { store.store_imported(rows, now).await }));
                     progress(report.rows_read);
                 }
             }
         }
+    }
+    if let Some(writing) = writing.take() {
+        report.add(finished(writing).await?);
     }
     if !batch.is_empty() {
         report.add(store.store_imported(batch, now).await?);
     }
     progress(report.rows_read);
     Ok(report)
+}
+
+async fn finished(
+    writing: tokio::task::JoinHandle<crate::store::StoreResult<ImportCounts>>,
+) -> anyhow::Result<ImportCounts> {
+    Ok(writing.await.map_err(|e| anyhow::anyhow!("the batch writer stopped: {e}"))??)
 }

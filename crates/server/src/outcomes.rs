@@ -520,9 +520,8 @@ impl ServiceTypes {
 pub fn referred_services(rows: &[OutcomeRow]) -> Vec<String> {
     let mut ids: Vec<String> = rows
         .iter()
-        .filter_map(|row| row.body.get("referrals")?.as_array())
-        .flatten()
-        .filter_map(|referral| referral.get("service_id")?.as_str().map(str::to_string))
+        .filter_map(|row| row.encounter.as_ref())
+        .flat_map(|e| e.referrals.iter().map(|r| r.service_id.clone()))
         .collect();
     ids.sort();
     ids.dedup();
@@ -544,13 +543,13 @@ pub(crate) fn facts_of(rows: Vec<OutcomeRow>, trained_since: &TrainedSince) -> (
     let mut unreadable = 0;
     let mut encounters = Vec::with_capacity(rows.len());
     for row in rows {
-        match serde_json::from_value::<Encounter>(row.body) {
-            Ok(encounter) => {
+        match row.encounter {
+            Some(encounter) => {
                 let day = encounter.occurred_at.date_naive();
                 let trained = trained_since.get(&row.officer).is_some_and(|since| *since <= day);
                 encounters.push((encounter, row.state, trained, row.imported))
             }
-            Err(_) => unreadable += 1,
+            None => unreadable += 1,
         }
     }
     (with_repeats(encounters), unreadable)

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection};
-use serde_json::Value;
+use waypoint_core::Encounter;
 use waypoint_protocol::ReviewState;
 
 use super::SqliteStore;
@@ -48,21 +48,21 @@ fn waypoint_rows(conn: &Connection, range: &OutcomeRange) -> StoreResult<Vec<Out
         values.push(officer.clone().into());
     }
     let mut stmt = conn.prepare(&sql)?;
+    // Each body parsed as it is read: the period's bodies are never all held as text.
     let rows = stmt
         .query_map(params_from_iter(values), |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, parsed(r.get_ref(2)?)))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
-        .map(|(state, officer, body)| {
-            Ok(OutcomeRow {
-                state: state_of(&state)?,
-                officer,
-                imported: false,
-                body: serde_json::from_str(&body).unwrap_or(Value::Null),
-            })
+        .map(|(state, officer, encounter)| {
+            Ok(OutcomeRow { state: state_of(&state)?, officer, imported: false, encounter })
         })
         .collect()
+}
+
+fn parsed(body: rusqlite::types::ValueRef<'_>) -> Option<Encounter> {
+    body.as_str().ok().and_then(|text| serde_json::from_str(text).ok())
 }
 
 /// Imported history counts as approved: the older system's records are final.
@@ -75,16 +75,13 @@ fn imported_rows(conn: &Connection, range: &OutcomeRange) -> StoreResult<Vec<Out
     )?;
     let rows = stmt
         .query_map(params![index_time(range.from), index_time(range.to), range.officer], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            Ok(OutcomeRow {
+                state: ReviewState::Approved,
+                officer: r.get(0)?,
+                imported: true,
+                encounter: parsed(r.get_ref(1)?),
+            })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows
-        .into_iter()
-        .map(|(officer, body)| OutcomeRow {
-            state: ReviewState::Approved,
-            officer,
-            imported: true,
-            body: serde_json::from_str(&body).unwrap_or(Value::Null),
-        })
-        .collect())
+    Ok(rows)
 }

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use waypoint_core::Encounter;
 use waypoint_protocol::{OutcomeSource, ReviewState};
 
 use super::StoreResult;
@@ -18,7 +18,8 @@ pub struct OutcomeRow {
     /// whose officer id the row names, or empty.
     pub officer: String,
     pub imported: bool,
-    pub body: Value,
+    /// The report, parsed as it was read; `None` when its body does not read as one.
+    pub encounter: Option<Encounter>,
 }
 
 /// Which latest versions to read.
