@@ -27,13 +27,14 @@ impl ImportStore for PostgresStore {
                          AS t (id, source, row_key, occurred_at, officer_id, body, content_hash)),
                  compared AS (
                      SELECT input.*, held.content_hash AS held_hash FROM input
-                     LEFT JOIN imported_encounters held ON held.id = input.id),
+                     LEFT JOIN imported_encounters held
+                         ON held.source = input.source AND held.row_key = input.row_key),
                  written AS (
                      INSERT INTO imported_encounters
                          (id, source, row_key, occurred_at, officer_id, body, content_hash, imported_at)
                      SELECT id, source, row_key, occurred_at, officer_id, body::jsonb, content_hash, $8
                      FROM compared WHERE held_hash IS DISTINCT FROM content_hash
-                     ON CONFLICT (id) DO UPDATE SET occurred_at = excluded.occurred_at,
+                     ON CONFLICT (source, row_key) DO UPDATE SET occurred_at = excluded.occurred_at,
                          officer_id = excluded.officer_id, body = excluded.body,
                          content_hash = excluded.content_hash, imported_at = excluded.imported_at
                      RETURNING 1)

@@ -18,19 +18,20 @@ impl ImportStore for SqliteStore {
     async fn store_imported(&self, batch: Vec<ImportedEncounter>, at: DateTime<Utc>) -> StoreResult<ImportCounts> {
         self.write(move |tx| {
             let mut counts = ImportCounts::default();
-            let mut held = tx.prepare_cached("SELECT content_hash FROM imported_encounters WHERE id = ?1")?;
+            let mut held =
+                tx.prepare_cached("SELECT content_hash FROM imported_encounters WHERE source = ?1 AND row_key = ?2")?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO imported_encounters
                  (id, source, row_key, occurred_at, officer_id, body, content_hash, imported_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (id) DO UPDATE SET occurred_at = excluded.occurred_at,
+                 ON CONFLICT (source, row_key) DO UPDATE SET occurred_at = excluded.occurred_at,
                    officer_id = excluded.officer_id, body = excluded.body,
                    content_hash = excluded.content_hash, imported_at = excluded.imported_at",
             )?;
             let imported_at = text(at);
             for row in batch {
                 let id = row.id.to_string();
-                let stored: Option<String> = held.query_row([&id], |r| r.get(0)).optional()?;
+                let stored: Option<String> = held.query_row([&row.source, &row.row_key], |r| r.get(0)).optional()?;
                 match stored {
                     Some(hash) if hash == row.content_hash => {
                         counts.unchanged += 1;
