@@ -83,7 +83,13 @@ struct Figures {
 }
 
 fn request(period: Period) -> OutcomeRequest {
-    OutcomeRequest { period, include: OutcomeInclusion::Approved, officer: None, source: OutcomeSource::All }
+    OutcomeRequest {
+        period,
+        include: OutcomeInclusion::Approved,
+        officer: None,
+        source: OutcomeSource::All,
+        area: None,
+    }
 }
 
 /// The figures for `request` as the API computes them; returns how many calls they counted.

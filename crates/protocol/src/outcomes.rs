@@ -39,6 +39,23 @@ impl OutcomeSource {
     }
 }
 
+/// A rectangle of the map the figures are narrowed to (decimal degrees); a call counts when its
+/// location is inside (south and west edges included). Calls without a location are left out.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OutcomeArea {
+    pub south: f64,
+    pub west: f64,
+    pub north: f64,
+    pub east: f64,
+}
+
+impl OutcomeArea {
+    pub fn holds(&self, lat: f64, lon: f64) -> bool {
+        lat >= self.south && lat < self.north && lon >= self.west && lon < self.east
+    }
+}
+
 /// How a figure's value reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -123,6 +140,8 @@ pub struct OutcomeReport {
     pub source: OutcomeSource,
     /// Only this officer's reports, when the request named one.
     pub officer: Option<String>,
+    /// Only the calls in this area, when the request named one.
+    pub area: Option<OutcomeArea>,
     /// How many of the period's counted reports were imported history (the rest came from
     /// devices).
     #[ts(type = "number")]

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use waypoint_core::{AgencyConfig, Encounter};
 use waypoint_protocol::{
-    Breakdown, CodeCount, Figure, FigureUnit, GridCell, OutcomeInclusion, OutcomeReport, OutcomeSource, ReviewState,
-    TrendPoint,
+    Breakdown, CodeCount, Figure, FigureUnit, GridCell, OutcomeArea, OutcomeInclusion, OutcomeReport, OutcomeSource,
+    ReviewState, TrendPoint,
 };
 
 use crate::store::outcomes::OutcomeRow;
@@ -516,6 +516,19 @@ impl ServiceTypes {
     }
 }
 
+/// Keeps the rows whose report has a location inside `area` (all of them without one): the
+/// figures, their previous period and the repeat lookback all read the area alone.
+pub fn keep_area(rows: &mut Vec<OutcomeRow>, area: Option<OutcomeArea>) {
+    if let Some(area) = area {
+        rows.retain(|row| {
+            row.encounter.as_ref().is_some_and(|e| match (e.location.lat, e.location.lon) {
+                (Some(lat), Some(lon)) => area.holds(lat, lon),
+                _ => false,
+            })
+        });
+    }
+}
+
 /// The service ids the reports in `rows` refer to, for the directory lookup.
 pub fn referred_services(rows: &[OutcomeRow]) -> Vec<String> {
     let mut ids: Vec<String> = rows
@@ -535,6 +548,7 @@ pub struct OutcomeRequest {
     pub include: OutcomeInclusion,
     pub officer: Option<String>,
     pub source: OutcomeSource,
+    pub area: Option<OutcomeArea>,
 }
 
 /// The reports of `rows` as facts, oldest first, with their repeats and training; and how many
@@ -663,6 +677,7 @@ pub fn report(
         include: request.include,
         source: request.source,
         officer: request.officer.clone(),
+        area: request.area,
         imported: current.iter().filter(|f| f.imported).count() as u64,
         figures,
         breakdowns,

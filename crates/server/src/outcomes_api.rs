@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use waypoint_protocol::{DeidentifiedRows, ErrorBody, OutcomeInclusion, OutcomeReport, OutcomeSource};
+use waypoint_protocol::{DeidentifiedRows, ErrorBody, OutcomeArea, OutcomeInclusion, OutcomeReport, OutcomeSource};
 
 use crate::audit::{self, action, outcome, AuditEvent, ClientAddr};
 use crate::audit_admin_api::{attachment, ExportFormat};
@@ -42,6 +42,9 @@ pub struct OutcomeQuery {
     #[serde(default)]
     #[param(inline)]
     pub source: OutcomeSource,
+    /// Only the calls inside this rectangle of the map: `south,west,north,east` in decimal
+    /// degrees (a square of the map grid is `lat,lon,lat+0.01,lon+0.01`).
+    pub area: Option<String>,
     /// `json` (default) or `csv` (a download of the figures and breakdowns).
     #[serde(default)]
     #[param(inline)]
@@ -91,10 +94,34 @@ fn request_of(
     include: OutcomeInclusion,
     officer: Option<String>,
     source: OutcomeSource,
+    area: Option<String>,
 ) -> Result<OutcomeRequest, ApiError> {
     let period = period_of(from, to)?;
     let officer = officer.map(|o| o.trim().to_string()).filter(|o| !o.is_empty());
-    Ok(OutcomeRequest { period, include, officer, source })
+    let area = area_of(area)?;
+    Ok(OutcomeRequest { period, include, officer, source, area })
+}
+
+/// `south,west,north,east`, checked.
+fn area_of(text: Option<String>) -> Result<Option<OutcomeArea>, ApiError> {
+    let Some(text) = text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) else { return Ok(None) };
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("area must be south,west,north,east in degrees (such as 30.26,-97.75,30.27,-97.74), not `{text}`"),
+        )
+        .on_field("area")
+    };
+    let numbers: Vec<f64> =
+        text.split(',').map(|n| n.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| bad())?;
+    let [south, west, north, east] = numbers[..] else { return Err(bad()) };
+    let on_earth = [south, north].iter().all(|v| (-90.0..=90.0).contains(v))
+        && [west, east].iter().all(|v| (-180.0..=180.0).contains(v));
+    if !on_earth || south >= north || west >= east {
+        return Err(bad());
+    }
+    Ok(Some(OutcomeArea { south, west, north, east }))
 }
 
 /// The latest versions the request counts, from `since` to the period's end, and the officers'
@@ -111,7 +138,8 @@ async fn read(
         officer: request.officer.clone(),
         source: request.source,
     };
-    let rows = state.store.outcome_rows(range).await?;
+    let mut rows = state.store.outcome_rows(range).await?;
+    outcomes::keep_area(&mut rows, request.area);
     let trained_since = crate::store::training::trained_since(&state.store.training(None).await?);
     Ok((rows, trained_since))
 }
@@ -137,7 +165,7 @@ async fn service_types(state: &AppState, ids: Vec<String>) -> Result<outcomes::S
     (status = 200, description = "The figures (JSON), or the figures and breakdowns as a CSV download", content(
         (OutcomeReport = "application/json"), (String = "text/csv"),
     )),
-    (status = 400, description = "A date is not `YYYY-MM-DD`, `from` is after `to`, the period is too long, or `include`/`source`/`format` is unknown", body = ErrorBody),
+    (status = 400, description = "A date is not `YYYY-MM-DD`, `from` is after `to`, the period is too long, `area` is not a rectangle, or `include`/`source`/`format` is unknown", body = ErrorBody),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
     (status = 503, description = "The database is saturated: retry after `Retry-After` seconds", body = ErrorBody),
 ))]
@@ -147,14 +175,21 @@ pub async fn outcomes(
     client: ClientAddr,
     ApiQuery(query): ApiQuery<OutcomeQuery>,
 ) -> Result<Response, ApiError> {
-    let request = request_of(query.from.clone(), query.to.clone(), query.include, query.officer.clone(), query.source)?;
+    let request = request_of(
+        query.from.clone(),
+        query.to.clone(),
+        query.include,
+        query.officer.clone(),
+        query.source,
+        query.area.clone(),
+    )?;
     let (rows, trained_since) = read(&state, &request, outcomes::reads_from(request.period)).await?;
     let (_, config) = crate::agency_config::newest(&state.store).await?;
     let service_types = service_types(&state, outcomes::referred_services(&rows)).await?;
     let report = outcomes::report(&request, rows, &config, &trained_since, &service_types);
     let event = AuditEvent::new(reader, action::OUTCOMES_READ, outcome::OK).from(client).target("outcomes").detail(
         serde_json::json!({
-            "from": report.from, "to": report.to, "include": report.include, "officer": report.officer, "source": report.source,
+            "from": report.from, "to": report.to, "include": report.include, "officer": report.officer, "source": report.source, "area": report.area,
             "format": query.format.extension(),
         })
         .to_string(),
@@ -177,7 +212,7 @@ pub async fn outcomes(
     (status = 200, description = "The rows (JSON), or a CSV download", content(
         (DeidentifiedRows = "application/json"), (String = "text/csv"),
     )),
-    (status = 400, description = "A date is not `YYYY-MM-DD`, `from` is after `to`, the period is too long, or `include`/`source`/`format` is unknown", body = ErrorBody),
+    (status = 400, description = "A date is not `YYYY-MM-DD`, `from` is after `to`, the period is too long, `area` is not a rectangle, or `include`/`source`/`format` is unknown", body = ErrorBody),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
     (status = 503, description = "The database is saturated: retry after `Retry-After` seconds", body = ErrorBody),
 ))]
@@ -187,7 +222,14 @@ pub async fn rows(
     client: ClientAddr,
     ApiQuery(query): ApiQuery<OutcomeQuery>,
 ) -> Result<Response, ApiError> {
-    let request = request_of(query.from.clone(), query.to.clone(), query.include, query.officer.clone(), query.source)?;
+    let request = request_of(
+        query.from.clone(),
+        query.to.clone(),
+        query.include,
+        query.officer.clone(),
+        query.source,
+        query.area.clone(),
+    )?;
     // From the repeat window before the period: a row's repeat flag looks back 90 days.
     let since = request.period.start() - Duration::days(outcomes::REPEAT_WINDOW_DAYS);
     let (stored, trained_since) = read(&state, &request, since).await?;
@@ -195,7 +237,7 @@ pub async fn rows(
     let event =
         AuditEvent::new(reader, action::OUTCOME_ROWS_READ, outcome::OK).from(client).target("outcome rows").detail(
             serde_json::json!({
-                "from": rows.from, "to": rows.to, "include": rows.include, "officer": request.officer, "source": rows.source,
+                "from": rows.from, "to": rows.to, "include": rows.include, "officer": request.officer, "source": rows.source, "area": request.area,
                 "format": query.format.extension(), "rows": rows.rows.len(),
             })
             .to_string(),

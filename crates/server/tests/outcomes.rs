@@ -25,6 +25,7 @@ on_both_stores!(
     bad_periods_are_refused_by_name,
     an_analyst_reads_the_figures_and_no_name_or_narrative,
     referrals_are_counted_by_the_directorys_service_types,
+    an_area_narrows_the_figures_to_the_calls_inside_it,
 );
 
 #[test]
@@ -372,6 +373,10 @@ async fn bad_periods_are_refused_by_name(backend: Backend) {
         (vec![("from", "2000-01-01"), ("to", "2026-01-01")], "at most 3660"),
         (vec![("include", "everything")], "include"),
         (vec![("from", "1066-10-14"), ("to", "1066-10-14")], "between the years"),
+        (vec![("area", "30.2,-97.8,30.1,-97.7")], "area must be south,west,north,east"),
+        (vec![("area", "30.2,-97.8,30.3")], "area must be"),
+        (vec![("area", "north of the river")], "area must be"),
+        (vec![("area", "95,-97.8,96,-97.7")], "area must be"),
     ] {
         let reply = desk.get(&desk.sgt, "/v1/outcomes", &query).await;
         assert_eq!(reply.status(), StatusCode::BAD_REQUEST, "{query:?}");
@@ -572,4 +577,38 @@ async fn referrals_are_counted_by_the_directorys_service_types(backend: Backend)
         assert_eq!(unlisted.label, "Service not in the directory");
         assert!(breakdown.rows.iter().any(|r| r.label != r.code && r.code != "not_in_directory"), "types have labels");
     }
+}
+
+async fn an_area_narrows_the_figures_to_the_calls_inside_it(backend: Backend) {
+    let desk = Desk::new(backend).await;
+    let store = &desk.t.store;
+    let (device, _) = enroll_device(store).await;
+    let mut rng = StdRng::seed_from_u64(21);
+    // Downtown (4 calls, 1 with force), the airport (3 calls), and 2 without a location.
+    let mut reports = Vec::new();
+    for (n, place) in
+        [Some((30.2672, -97.7431)); 4].into_iter().chain([Some((30.1975, -97.6664)); 3]).chain([None; 2]).enumerate()
+    {
+        let mut e = generated(&mut rng, "badge-1", &device, Utc::now() - Duration::hours(n as i64 + 1));
+        e.location.lat = place.map(|p| p.0);
+        e.location.lon = place.map(|p| p.1);
+        e.response.reportable_force = n == 0;
+        e.subject.name = None;
+        reports.push(e);
+    }
+    push(store, &device, "badge-1", &reports).await;
+    for e in &reports {
+        decide(store, e, "approved").await;
+    }
+    let calls = |report: &OutcomeReport, key: &str| report.figures.iter().find(|f| f.key == key).unwrap().current;
+    let everywhere = desk.outcomes(&[]).await;
+    assert_eq!(calls(&everywhere, "calls"), Some(9.0));
+    let downtown = desk.outcomes(&[("area", "30.26,-97.75,30.27,-97.74")]).await;
+    assert_eq!((calls(&downtown, "calls"), calls(&downtown, "force_used")), (Some(4.0), Some(1.0)));
+    assert_eq!(downtown.area.map(|a| (a.south, a.east)), Some((30.26, -97.74)), "the report says which area");
+    let airport = desk.outcomes(&[("area", " 30.19 , -97.67 , 30.20 , -97.66 ")]).await;
+    assert_eq!((calls(&airport, "calls"), calls(&airport, "force_used")), (Some(3.0), Some(0.0)));
+    let rows: DeidentifiedRows =
+        desk.get(&desk.sgt, "/v1/outcomes/rows", &[("area", "30.26,-97.75,30.27,-97.74")]).await.json().await.unwrap();
+    assert_eq!(rows.rows.len(), 4, "the rows read the same area");
 }

@@ -4,7 +4,8 @@
 // with the reports awaiting review, then for one officer. The CSV download must match the table;
 // the trend chart must draw; axe-core in the light and dark themes; screenshots, also as printed.
 // Then history from an older records system is imported with the server's own command, and the
-// Source choice must count it alone, the devices' reports alone, and both.
+// Source choice must count it alone, the devices' reports alone, and both; a square of the map
+// must narrow the figures to its calls.
 import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -228,6 +229,19 @@ export async function run(ctx) {
     await figuresAre(ctx, page, expected(filed), "Waypoint reports only");
     await show(page, "approved_and_submitted", "", "all");
     await figuresAre(ctx, page, { calls: filed.length + history.length, force_used: expected(filed).force_used + expected(history).force_used }, "both");
+
+    // A square of the map narrows the figures to its area: the filed reports are all in it, the
+    // imported history has no location.
+    const narrowed = page.waitForResponse((r) => new URL(r.url()).pathname === "/v1/outcomes" && new URL(r.url()).searchParams.has("area"));
+    await page.getByTestId("outcome-map-square").first().click();
+    await narrowed;
+    await page.getByTestId("outcome-area").waitFor();
+    await figuresAre(ctx, page, expected(filed), "one square of the map");
+    const widened = page.waitForResponse((r) => new URL(r.url()).pathname === "/v1/outcomes" && !new URL(r.url()).searchParams.has("area"));
+    await page.getByTestId("outcome-area-clear").click();
+    await widened;
+    await page.getByTestId("outcome-area").waitFor({ state: "detached" });
+    await figuresAre(ctx, page, { calls: filed.length + history.length }, "the whole map again");
 
     await ctx.axe(page, "outcomes");
     await ctx.screenshot(page, "console-outcomes");

@@ -2,6 +2,7 @@
 import type { Breakdown } from "./Breakdown";
 import type { Figure } from "./Figure";
 import type { GridCell } from "./GridCell";
+import type { OutcomeArea } from "./OutcomeArea";
 import type { OutcomeInclusion } from "./OutcomeInclusion";
 import type { OutcomeSource } from "./OutcomeSource";
 import type { TrendPoint } from "./TrendPoint";
@@ -22,6 +23,10 @@ previous_from: string, previous_to: string, include: OutcomeInclusion, source: O
  * Only this officer's reports, when the request named one.
  */
 officer: string | null, 
+/**
+ * Only the calls in this area, when the request named one.
+ */
+area: OutcomeArea | null, 
 /**
  * How many of the period's counted reports were imported history (the rest came from
  * devices).
