@@ -656,7 +656,7 @@ pub fn report(
             |e| {
                 e.referrals
                     .iter()
-                    .filter(|r| r.outcome == waypoint_core::ReferralOutcome::Accepted)
+                    .filter(|r| r.outcome == waypoint_core::model::ReferralOutcome::Accepted)
                     .flat_map(|r| service_types.of(&r.service_id))
                     .collect()
             },

@@ -88,18 +88,11 @@ pub fn period_of(from: Option<String>, to: Option<String>) -> Result<Period, Api
 }
 
 /// The request a query makes, checked.
-fn request_of(
-    from: Option<String>,
-    to: Option<String>,
-    include: OutcomeInclusion,
-    officer: Option<String>,
-    source: OutcomeSource,
-    area: Option<String>,
-) -> Result<OutcomeRequest, ApiError> {
-    let period = period_of(from, to)?;
-    let officer = officer.map(|o| o.trim().to_string()).filter(|o| !o.is_empty());
-    let area = area_of(area)?;
-    Ok(OutcomeRequest { period, include, officer, source, area })
+fn request_of(query: &OutcomeQuery) -> Result<OutcomeRequest, ApiError> {
+    let period = period_of(query.from.clone(), query.to.clone())?;
+    let officer = query.officer.as_deref().map(str::trim).filter(|o| !o.is_empty()).map(str::to_string);
+    let area = area_of(query.area.clone())?;
+    Ok(OutcomeRequest { period, include: query.include, officer, source: query.source, area })
 }
 
 /// `south,west,north,east`, checked.
@@ -175,14 +168,7 @@ pub async fn outcomes(
     client: ClientAddr,
     ApiQuery(query): ApiQuery<OutcomeQuery>,
 ) -> Result<Response, ApiError> {
-    let request = request_of(
-        query.from.clone(),
-        query.to.clone(),
-        query.include,
-        query.officer.clone(),
-        query.source,
-        query.area.clone(),
-    )?;
+    let request = request_of(&query)?;
     let (rows, trained_since) = read(&state, &request, outcomes::reads_from(request.period)).await?;
     let (_, config) = crate::agency_config::newest(&state.store).await?;
     let service_types = service_types(&state, outcomes::referred_services(&rows)).await?;
@@ -222,14 +208,7 @@ pub async fn rows(
     client: ClientAddr,
     ApiQuery(query): ApiQuery<OutcomeQuery>,
 ) -> Result<Response, ApiError> {
-    let request = request_of(
-        query.from.clone(),
-        query.to.clone(),
-        query.include,
-        query.officer.clone(),
-        query.source,
-        query.area.clone(),
-    )?;
+    let request = request_of(&query)?;
     // From the repeat window before the period: a row's repeat flag looks back 90 days.
     let since = request.period.start() - Duration::days(outcomes::REPEAT_WINDOW_DAYS);
     let (stored, trained_since) = read(&state, &request, since).await?;
