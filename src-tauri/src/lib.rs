@@ -97,7 +97,7 @@ pub fn run() -> Result<(), tauri::Error> {
             };
             let explicit = std::env::var_os(AGENCY_CONFIG_ENV).filter(|p| !p.is_empty()).map(PathBuf::from);
             let config = agency_config(explicit.as_deref(), &data_dir)?;
-            app.manage(Waypoint::open(data_dir, config)?);
+            app.manage(open_data_folder(data_dir, config)?);
             // The window is made here rather than from tauri.conf.json ("create": false) so that
             // its page starts with the boot snapshot and draws the unlock screen in its first frame.
             let boot = boot_script(&app.state::<Waypoint>().boot_snapshot()?);
@@ -126,6 +126,22 @@ pub fn run() -> Result<(), tauri::Error> {
             }
         });
     Ok(())
+}
+
+/// Opens the data folder. Another Waypoint holding it is usually one that was just closed and is
+/// still finishing its exit: wait a few seconds for it, then refuse with the core's sentence.
+fn open_data_folder(data_dir: PathBuf, config: AgencyConfig) -> waypoint_core::Result<Waypoint> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match Waypoint::open(&data_dir, config.clone()) {
+            Err(error)
+                if error.kind() == waypoint_core::ErrorKind::AlreadyRunning && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// After the first painted frame: report it (startup benchmark), then open the service directory

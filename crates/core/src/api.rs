@@ -4,13 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, RwLock};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
 use crate::error::{AppError, Error, Result};
-use crate::keys::{KdfParams, KeyFile};
+use crate::instance_lock::InstanceLock;
+use crate::keys::{DataKey, FailedTry, KdfParams, KeyFile};
 use crate::model::{Encounter, EncounterDetail, EncounterSummary, ListQuery};
 use crate::store::Store;
 use crate::validate;
@@ -31,6 +32,12 @@ pub struct AppStatus {
     pub config_version: u32,
     /// Submitted versions not yet acknowledged by the server.
     pub pending_sync: u32,
+    /// Wrong PIN or passphrase tries left before the device erases its reports (set up only).
+    pub unlock_tries_left: Option<u32>,
+    /// When the next try is accepted, after several wrong ones (RFC 3339, UTC).
+    pub next_unlock_at: Option<String>,
+    /// The last time this device erased its reports, and why (until it is set up again).
+    pub wiped: Option<crate::wipe::WipeNote>,
 }
 
 /// What the first screen needs, handed to the page when its window is created so the unlock
@@ -68,6 +75,9 @@ pub struct Waypoint {
     pub(crate) gps: Mutex<Option<crate::gps::GpsWatcher>>,
     pub(crate) sync_runtime: Mutex<crate::sync::worker::SyncRuntime>,
     pub(crate) sync_channel: Mutex<crate::sync::worker::SyncChannel>,
+    /// One check of a PIN or passphrase at a time: each reads and rewrites the key file's count.
+    secret_checks: Mutex<()>,
+    _instance: InstanceLock,
 }
 
 impl Waypoint {
@@ -82,6 +92,7 @@ impl Waypoint {
         let data_dir = data_dir.into();
         std::fs::create_dir_all(&data_dir)?;
         restrict_dir(&data_dir)?;
+        let instance = InstanceLock::take(&data_dir)?;
         Ok(Waypoint {
             data_dir,
             bundled_config: config.clone(),
@@ -93,6 +104,8 @@ impl Waypoint {
             gps: Mutex::new(None),
             sync_runtime: Mutex::new(Default::default()),
             sync_channel: Mutex::new(crate::sync::worker::SyncChannel::new()),
+            secret_checks: Mutex::new(()),
+            _instance: instance,
         })
     }
 
@@ -137,6 +150,13 @@ impl Waypoint {
             agency_name,
             config_version,
             pending_sync,
+            unlock_tries_left: key_file.as_ref().map(KeyFile::tries_left),
+            next_unlock_at: key_file
+                .as_ref()
+                .and_then(KeyFile::next_try_at)
+                .filter(|at| *at > Utc::now())
+                .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            wiped: crate::wipe::last_wipe(&self.data_dir),
         })
     }
 
@@ -157,54 +177,144 @@ impl Waypoint {
             ));
         }
         let device_id = Uuid::now_v7().to_string();
-        let (key_file, data_key) = KeyFile::create(officer_id, &device_id, passphrase, &self.kdf)?;
-        key_file.write(&self.data_dir)?;
+        let (mut key_file, data_key) = KeyFile::create(officer_id, &device_id, passphrase, &self.kdf)?;
+        key_file.max_failed_unlocks = self.config().device_policy.max_failed_unlocks;
+        // Linked into place only if no other setup got there first.
+        key_file.write_new(&self.data_dir)?;
         let store = Store::open(&self.data_dir, &data_key, &key_file, &self.bundled_config)?;
         self.refresh_config(&store)?;
         store.audit("setup", None, "ok")?;
         *self.lock_store() = Some(store);
+        crate::wipe::forget_wipe(&self.data_dir)?;
         self.status()
     }
 
-    /// Unlocks the store. A wrong passphrase leaves it closed and is written to the audit log
-    /// at the next successful unlock (the log is inside the encrypted store).
+    /// Unlocks the store. A wrong PIN or passphrase leaves it closed and counts against the
+    /// agency's limit (in the key file); the tries are written to the audit log at the next
+    /// successful unlock (the log is inside the encrypted store).
     pub fn unlock(&self, passphrase: &str) -> Result<AppStatus> {
-        let key_file = KeyFile::read(&self.data_dir)?
+        self.unlock_at(passphrase, Utc::now())
+    }
+
+    /// `unlock` at a given time (tests of the wait between tries).
+    #[doc(hidden)]
+    pub fn unlock_at(&self, passphrase: &str, now: DateTime<Utc>) -> Result<AppStatus> {
+        let _one_at_a_time = self.secret_checks.lock().unwrap_or_else(|p| p.into_inner());
+        let mut key_file = KeyFile::read(&self.data_dir)?
             .ok_or_else(|| Error::InvalidState("Waypoint is not set up on this device yet.".into()))?;
-        let data_key = match key_file.unwrap_data_key(passphrase) {
-            Ok(key) => key,
-            Err(error) => {
-                if matches!(error, Error::WrongPassphrase) {
-                    crate::keys::record_failed_unlock(&self.data_dir, Utc::now())?;
-                }
-                return Err(error);
-            }
-        };
+        let data_key = self.check_secret(&mut key_file, passphrase, "unlock", now)?;
         let store = Store::open(&self.data_dir, &data_key, &key_file, &self.bundled_config)?;
         self.refresh_config(&store)?;
-        for at in crate::keys::read_failed_unlocks(&self.data_dir)? {
-            store.audit_at(at, "unlock", None, "failed: wrong passphrase")?;
-        }
-        crate::keys::clear_failed_unlocks(&self.data_dir)?;
+        self.settle_failed_tries(&store, &mut key_file)?;
         store.audit("unlock", None, "ok")?;
         *self.lock_store() = Some(store);
         self.request_sync(crate::sync::worker::Trigger::Now);
         self.status()
     }
 
+    /// Closes the store (the data key leaves memory with it). Audited.
     pub fn lock(&self) -> Result<AppStatus> {
-        *self.lock_store() = None;
+        if let Some(store) = self.lock_store().take() {
+            store.audit("lock", None, "ok")?;
+        }
         self.status()
     }
 
-    /// Re-wraps the data key: the database is not re-encrypted.
+    /// Re-wraps the data key: the database is not re-encrypted. Only with the store unlocked;
+    /// a wrong current PIN counts like a wrong unlock (and is audited at once).
     pub fn change_passphrase(&self, old: &str, new: &str) -> Result<()> {
+        self.change_passphrase_at(old, new, Utc::now())
+    }
+
+    #[doc(hidden)]
+    pub fn change_passphrase_at(&self, old: &str, new: &str, now: DateTime<Utc>) -> Result<()> {
+        let _one_at_a_time = self.secret_checks.lock().unwrap_or_else(|p| p.into_inner());
+        if self.lock_store().is_none() {
+            return Err(Error::Locked);
+        }
         self.config().device_policy.check_secret(new)?;
-        let key_file = KeyFile::read(&self.data_dir)?
+        let mut key_file = KeyFile::read(&self.data_dir)?
             .ok_or_else(|| Error::InvalidState("Waypoint is not set up on this device yet.".into()))?;
-        let data_key = key_file.unwrap_data_key(old)?;
-        key_file.rewrap(&data_key, new, &self.kdf)?.write(&self.data_dir)?;
+        let data_key = match self.check_secret(&mut key_file, old, "change_passphrase", now) {
+            Ok(key) => key,
+            Err(error) => {
+                if matches!(error, Error::WrongSecret { .. } | Error::TooSoon { .. }) {
+                    let why = if matches!(error, Error::TooSoon { .. }) { "too soon" } else { "wrong current PIN" };
+                    let audited = self.with_store(|s| s.audit("change_passphrase", None, &format!("failed: {why}")));
+                    if audited.is_ok() && matches!(error, Error::WrongSecret { .. }) {
+                        if let Some(last) = key_file.failed_unlocks.last_mut() {
+                            last.audited = true;
+                        }
+                        key_file.write(&self.data_dir)?;
+                    }
+                }
+                return Err(error);
+            }
+        };
+        let mut changed = key_file.rewrap(&data_key, new, &self.kdf)?;
+        self.with_store(|s| self.settle_failed_tries(s, &mut changed))?;
+        changed.write(&self.data_dir)?;
         self.with_store(|s| s.audit("change_passphrase", None, "ok"))
+    }
+
+    /// Opens the data key with `secret`, or counts a wrong try: refused while the wait after
+    /// earlier wrong tries lasts; at the agency's limit the device erases its reports and key.
+    fn check_secret(&self, key_file: &mut KeyFile, secret: &str, action: &str, now: DateTime<Utc>) -> Result<DataKey> {
+        if let Some(at) = key_file.next_try_at().filter(|at| now < *at) {
+            return Err(Error::TooSoon {
+                wait_seconds: (at - now).num_seconds().max(1),
+                tries_left: key_file.tries_left(),
+            });
+        }
+        match key_file.unwrap_data_key(secret) {
+            Err(Error::WrongPassphrase) => {
+                key_file.failed_unlocks.push(FailedTry { at: now, action: action.into(), audited: false });
+                if key_file.tries_left() == 0 {
+                    let tries = key_file.failed_unlocks.len();
+                    self.wipe_at(&format!("{tries} wrong PIN or passphrase tries in a row"), now)?;
+                    return Err(Error::Wiped(format!(
+                        "{tries} wrong PIN or passphrase tries in a row: this device erased its reports and key, as \
+                         the agency's policy requires. Set it up again; reports that had not synced are lost."
+                    )));
+                }
+                key_file.write(&self.data_dir)?;
+                Err(Error::WrongSecret {
+                    tries_left: key_file.tries_left(),
+                    wait_seconds: crate::keys::unlock_delay_seconds(key_file.failed_unlocks.len() as u32),
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// After a good PIN: the wrong tries before it go to the audit log, the count starts again,
+    /// and the key file takes the agency's current limit (read while the store is open).
+    fn settle_failed_tries(&self, store: &Store, key_file: &mut KeyFile) -> Result<()> {
+        let mut tries: Vec<FailedTry> = crate::keys::take_legacy_failed_unlocks(&self.data_dir)?
+            .into_iter()
+            .map(|at| FailedTry { at, action: "unlock".into(), audited: false })
+            .collect();
+        tries.append(&mut key_file.failed_unlocks);
+        tries.sort_by_key(|t| t.at);
+        for attempt in tries.iter().filter(|t| !t.audited) {
+            let what =
+                if attempt.action == "unlock" { "failed: wrong passphrase" } else { "failed: wrong current PIN" };
+            store.audit_at(attempt.at, &attempt.action, None, what)?;
+        }
+        let limit = self.config().device_policy.max_failed_unlocks;
+        if !tries.is_empty() || key_file.max_failed_unlocks != limit {
+            key_file.max_failed_unlocks = limit;
+            key_file.write(&self.data_dir)?;
+        }
+        Ok(())
+    }
+
+    /// Erases the encrypted store and key (the store is closed first) and leaves a note of why.
+    pub(crate) fn wipe_at(&self, reason: &str, now: DateTime<Utc>) -> Result<()> {
+        drop(self.lock_store().take());
+        crate::wipe::wipe(&self.data_dir, reason, now)?;
+        tracing::warn!(reason, "device wiped");
+        Ok(())
     }
 
     /// A new draft, saved at once so that nothing typed into it can be lost.

@@ -12,6 +12,18 @@ pub enum Error {
     Validation { field: String, message: String },
     #[error("wrong passphrase or PIN")]
     WrongPassphrase,
+    /// A wrong PIN or passphrase at unlock or at a change, counted against the agency's limit.
+    #[error("{}", wrong_secret_message(*tries_left, *wait_seconds))]
+    WrongSecret { tries_left: u32, wait_seconds: i64 },
+    /// Too many wrong tries in a row: the next one is accepted after a wait.
+    #[error("Too many wrong tries: wait {} before the next one ({tries_left} left before this device erases its reports).", wait_text(*wait_seconds))]
+    TooSoon { wait_seconds: i64, tries_left: u32 },
+    /// The device erased its encrypted store and key (too many wrong tries, or revoked).
+    #[error("{0}")]
+    Wiped(String),
+    /// Another Waypoint has this data folder open.
+    #[error("{0}")]
+    AlreadyRunning(String),
     #[error("the store is locked: unlock it first")]
     Locked,
     #[error("{0}")]
@@ -43,7 +55,10 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Validation { .. } => ErrorKind::Validation,
-            Error::WrongPassphrase => ErrorKind::WrongPassphrase,
+            Error::WrongPassphrase | Error::WrongSecret { .. } => ErrorKind::WrongPassphrase,
+            Error::TooSoon { .. } => ErrorKind::TooSoon,
+            Error::Wiped(_) => ErrorKind::Wiped,
+            Error::AlreadyRunning(_) => ErrorKind::AlreadyRunning,
             Error::Locked => ErrorKind::Locked,
             Error::AlreadyInitialized(_) => ErrorKind::AlreadyInitialized,
             Error::NotFound(_) => ErrorKind::NotFound,
@@ -56,6 +71,30 @@ impl Error {
             Error::Json(_) => ErrorKind::Internal,
         }
     }
+}
+
+/// "30 seconds", "2 minutes", "1 minute 30 seconds".
+pub fn wait_text(seconds: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let (minutes, seconds) = (seconds / 60, seconds % 60);
+    match (minutes, seconds) {
+        (0, s) => plural(s, "second"),
+        (m, 0) => plural(m, "minute"),
+        (m, s) => format!("{} {}", plural(m, "minute"), plural(s, "second")),
+    }
+}
+
+fn wrong_secret_message(tries_left: u32, wait_seconds: i64) -> String {
+    let left = match tries_left {
+        1 => "1 try left: one more wrong try erases this device's reports and key.".to_string(),
+        n => format!("{n} tries left before this device erases its reports and key."),
+    };
+    let wait = if wait_seconds > 0 {
+        format!(" Wait {} before the next try.", wait_text(wait_seconds))
+    } else {
+        String::new()
+    };
+    format!("Wrong PIN or passphrase. {left}{wait}")
 }
 
 impl From<waypoint_directory::Error> for Error {
@@ -79,6 +118,9 @@ impl From<waypoint_directory::Error> for Error {
 pub enum ErrorKind {
     Validation,
     WrongPassphrase,
+    TooSoon,
+    Wiped,
+    AlreadyRunning,
     Locked,
     AlreadyInitialized,
     NotFound,

@@ -15,7 +15,7 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::error::{Error, Result};
 
 pub const KEY_FILE_NAME: &str = "waypoint.key";
-const FAILED_UNLOCKS_FILE_NAME: &str = "failed-unlocks.json";
+const LEGACY_FAILED_UNLOCKS_FILE_NAME: &str = "failed-unlocks.json";
 
 /// Argon2id cost. The default takes a few hundred milliseconds on a patrol-car laptop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +50,45 @@ pub struct KeyFile {
     pub salt: String,
     pub nonce: String,
     pub wrapped_key: String,
+    /// Wrong unlock tries since the last good one (their times, for the audit log at the next
+    /// unlock). Kept in the key file itself: deleting a side file cannot reset the count, and
+    /// deleting the key file loses the data key with it.
+    #[serde(default)]
+    pub failed_unlocks: Vec<FailedTry>,
+    /// The agency's limit on wrong tries, as the device last read it while unlocked (the
+    /// configuration the server sent is inside the encrypted store, closed while locked).
+    #[serde(default = "default_max_failed_unlocks")]
+    pub max_failed_unlocks: u32,
+}
+
+/// One wrong PIN or passphrase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedTry {
+    pub at: DateTime<Utc>,
+    /// `unlock` or `change_passphrase`.
+    pub action: String,
+    /// Already written to the audit log (a wrong current PIN at a change, with the store open).
+    #[serde(default)]
+    pub audited: bool,
+}
+
+fn default_max_failed_unlocks() -> u32 {
+    crate::device_policy::DEFAULT_MAX_FAILED_UNLOCKS
+}
+
+/// Wrong tries that are free: a fumbled PIN or two costs no wait.
+pub const FREE_TRIES: u32 = 3;
+/// The longest wait between tries.
+pub const MAX_UNLOCK_DELAY_SECONDS: i64 = 15 * 60;
+
+/// How long after the last wrong try the next one is accepted: nothing for the first
+/// [`FREE_TRIES`], then 30 s, doubling each time, at most 15 minutes.
+pub fn unlock_delay_seconds(failures: u32) -> i64 {
+    if failures < FREE_TRIES {
+        return 0;
+    }
+    let doublings = (failures - FREE_TRIES).min(16);
+    (30_i64 << doublings).min(MAX_UNLOCK_DELAY_SECONDS)
 }
 
 impl KeyFile {
@@ -69,6 +108,8 @@ impl KeyFile {
             salt: String::new(),
             nonce: String::new(),
             wrapped_key: String::new(),
+            failed_unlocks: Vec::new(),
+            max_failed_unlocks: default_max_failed_unlocks(),
         };
         let key_file = template.rewrap(&data_key, passphrase, kdf)?;
         Ok((key_file, data_key))
@@ -131,6 +172,38 @@ impl KeyFile {
     pub fn write(&self, dir: &Path) -> Result<()> {
         write_private_atomically(&Self::path(dir), serde_json::to_string_pretty(self)?.as_bytes())
     }
+
+    /// The first key file of a device: written and synced under a name of its own, then linked
+    /// to its place only if none is there. Of two setups racing on one folder exactly one wins;
+    /// the other gets `AlreadyInitialized` and its key never replaces the winner's.
+    pub fn write_new(&self, dir: &Path) -> Result<()> {
+        let tmp = dir.join(format!("{KEY_FILE_NAME}.{}.tmp", uuid::Uuid::now_v7()));
+        write_private(&tmp, serde_json::to_string_pretty(self)?.as_bytes())?;
+        let linked = std::fs::hard_link(&tmp, Self::path(dir));
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                sync_dir(dir);
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::AlreadyInitialized(
+                "Waypoint was set up on this device at the same moment by another window: unlock it instead.".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// When the next try is accepted, if it must wait.
+    pub fn next_try_at(&self) -> Option<DateTime<Utc>> {
+        let last = self.failed_unlocks.last()?.at;
+        let wait = unlock_delay_seconds(self.failed_unlocks.len() as u32);
+        (wait > 0).then(|| last + chrono::Duration::seconds(wait))
+    }
+
+    /// Wrong tries left before the device wipes itself.
+    pub fn tries_left(&self) -> u32 {
+        self.max_failed_unlocks.saturating_sub(self.failed_unlocks.len() as u32)
+    }
 }
 
 fn derive_key(passphrase: &str, salt: &[u8], kdf: &KdfParams) -> Result<Zeroizing<[u8; 32]>> {
@@ -148,51 +221,52 @@ fn decode_hex(text: &str, what: &str) -> Result<Vec<u8>> {
     hex::decode(text).map_err(|_| Error::Crypto(format!("the key file's {what} is damaged")))
 }
 
-/// Writes a file readable by its owner only (0600), atomically.
-pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
+/// Writes a file readable by its owner only (0600) and syncs it.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
     {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
-    std::fs::rename(&tmp, path)?;
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Makes a rename or link in `dir` durable.
+fn sync_dir(dir: &Path) {
+    if let Ok(dir) = std::fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
+}
+
+/// Writes a file readable by its owner only (0600), atomically: a temporary file of its own
+/// (two writers never share one), synced, then renamed over the old.
+pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::now_v7()));
+    write_private(&tmp, bytes)?;
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.into());
+    }
     if let Some(parent) = path.parent() {
-        // Make the rename itself durable.
-        if let Ok(dir) = std::fs::File::open(parent) {
-            let _ = dir.sync_all();
-        }
+        sync_dir(parent);
     }
     Ok(())
 }
 
-/// Failed unlocks happen while the encrypted audit log is closed: they wait here (times only,
-/// nothing sensitive) and are written to the audit log at the next successful unlock.
-pub fn record_failed_unlock(dir: &Path, at: DateTime<Utc>) -> Result<()> {
-    let mut pending = read_failed_unlocks(dir)?;
-    pending.push(at);
-    write_private_atomically(&dir.join(FAILED_UNLOCKS_FILE_NAME), serde_json::to_string(&pending)?.as_bytes())
-}
-
-pub fn read_failed_unlocks(dir: &Path) -> Result<Vec<DateTime<Utc>>> {
-    match std::fs::read_to_string(dir.join(FAILED_UNLOCKS_FILE_NAME)) {
-        Ok(text) => Ok(serde_json::from_str(&text).unwrap_or_default()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Called once the failed unlocks are in the audit log.
-pub fn clear_failed_unlocks(dir: &Path) -> Result<()> {
-    match std::fs::remove_file(dir.join(FAILED_UNLOCKS_FILE_NAME)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-        _ => Ok(()),
-    }
+/// Failed unlocks that an earlier version kept in a side file: read once at the next unlock
+/// (into the audit log), then the file is removed. New failures go into the key file.
+pub fn take_legacy_failed_unlocks(dir: &Path) -> Result<Vec<DateTime<Utc>>> {
+    let path = dir.join(LEGACY_FAILED_UNLOCKS_FILE_NAME);
+    let pending = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    std::fs::remove_file(&path)?;
+    Ok(pending)
 }

@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod device_policy;
 pub mod error;
 pub mod gps;
+pub mod instance_lock;
 pub mod keys;
 pub mod migrations;
 pub mod model;
@@ -19,6 +20,7 @@ pub mod suggestion_request;
 pub mod sync;
 pub mod validate;
 pub mod vocab;
+pub mod wipe;
 
 /// The service directory the device carries (its own crate, shared with the server's importers).
 pub use waypoint_directory as directory;

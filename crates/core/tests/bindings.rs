@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use serde::Serialize;
-use waypoint_core::{validate, AgencyConfig, AppError, Encounter, Error, ErrorKind, Waypoint};
+use waypoint_core::{validate, AgencyConfig, AppError, Encounter, ErrorKind, Waypoint};
 
 const UPDATE_ENV: &str = "WAYPOINT_UPDATE_BINDINGS";
 const REGENERATE: &str = "run: WAYPOINT_UPDATE_BINDINGS=1 cargo test -p waypoint-core --test bindings";
@@ -105,10 +105,17 @@ fn core_fixtures() -> CoreFixtures {
     let dir = tempfile::tempdir().unwrap();
     let waypoint = Waypoint::open(dir.path(), config.clone()).unwrap();
     let too_short = "1".repeat(waypoint_core::api::MIN_PASSPHRASE_CHARS - 1);
+    // A device that is set up, for the answer to a wrong PIN (it says how many tries are left).
+    let set_up_dir = tempfile::tempdir().unwrap();
+    let set_up =
+        Waypoint::open_with_kdf(set_up_dir.path(), config.clone(), waypoint_core::keys::KdfParams::insecure_fast())
+            .unwrap();
+    set_up.setup("B-1", "482913").unwrap();
+    set_up.lock().unwrap();
     CoreFixtures {
         blank_draft_issues: validate::check(&draft, &config, Utc::now()).iter().map(AppError::from).collect(),
         short_passphrase: AppError::from(waypoint.setup("B-1", &too_short).unwrap_err()),
-        wrong_passphrase: AppError::from(Error::WrongPassphrase),
+        wrong_passphrase: AppError::from(set_up.unlock("000000").unwrap_err()),
         locked: AppError::from(waypoint.new_encounter().unwrap_err()),
         no_location: AppError::from(waypoint.suggest_for_encounter(draft, vec![]).unwrap_err()),
     }

@@ -67,6 +67,9 @@ fn remove_orphans(c: &Connection, locations: &[String], organization: Option<&st
     Ok(())
 }
 
+/// The most a directory snapshot may unpack to (the national listings unpack to about 200 MiB).
+pub const MAX_SNAPSHOT_UNPACKED_BYTES: u64 = 1 << 30;
+
 impl Directory {
     /// Applies one page of directory changes in one transaction and refreshes the search index
     /// once. A change that cannot be applied (a capacity for a service this device does not
@@ -192,8 +195,8 @@ impl Directory {
     pub fn apply_snapshot(&mut self, compressed: &[u8]) -> Result<(u32, ImportReport)> {
         let started = std::time::Instant::now();
         let mut report = ImportReport::new("server directory snapshot");
-        let text = zstd::decode_all(compressed)
-            .map_err(|e| Error::InvalidState(format!("the directory snapshot is not zstd: {e}")))?;
+        let text = crate::bounded_zstd::decode(compressed, MAX_SNAPSHOT_UNPACKED_BYTES, "the directory snapshot")
+            .map_err(Error::InvalidState)?;
         let mut tx = self.conn.transaction()?;
         let mut services = 0u32;
         for (index, line) in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).enumerate() {

@@ -6,6 +6,7 @@
 //! - [`bundle`]: the national directory shipped in `assets/directory/`, loaded on first start.
 //! - [`suggest`]: crisis-aware ranking with rules from `assets/suggestion_rules.json`.
 
+pub mod bounded_zstd;
 pub mod bundle;
 pub mod card;
 pub mod error;

@@ -401,22 +401,30 @@ fn a_sign_in_that_needs_a_code_names_the_totp_field() {
     assert_eq!(status.signed_in_as.as_deref(), Some("sgt.reyes"), "{status:?}");
 }
 
-/// A device the agency revoked is told so on its next round, and its sync status says it.
+/// A device the agency revoked is told so on its next round, and erases its reports and key
+/// (a lost or stolen laptop): it is back at first-run, with the reason shown there.
 #[test]
-fn a_revoked_device_says_so_in_its_sync_status() {
+fn a_revoked_device_erases_itself_on_its_next_round() {
     let agency = Agency::start();
     let dir = tempfile::tempdir().unwrap();
     let device = device(dir.path());
     let status = enroll(&device, &agency);
     round(&device);
+    // A draft typed after the last sync: lost by design once the device is revoked.
+    device.new_encounter().unwrap();
     let device_id = status.device_id.unwrap();
     agency.rt.block_on(agency.store().revoke_device(&device_id, Utc::now())).unwrap();
     match device.sync_round() {
         RoundOutcome::Failed(waypoint_core::sync::TransportError::DeviceRevoked(_)) => {}
         other => panic!("expected the revocation, got {other:?}"),
     }
-    let status = device.sync_status().unwrap();
-    assert!(status.last_error.as_deref().unwrap().contains("revoked by the agency"), "{status:?}");
+    let after = device.status().unwrap();
+    assert!(!after.initialized && !after.unlocked, "back at first-run: {after:?}");
+    assert!(after.wiped.as_ref().unwrap().reason.contains("revoked"), "{after:?}");
+    for gone in ["waypoint.key", "waypoint.db", "waypoint.db-wal"] {
+        assert!(!dir.path().join(gone).exists(), "{gone} is still there");
+    }
+    assert_eq!(device.list(Default::default()).unwrap_err().kind(), waypoint_core::ErrorKind::Locked);
 }
 
 #[test]

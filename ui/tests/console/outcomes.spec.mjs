@@ -95,6 +95,8 @@ async function show(page, include, officer = "", source = "all") {
   });
   await page.getByTestId("outcome-apply").click();
   await answered;
+  // Laid out once the newest load has settled (an older answer never replaces it).
+  await page.locator('[data-testid="outcomes"][aria-busy="false"]').waitFor();
   await page.getByTestId("outcome-period").waitFor();
 }
 

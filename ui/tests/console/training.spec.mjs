@@ -252,7 +252,8 @@ export async function run(ctx) {
     });
     await page.getByTestId("outcome-apply").click();
     await read;
-    await page.getByTestId("outcome-period").waitFor();
+    await page.locator('[data-testid="outcomes"][aria-busy="false"]').waitFor();
+    await page.getByTestId("outcome-period").filter({ hasText: "awaiting review" }).waitFor();
     const want = expected(REPORTS, 10);
     const definitions = {
       officer_cit_trained_pct: /initial CIT course on or before the day of the call/,

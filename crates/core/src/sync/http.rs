@@ -115,6 +115,9 @@ fn url(base: &str, path: &str) -> String {
     format!("{}{path}", base.trim_end_matches('/'))
 }
 
+/// The most a sync reply may unpack to: pages are cut by bytes far below this.
+pub const MAX_REPLY_UNPACKED_BYTES: u64 = 64 << 20;
+
 /// Reads a reply: the body (zstd-decoded if so encoded) as `T`, or the matching error.
 fn read_reply<T: DeserializeOwned>(response: Response, counters: &mut WireCounters) -> Result<T, TransportError> {
     let status = response.status();
@@ -128,7 +131,8 @@ fn read_reply<T: DeserializeOwned>(response: Response, counters: &mut WireCounte
     let wire = response.bytes().map_err(unreachable)?;
     counters.bytes_down += wire.len() as u64;
     let body = if zstd_encoded {
-        zstd::decode_all(&wire[..]).map_err(|e| TransportError::Unreachable(format!("damaged reply: {e}")))?
+        waypoint_directory::bounded_zstd::decode(&wire, MAX_REPLY_UNPACKED_BYTES, "the server's reply")
+            .map_err(|why| TransportError::Server(format!("damaged reply: {why}")))?
     } else {
         wire.to_vec()
     };

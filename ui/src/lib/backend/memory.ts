@@ -189,6 +189,9 @@ export class MemoryBackend implements Backend {
       agency_name: this.config.agency_name,
       config_version: this.config.config_version,
       pending_sync: this.countSync("pending"),
+      unlock_tries_left: this.credentials ? 10 : null,
+      next_unlock_at: null,
+      wiped: null,
     };
   }
 

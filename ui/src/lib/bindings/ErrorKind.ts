@@ -3,4 +3,4 @@
 /**
  * The closed set of error kinds the UI may match on (it never matches on messages).
  */
-export type ErrorKind = "validation" | "wrong_passphrase" | "locked" | "already_initialized" | "not_found" | "invalid_state" | "config" | "audit_tampered" | "crypto" | "storage" | "io" | "internal";
+export type ErrorKind = "validation" | "wrong_passphrase" | "too_soon" | "wiped" | "already_running" | "locked" | "already_initialized" | "not_found" | "invalid_state" | "config" | "audit_tampered" | "crypto" | "storage" | "io" | "internal";

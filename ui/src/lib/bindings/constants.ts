@@ -2,7 +2,7 @@
 import type { ErrorKind } from "./ErrorKind";
 
 /** Every kind of error a command can fail with. */
-export const ERROR_KINDS: readonly ErrorKind[] = ["validation", "wrong_passphrase", "locked", "already_initialized", "not_found", "invalid_state", "config", "audit_tampered", "crypto", "storage", "io", "internal"];
+export const ERROR_KINDS: readonly ErrorKind[] = ["validation", "wrong_passphrase", "too_soon", "wiped", "already_running", "locked", "already_initialized", "not_found", "invalid_state", "config", "audit_tampered", "crypto", "storage", "io", "internal"];
 
 /** The shortest passphrase or PIN the core accepts, in characters. */
 export const MIN_PASSPHRASE_CHARS = 6;
