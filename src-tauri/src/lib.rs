@@ -97,7 +97,16 @@ pub fn run() -> Result<(), tauri::Error> {
             };
             let explicit = std::env::var_os(AGENCY_CONFIG_ENV).filter(|p| !p.is_empty()).map(PathBuf::from);
             let config = agency_config(explicit.as_deref(), &data_dir)?;
-            app.manage(open_data_folder(data_dir, config)?);
+            let waypoint = match open_data_folder(data_dir, config) {
+                Ok(waypoint) => waypoint,
+                // Said plainly and ended cleanly (an error from here would make Tauri panic).
+                Err(error) if error.kind() == waypoint_core::ErrorKind::AlreadyRunning => {
+                    eprintln!("waypoint: {error}");
+                    std::process::exit(1);
+                }
+                Err(error) => return Err(error.into()),
+            };
+            app.manage(waypoint);
             // The window is made here rather than from tauri.conf.json ("create": false) so that
             // its page starts with the boot snapshot and draws the unlock screen in its first frame.
             let boot = boot_script(&app.state::<Waypoint>().boot_snapshot()?);

@@ -3,10 +3,11 @@
 // (WAYPOINT_APP, default <target>/debug/waypoint-app).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byTestId, click, el, launchApp, rows, setUp, shot, startDriver } from './lib.mjs';
+import { appBinary, byTestId, click, el, launchApp, rows, setUp, shot, startDriver } from './lib.mjs';
 
 const OFFICER_ID = 'E2E-4711';
 const PIN = '482916';
@@ -105,8 +106,19 @@ test('second start: a wrong PIN is refused, the right one shows the saved encoun
     await (await el(browser, 'passphrase')).setValue('000000');
     await click(browser, 'unlock-submit');
     const error = await el(browser, 'unlock-error');
-    assert.notEqual((await error.getText()).trim(), '', 'unlock error is empty');
+    const said = (await error.getText()).trim();
+    assert.match(said, /Wrong PIN or passphrase\. 9 tries left before this device erases/, `the refusal counts the tries: ${said}`);
     await shot(browser, '04-wrong-pin');
+
+    // A second Waypoint on the same data folder is refused with a sentence (it waits a few
+    // seconds first, in case the first one is only finishing its exit).
+    const second = spawnSync(appBinary, [], {
+      env: { ...process.env, WAYPOINT_DATA_DIR: dataDir, WAYPOINT_AGENCY_CONFIG: '' },
+      encoding: 'utf8',
+      timeout: 30000,
+    });
+    assert.equal(second.status, 1, `the second instance exits with 1: ${second.status} ${second.stderr}`);
+    assert.match(second.stderr, /already running/, `the second instance says why: ${second.stderr}`);
 
     const passphrase = await el(browser, 'passphrase');
     await passphrase.clearValue();

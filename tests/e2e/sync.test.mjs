@@ -178,6 +178,22 @@ test('enrol, go offline, submit, come back online: the report syncs by itself', 
     const exported = serverCli(['export', 'encounters', '--format', 'json']);
     const occurrences = exported.split(SENTINEL).length - 1;
     assert.equal(occurrences, 1, 'the server holds the report exactly once');
+
+    // The laptop is reported stolen: the admin revokes it. On its next round the device erases
+    // its reports and key and is back at first-run, saying why.
+    const listed = serverCli(['device', 'list']);
+    const deviceId = listed.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/)?.[0];
+    assert.ok(deviceId, `the device list names the device: ${listed}`);
+    serverCli(['device', 'revoke', deviceId]);
+    await click(browser, 'sync-indicator');
+    await click(browser, 'sync-now');
+    const wiped = await el(browser, 'wiped-note', 60000);
+    assert.match(await wiped.getText(), /revoked/, 'the first-run screen says the agency revoked the device');
+    assert.ok(await (await el(browser, 'officer-id')).isDisplayed(), 'back at first-run');
+    for (const gone of ['waypoint.key', 'waypoint.db']) {
+      assert.equal(existsSync(join(appDir, gone)), false, `${gone} is erased`);
+    }
+    await shot(browser, 'sync-revoked-wiped');
   } catch (error) {
     console.error('sync e2e failed:', error);
     await shot(browser, 'failure-sync').catch(() => {});

@@ -271,7 +271,7 @@ impl Waypoint {
                 key_file.failed_unlocks.push(FailedTry { at: now, action: action.into(), audited: false });
                 if key_file.tries_left() == 0 {
                     let tries = key_file.failed_unlocks.len();
-                    self.wipe_at(&format!("{tries} wrong PIN or passphrase tries in a row"), now)?;
+                    self.wipe_at(&format!("{tries} wrong PIN or passphrase tries in a row."), now)?;
                     return Err(Error::Wiped(format!(
                         "{tries} wrong PIN or passphrase tries in a row: this device erased its reports and key, as \
                          the agency's policy requires. Set it up again; reports that had not synced are lost."

@@ -153,11 +153,11 @@ impl Waypoint {
                     }
                     other => other.to_string(),
                 });
-                if let TransportError::DeviceRevoked(why) = &error {
+                if let TransportError::DeviceRevoked(_) = &error {
                     drop(runtime);
                     // A lost or stolen device: what it holds goes, as the agency asked.
-                    let reason = format!("The agency revoked this device ({why}); its reports and key were erased.");
-                    if let Err(wipe_error) = self.wipe_at(&reason, chrono::Utc::now()) {
+                    let reason = "The agency revoked this device; its reports and key were erased.";
+                    if let Err(wipe_error) = self.wipe_at(reason, chrono::Utc::now()) {
                         tracing::error!(%wipe_error, "the revoked device could not erase its store");
                     }
                     return RoundOutcome::Failed(error);
