@@ -1,5 +1,5 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { CORE_FIXTURES, DEMO_CONFIG, MemoryBackend } from "../../src/lib/backend/memory";
 import SettingsScreen from "../../src/lib/settings/SettingsScreen.svelte";
 
@@ -93,5 +93,22 @@ describe("Settings: agency configuration", () => {
     await open();
     expect(await screen.findByTestId("agency-config-version")).toHaveTextContent(String(DEMO_CONFIG.config_version));
     expect(screen.getByTestId("agency-config-name")).toHaveTextContent(DEMO_CONFIG.agency_name);
+  });
+});
+
+describe("Settings: device security", () => {
+  it("says the agency's auto-lock delay and wrong-try limit, and locks on request", async () => {
+    const config = structuredClone(DEMO_CONFIG);
+    config.device_policy.auto_lock_minutes = 7;
+    config.device_policy.max_failed_unlocks = 5;
+    const backend = new MemoryBackend({ initialized: { officerId: "B-1", passphrase: "123456" }, config });
+    await backend.unlock("123456");
+    const onlock = vi.fn();
+    render(SettingsScreen, { props: { backend, onlock } });
+    expect(await screen.findByTestId("auto-lock-delay")).toHaveTextContent("after 7 minutes without input");
+    expect(screen.getByTestId("wrong-try-limit")).toHaveTextContent("After 5 wrong PIN tries");
+    expect(screen.getByTestId("device-officer")).toHaveTextContent("B-1");
+    await fireEvent.click(screen.getByTestId("lock-now"));
+    expect(onlock).toHaveBeenCalledOnce();
   });
 });
