@@ -131,31 +131,45 @@ fn a_pin_change_needs_the_store_unlocked_and_counts_wrong_tries() {
     wp.verify_audit().unwrap();
 }
 
+/// Runs `attempt` for two PINs at the same moment on two threads; checks that exactly one
+/// succeeds and the other is told the device is set up already. Returns the winner's PIN.
+fn race_two<F>(attempt: F) -> &'static str
+where
+    F: Fn(&'static str) -> waypoint_core::Result<()> + Send + Sync + 'static,
+{
+    let attempt = std::sync::Arc::new(attempt);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let racers: Vec<_> = ["first-pin-1", "second-pin-2"]
+        .into_iter()
+        .map(|pin| {
+            let (attempt, barrier) = (attempt.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                attempt(pin).map(|()| pin)
+            })
+        })
+        .collect();
+    let results: Vec<_> = racers.into_iter().map(|t| t.join().unwrap()).collect();
+    let winners: Vec<&str> = results.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+    assert_eq!(loser.kind(), ErrorKind::AlreadyInitialized, "{loser}");
+    winners[0]
+}
+
 #[test]
 fn two_setups_racing_on_one_folder_leave_one_key_that_opens_the_store() {
     for round in 0..10 {
         let dir = tempfile::tempdir().unwrap();
         // Beneath the folder lock: two setups that both got past "not set up yet" race to link
         // their key file into place.
-        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
-        let setups: Vec<_> = ["first-pin-1", "second-pin-2"]
-            .into_iter()
-            .map(|pin| {
-                let (dir, barrier) = (dir.path().to_path_buf(), barrier.clone());
-                std::thread::spawn(move || {
-                    let (key_file, _) = KeyFile::create("badge-1", "device", pin, &KdfParams::insecure_fast()).unwrap();
-                    barrier.wait();
-                    key_file.write_new(&dir).map(|()| pin)
-                })
-            })
-            .collect();
-        let results: Vec<_> = setups.into_iter().map(|t| t.join().unwrap()).collect();
-        let winners: Vec<&str> = results.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
-        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
-        let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
-        assert_eq!(loser.kind(), ErrorKind::AlreadyInitialized, "{loser}");
+        let folder = dir.path().to_path_buf();
+        let winner = race_two(move |pin| {
+            let (key_file, _) = KeyFile::create("badge-1", "device", pin, &KdfParams::insecure_fast())?;
+            key_file.write_new(&folder)
+        });
         let stored = KeyFile::read(dir.path()).unwrap().unwrap();
-        assert!(stored.unwrap_data_key(winners[0]).is_ok(), "the key in place is the winner's");
+        assert!(stored.unwrap_data_key(winner).is_ok(), "round {round}: the key in place is the winner's");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(leftovers.len(), 1, "no temporary file left: {leftovers:?}");
     }
@@ -203,31 +217,17 @@ fn a_second_waypoint_on_the_same_folder_is_refused_with_a_sentence() {
 
 #[test]
 fn two_setups_at_once_in_one_app_one_wins_and_its_pin_opens_the_store() {
-    for round in 0..5 {
+    for _ in 0..5 {
         let dir = tempfile::tempdir().unwrap();
         let wp = std::sync::Arc::new(
             Waypoint::open_with_kdf(dir.path(), AgencyConfig::demo(), KdfParams::insecure_fast()).unwrap(),
         );
-        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
-        let setups: Vec<_> = ["first-pin-1", "second-pin-2"]
-            .into_iter()
-            .map(|pin| {
-                let (wp, barrier) = (wp.clone(), barrier.clone());
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    wp.setup("badge-1207", pin).map(|_| pin)
-                })
-            })
-            .collect();
-        let results: Vec<_> = setups.into_iter().map(|t| t.join().unwrap()).collect();
-        let winners: Vec<&str> = results.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
-        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
-        let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
-        assert_eq!(loser.kind(), ErrorKind::AlreadyInitialized, "{loser}");
+        let racing = wp.clone();
+        let winner = race_two(move |pin| racing.setup("badge-1207", pin).map(|_| ()));
         wp.submit(complete(wp.new_encounter().unwrap())).unwrap();
         drop(std::sync::Arc::into_inner(wp).unwrap());
         let again = reopen(dir.path());
-        again.unlock(winners[0]).unwrap();
+        again.unlock(winner).unwrap();
         assert_eq!(again.list(Default::default()).unwrap().len(), 1);
     }
 }
